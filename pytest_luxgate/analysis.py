@@ -1,0 +1,105 @@
+"""Everything the checks need to know about one take, computed once.
+
+`analyze` runs the listeners (ASR, VAD) and the pure metrics; checks then
+only compare numbers with thresholds. The plugin and `luxgate check` both
+call this, so a take is judged the same way everywhere.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .asr import get_asr
+from .listeners.vad import speech_segments
+from .metrics.edges import StartMetrics, TailMetrics, start_metrics, tail_metrics
+from .metrics.level import LevelMetrics, level_metrics, validate_audio
+from .metrics.loops import LoopMetrics, audio_loops
+from .metrics.rate import Rate, speaking_rate
+from .metrics.text import RepeatMetrics, WordError, legacy_asr_sim, repeat_metrics, word_error
+from .types import Segment, Transcript
+
+
+@dataclass
+class Evidence:
+    text: str
+    duration_s: float
+    transcript: Transcript
+    segments: list[Segment]
+    wer: WordError
+    repeats: RepeatMetrics
+    loops: LoopMetrics
+    start: StartMetrics
+    tail: TailMetrics
+    level: LevelMetrics
+    rate: Rate
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def metrics(self) -> dict[str, Any]:
+        """Flat, JSON-ready numbers for reports (the full objects stay here)."""
+        return {
+            "wer": round(self.wer.wer, 4),
+            "wer_errors": self.wer.errors, "ref_words": len(self.wer.ref_words),
+            "repeat_ratio": round(self.repeats.repeat_ratio, 4),
+            "repeated_words": self.repeats.repeated_words,
+            "longest_loop_s": self.loops.longest_repeat_s,
+            "lead_garbage_s": self.start.lead_garbage_s,
+            "pre_onset_noise_db": self.start.pre_onset_noise_db,
+            "pre_onset_click_db": self.start.pre_onset_click_db,
+            "onset_s": self.start.onset_s,
+            "trail_garbage_s": self.tail.trail_garbage_s,
+            "post_offset_noise_db": self.tail.post_offset_noise_db,
+            "tail_buzz_s": self.tail.tail_buzz_s,
+            "truncation_db": self.tail.truncation_db,
+            "offset_s": self.tail.offset_s,
+            "clip_frac": self.level.clip_frac,
+            "longest_clip_run_s": self.level.longest_clip_run_s,
+            "peak": round(self.level.peak, 5), "rms": round(self.level.rms, 5),
+            "peak_dbfs": round(self.level.peak_dbfs, 2), "rms_dbfs": round(self.level.rms_dbfs, 2),
+            "syllables_per_s": self.rate.syllables_per_s,
+            "speech_s": self.rate.speech_s,
+            "duration_s": round(self.duration_s, 3),
+        }
+
+    def legacy(self) -> dict[str, Any]:
+        """The original scripts' metrics, for comparison with old runs."""
+        return {"asr_sim": round(legacy_asr_sim(self.text, self.transcript.text), 4),
+                "start_ratio": self.start.start_ratio, "tail_ratio": self.tail.tail_ratio,
+                "repeat_ratio": round(self.repeats.legacy_repeat_ratio, 4)}
+
+    def details(self) -> dict[str, Any]:
+        return {"wer": self.wer.to_dict(), "repeats": self.repeats.to_dict(),
+                "loops": self.loops.to_dict(), "start": self.start.to_dict(),
+                "tail": self.tail.to_dict(), "level": self.level.to_dict(),
+                "rate": self.rate.to_dict(),
+                "segments": [[round(s.start, 3), round(s.end, 3)] for s in self.segments],
+                "words": [[w.text, round(w.start, 3), round(w.end, 3)] for w in self.transcript.words]}
+
+
+def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str) -> Evidence:
+    """Transcribe, segment and measure one take (`asr` is a get_asr spec)."""
+    if not text or not text.strip():
+        raise ValueError("the reference text is empty: give the words the take should say")
+    audio = validate_audio(audio, sample_rate)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    transcript = get_asr(asr).transcribe(audio, sample_rate)
+    timings["asr_s"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    segments = speech_segments(audio, sample_rate)
+    words = transcript.words
+    evidence = Evidence(
+        text=text, duration_s=len(audio) / sample_rate, transcript=transcript, segments=segments,
+        wer=word_error(text, transcript.text),
+        repeats=repeat_metrics(text, transcript.text),
+        loops=audio_loops(audio, sample_rate),
+        start=start_metrics(audio, sample_rate, segments, words, expected_text=text),
+        tail=tail_metrics(audio, sample_rate, segments, words, expected_text=text),
+        level=level_metrics(audio, sample_rate),
+        rate=speaking_rate(text, segments),
+        timings=timings,
+    )
+    timings["analysis_s"] = round(time.perf_counter() - t0, 3)
+    return evidence

@@ -1,0 +1,10 @@
+"""Speech recognition backends behind one protocol.
+
+`get_asr(spec)` returns a process-wide shared backend, so each model is loaded
+once per process (per xdist worker) however many cells use it.
+"""
+from __future__ import annotations
+
+from .base import ASRBackend, ASRError, get_asr, resample
+
+__all__ = ["ASRBackend", "ASRError", "get_asr", "resample"]

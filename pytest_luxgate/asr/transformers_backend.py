@@ -1,0 +1,112 @@
+"""Hugging Face transformers backend: any Whisper checkpoint, hub or local.
+
+torch and transformers are optional extras, so they are imported only when a
+backend is built; importing this module costs nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..types import Transcript, Word
+from .base import WHISPER_RATE, ASRError, resample
+from .bundled import BUNDLED, cache_root, whisper_model_dir
+
+_HF_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+               "pytorch_model.bin.index.json")
+
+
+def _resolve(model: str) -> str:
+    """Hub id or HF dir as is; bundled names and CT2 dirs are converted once into the cache.
+
+    The conversion makes ``transformers:tiny.en`` work offline with the same
+    weights the default backend uses.
+    """
+    if model in BUNDLED:
+        ct2 = whisper_model_dir(model)
+    else:
+        path = Path(model).expanduser()
+        if not path.exists():
+            if model.startswith((".", "/", "~")) or os.sep in model.replace("/", "", 1):
+                raise ASRError(f"transformers Whisper model directory {path} does not exist")
+            return model  # a hub id (or a typo, which from_pretrained reports)
+        if any((path / name).exists() for name in _HF_WEIGHTS) or not (path / "model.bin").exists():
+            return str(path)
+        ct2 = path
+    from .ct2_convert import convert_ct2_whisper_to_hf
+
+    stat = (ct2 / "model.bin").stat()
+    # keyed by location and size/mtime, so a replaced model gets a fresh copy
+    tag = hashlib.sha1(f"{ct2.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    return str(convert_ct2_whisper_to_hf(ct2, cache_root() / f"hf-whisper-{ct2.name}-{tag}"))
+
+
+class TransformersWhisperASR:
+    """Whisper through transformers' ASR pipeline with word timestamps.
+
+    `model` is a hub id (``openai/whisper-small``), a local Hugging Face
+    directory, a CTranslate2 directory, or a bundled name (``tiny.en``).
+    Clips over 30 s go through Whisper's sequential long-form decoding (the
+    openai algorithm: windows advance by the last predicted timestamp), not
+    the pipeline's overlapping chunks, whose merge can drop or repeat words.
+    """
+
+    def __init__(self, model: str, *, device: str = "cpu", num_beams: int = 1,
+                 dtype: Any = None) -> None:
+        try:
+            import torch
+            import transformers
+        except ImportError as exc:
+            raise ASRError("the transformers ASR backend needs 'torch' and 'transformers' "
+                           "(pip install 'torch' 'transformers')") from exc
+        if dtype is None:
+            # fp16 matmuls on CPU are slow or unsupported; fp32 is exact for fp16 weights
+            dtype = torch.float32 if str(device).startswith("cpu") else torch.float16
+        elif isinstance(dtype, str):
+            dtype = getattr(torch, dtype)
+        threads = int(os.environ.get("LUXGATE_THREADS", "0"))
+        if threads:
+            torch.set_num_threads(threads)
+        source = _resolve(model)
+        try:
+            self._model = transformers.WhisperForConditionalGeneration.from_pretrained(source, dtype=dtype)
+            processor = transformers.WhisperProcessor.from_pretrained(source)
+            self._model.to(device).eval()
+            self._pipe = transformers.pipeline(
+                "automatic-speech-recognition", model=self._model, tokenizer=processor.tokenizer,
+                feature_extractor=processor.feature_extractor, device=device,
+            )
+        except Exception as exc:  # noqa: BLE001 - hub, IO and format errors all mean "cannot load"
+            raise ASRError(f"transformers could not load Whisper model {model!r} "
+                           f"(from {source}): {type(exc).__name__}: {exc}") from exc
+        gen = self._model.generation_config
+        multilingual = getattr(gen, "is_multilingual", self._model.config.vocab_size >= 51865)
+        # the pipeline's own default is 5 beams; always say how many we mean
+        self._generate: dict[str, Any] = {"num_beams": int(num_beams)}
+        if multilingual:  # English-only checkpoints reject a language argument
+            self._generate.update(language="en", task="transcribe")
+        self.num_beams = int(num_beams)
+        self.name = f"transformers:{model} (beams {self.num_beams})"
+
+    def transcribe(self, audio: np.ndarray, sample_rate: int) -> Transcript:
+        audio16 = resample(audio, sample_rate, WHISPER_RATE)
+        duration = len(audio16) / WHISPER_RATE
+        if len(audio16) == 0:
+            return Transcript("", (), self.name, "en")
+        out = self._pipe({"raw": audio16, "sampling_rate": WHISPER_RATE}, return_timestamps="word",
+                         generate_kwargs=dict(self._generate))
+        words: list[Word] = []
+        for chunk in out.get("chunks") or ():
+            text = chunk["text"].strip()
+            start, end = chunk.get("timestamp") or (None, None)
+            if not text or start is None:
+                continue
+            # the last word may come back open-ended; it cannot outlast the clip
+            end = duration if end is None else end
+            start, end = min(float(start), duration), min(float(end), duration)
+            words.append(Word(text, start, max(start, end)))
+        return Transcript(out["text"].strip(), tuple(words), self.name, "en")

@@ -1,0 +1,50 @@
+"""The matrix: which (stack, prompt, scenario) cells a run holds."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .prompts import Prompt
+from .scenarios import Scenario
+
+#: prompt id used for stacks with one fixed voice (their cells are not multiplied per prompt)
+OWN_VOICE = "own_voice"
+
+
+@dataclass(frozen=True)
+class Cell:
+    stack: str
+    prompt: str
+    scenario: str
+
+    @property
+    def id(self) -> str:
+        """Reads like the matrix: ``piper-own_voice-numbers_symbols``."""
+        return f"{self.stack}-{self.prompt}-{self.scenario}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.stack}/{self.prompt}/{self.scenario}"
+
+
+def build_matrix(stacks: list[tuple[str, bool]], prompts: list[Prompt],
+                 scenarios: list[Scenario]) -> list[Cell]:
+    """Cells for every stack; `stacks` holds (name, clones_voice)."""
+    cells: list[Cell] = []
+    for stack, clones in stacks:
+        voices = [p.id for p in prompts] if clones else [OWN_VOICE]
+        cells += [Cell(stack, v, s.id) for v in voices for s in scenarios]
+    return cells
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(text: str, limit: int = 80) -> str:
+    """A file-name-safe, collision-resistant form of an id (ids come from user data)."""
+    import hashlib
+
+    cleaned = _UNSAFE.sub("_", text).strip("._") or "x"
+    if cleaned != text or len(cleaned) > limit:
+        cleaned = f"{cleaned[:limit]}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+    return cleaned

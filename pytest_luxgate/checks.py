@@ -1,0 +1,178 @@
+"""Checks: a metric against its threshold, as a verdict with a message to act on.
+
+Every check reads the same Evidence; messages carry the number, the limit,
+and where in the audio or which words. `judge(name, evidence, thresholds)`
+is the single entry point used by the pytest plugin and by `luxgate check`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .analysis import Evidence
+from .metrics.text import normalize_words
+from .thresholds import THRESHOLDS
+from .types import CheckResult
+
+
+@dataclass(frozen=True)
+class _Criterion:
+    key: str              # threshold key
+    value: float | None   # None: not measurable here, so not failing
+    where: str = ""       # e.g. "at 0.00-0.42 s"
+
+    def limit(self, th: dict[str, float]) -> float:
+        return th[self.key]
+
+    def ok(self, th: dict[str, float]) -> bool:
+        if self.value is None:
+            return True
+        if THRESHOLDS[self.key].limit == "min":
+            return self.value >= th[self.key]
+        return self.value <= th[self.key]
+
+    def text(self, th: dict[str, float]) -> str:
+        spec = THRESHOLDS[self.key]
+        op = ">=" if spec.limit == "min" else "<="
+        unit = "" if spec.unit in ("ratio", "score") else f" {spec.unit}"
+        value = "n/a" if self.value is None else f"{self.value:.4g}{unit}"
+        where = f" {self.where}" if self.where else ""
+        return f"{self.key} {value} (limit {op} {th[self.key]:.4g}{unit}){where}: {spec.help}"
+
+
+def _verdict(name: str, criteria: list[_Criterion], th: dict[str, float],
+             ok_text: str, extra: str = "", details: dict | None = None) -> CheckResult:
+    failing = [c for c in criteria if not c.ok(th)]
+    shown = failing[0] if failing else criteria[0]
+    if failing:
+        message = "; ".join(c.text(th) for c in failing) + (f"\n{extra}" if extra else "")
+    else:
+        message = ok_text
+    return CheckResult(name, not failing, shown.value, shown.limit(th), message, details or {})
+
+
+def _span(a: float | None, b: float | None) -> str:
+    if a is None or b is None:
+        return ""
+    return f"at {a:.2f}-{b:.2f} s"
+
+
+def check_wer(ev: Evidence, th: dict[str, float]) -> CheckResult:
+    w = ev.wer
+    detail = (f"{w.errors} error(s) in {len(w.ref_words)} words "
+              f"({w.substitutions} substituted, {w.deletions} missing, {w.insertions} extra)\n"
+              f"  diff : {w.diff()}\n  heard: {ev.transcript.text!r}")
+    return _verdict("wer", [_Criterion("wer", round(w.wer, 4))], th,
+                    f"WER {w.wer:.3f} <= {th['wer']:.3g} ({len(w.ref_words)} words)",
+                    extra=detail, details={"pairs": list(w.pairs)})
+
+
+def unexplained_loops(ev: Evidence) -> list[tuple[float, float, float, float]]:
+    """Audio repeats that the text does not call for.
+
+    A candidate repeat is excused when the words heard in both copies are the
+    same and the reference itself says that phrase at least twice ("no, no").
+    """
+    ref = " ".join(normalize_words(ev.text))
+    out = []
+    for start, end, lag, sim in ev.loops.candidates:
+        second = _words_in(ev, start, end)
+        first = _words_in(ev, start - lag, end - lag)
+        phrase = " ".join(second)
+        if second and second == first and ref.count(phrase) >= 2:
+            continue
+        out.append((start, end, lag, sim))
+    return out
+
+
+def _words_in(ev: Evidence, a: float, b: float) -> list[str]:
+    inside = [w.text for w in ev.transcript.words if w.start < b and w.end > a
+              and min(w.end, b) - max(w.start, a) >= 0.5 * (w.end - w.start)]
+    return normalize_words(" ".join(inside)) if inside else []
+
+
+def check_repeat(ev: Evidence, th: dict[str, float]) -> CheckResult:
+    r = ev.repeats
+    longest_span = max((s["inserted"] for s in r.spans), default=0)
+    loops = unexplained_loops(ev)
+    loop_s = max((e - s for s, e, _, _ in loops), default=0.0)
+    loop_where = ""
+    if loops:
+        s, e, lag, sim = max(loops, key=lambda c: c[1] - c[0])
+        loop_where = f"at {s:.2f}-{e:.2f} s repeats {s - lag:.2f}-{e - lag:.2f} s (similarity {sim:.2f})"
+    spans = "; ".join(f"“{s['words']}” x{s['count']}" for s in r.spans)
+    criteria = [
+        _Criterion("repeat_span_words", float(longest_span), f"({spans})" if spans else ""),
+        _Criterion("repeat_ratio", round(r.repeat_ratio, 4)),
+        _Criterion("loop_s", round(loop_s, 3), loop_where),
+    ]
+    return _verdict("repeat", criteria, th,
+                    f"no repeats beyond the text (longest loop {loop_s:.2f} s, "
+                    f"{r.repeated_words} repeated word(s))",
+                    extra=f"  heard: {ev.transcript.text!r}",
+                    details={"spans": list(r.spans), "loops": loops})
+
+
+def check_start(ev: Evidence, th: dict[str, float]) -> CheckResult:
+    s = ev.start
+    lead_where = _span(s.vad_onset_s, s.first_word_start_s)
+    pre = _span(0.0, s.onset_s)
+    click_at = f"at {s.pre_onset_click_at_s:.3f} s" if s.pre_onset_click_at_s is not None else ""
+    criteria = [
+        _Criterion("lead_garbage_s", s.lead_garbage_s, f"{lead_where} before “{s.first_word}”"),
+        _Criterion("pre_onset_noise_db", s.pre_onset_noise_db if s.pre_onset_s >= 0.05 else None, pre),
+        _Criterion("pre_onset_click_db", s.pre_onset_click_db if s.pre_onset_s > 0 else None, click_at),
+    ]
+    return _verdict("start", criteria, th,
+                    f"clean start: speech from {s.onset_s} s, first word “{s.first_word}” "
+                    f"at {s.first_word_start_s} s")
+
+
+def check_tail(ev: Evidence, th: dict[str, float]) -> CheckResult:
+    t = ev.tail
+    criteria = [
+        _Criterion("trail_garbage_s", t.trail_garbage_s,
+                   f"{_span(t.last_word_end_s, t.vad_offset_s)} after “{t.last_word}”"),
+        _Criterion("post_offset_noise_db", t.post_offset_noise_db if t.post_offset_s >= 0.05 else None,
+                   _span(t.offset_s, ev.duration_s)),
+        _Criterion("tail_buzz_s", t.tail_buzz_s, f"(periodicity {t.tail_buzz_periodicity:.2f})"),
+        _Criterion("truncation_db", t.truncation_db,
+                   f"in the last 30 ms (end decay {t.end_decay_db:+.1f} dB): the audio stops mid-sound"),
+    ]
+    return _verdict("tail", criteria, th,
+                    f"clean end: last word “{t.last_word}” ends {t.last_word_end_s} s, "
+                    f"speech until {t.offset_s} s of {ev.duration_s:.2f} s")
+
+
+def check_clipping(ev: Evidence, th: dict[str, float]) -> CheckResult:
+    lv = ev.level
+    criteria = [_Criterion("clip_frac", lv.clip_frac, f"({lv.clip_runs} clipped run(s))"),
+                _Criterion("longest_clip_run_s", lv.longest_clip_run_s)]
+    return _verdict("clipping", criteria, th,
+                    f"no clipping (peak {lv.peak_dbfs:.1f} dBFS, RMS {lv.rms_dbfs:.1f} dBFS)")
+
+
+def check_rate(ev: Evidence, th: dict[str, float]) -> CheckResult:
+    r = ev.rate
+    value = r.syllables_per_s if r.speech_s > 0 else None
+    where = f"({r.syllables} syllables in {r.speech_s:.2f} s of speech, {r.method})"
+    criteria = [_Criterion("rate_min_sps", value, where), _Criterion("rate_max_sps", value, where)]
+    if value is None:
+        return CheckResult("rate", False, None, th["rate_min_sps"],
+                           "no speech detected, so no speaking rate", {})
+    return _verdict("rate", criteria, th, f"{value:.2f} syllables/s {where}")
+
+
+CHECKS: dict[str, Callable[[Evidence, dict[str, float]], CheckResult]] = {
+    "wer": check_wer, "repeat": check_repeat, "start": check_start,
+    "tail": check_tail, "clipping": check_clipping, "rate": check_rate,
+}
+CHECK_NAMES = tuple(CHECKS)
+
+
+def judge(name: str, evidence: Evidence, thresholds: dict[str, float]) -> CheckResult:
+    try:
+        fn = CHECKS[name]
+    except KeyError:
+        raise ValueError(f"unknown check {name!r}; known: {', '.join(CHECK_NAMES)}") from None
+    return fn(evidence, thresholds)

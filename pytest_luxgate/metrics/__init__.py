@@ -1,0 +1,1 @@
+"""Pure metric functions: text (WER, repeats), and later audio metrics."""

@@ -1,0 +1,462 @@
+"""What happens before the first word and after the last one.
+
+Inputs are the clip, its VAD segments (listeners.vad.speech_segments) and the
+ASR words. Three clocks disagree at the edges, and each metric says which it
+trusts:
+
+- the VAD (32 ms frames) hears any speech-like sound, garbage included, and
+  is often 30-110 ms late on a soft fricative onset;
+- Whisper's word times are decent inside an utterance but not at its edges:
+  DTW lets the first word stretch back to 0.0 (or over leading garbage) and
+  the last word end early or late by up to ~0.3 s;
+- the energy envelope is exact but cannot tell speech from garbage.
+
+So the first word's start is *estimated* (see `_refine_first_start`): Whisper's
+start, pushed later by (a) the end of the last silence gap before the word and
+(b) a cap on how long a word of that many letters can last at this clip's
+speaking rate. Garbage = VAD speech before that estimate. The last word's end
+is mirrored. Passing `expected_text` lets both anchor on the words that were
+asked for, so words Whisper invented for the garbage count as garbage.
+
+All levels are dB relative to the speech level (`speech_level_db`), so they do
+not depend on the engine's loudness; times are seconds from the clip start.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import asdict, dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..types import Segment, Word
+from .level import FLOOR_DB, db, speech_level_db, window_rms
+
+DEFAULTS: dict[str, float] = {
+    "lead_garbage_s": 0.25,
+    "pre_onset_noise_db": -35.0,
+    "pre_onset_click_db": -40.0,
+    "start_ratio": 0.45,
+    "trail_garbage_s": 0.25,
+    "post_offset_noise_db": -35.0,
+    "tail_buzz_s": 0.2,
+    "truncation_db": -24.0,
+    "tail_ratio": 0.58,
+}
+"""Recommended limits (value must be <= limit to pass); calibrated in
+bench/calibrate_detectors.py on Piper + espeak-ng speech (see docs/CALIBRATION.md):
+each sits between the worst clean clip and the mildest injected fault, nearer
+the clean side only where the fault range starts close to audibility.
+start_ratio/tail_ratio are the legacy limits, kept for comparison only."""
+
+# --- tuning constants (why each value: see the comment beside it)
+ENV_WIN_S = 0.010      # envelope window: shorter than any inter-word gap
+ENV_HOP_S = 0.005
+GAP_DB = -35.0         # a frame this far below the speech level is "silence" for gap finding
+GAP_MIN_S = 0.04       # a gap must outlast a stop closure inside a word (20-30 ms in TTS)
+EDGE_DB = -25.0        # consonant energy around a VAD edge that still belongs to the word
+EDGE_MAX_S = 0.3       # the VAD is at most ~0.2 s late/early on a consonant edge (measured: 0.20)
+EDGE_MAX_GAP_S = 0.08  # a stop closure ('st' in "Stop": 40-60 ms in TTS) may split that consonant
+NOISE_WIN_S = 0.05     # noise/breath: loudest 50 ms, so a short breath in a long lead is not diluted
+CLICK_WIN_S = 0.002    # a click is 0.1-4 ms; its energy in 2 ms is what the ear integrates
+CLICK_CTX_S = 0.025    # context either side for "stands out from its neighbourhood"
+CLICK_CONTRAST_DB = 12.0
+END_WIN_S = 0.03       # truncation: the last 30 ms
+DEFAULT_S_PER_CHAR = 0.08  # speaking rate when a clip has too few words to measure it
+
+
+@dataclass(frozen=True)
+class StartMetrics:
+    """Everything measured before speech begins. None = could not be measured."""
+
+    vad_onset_s: float | None          # first VAD speech frame
+    onset_s: float | None              # VAD onset moved back over the word's first consonant
+    first_word: str | None             # ASR word used as the first word (anchor)
+    asr_first_word_start_s: float | None   # what Whisper said
+    first_word_start_s: float | None   # refined estimate (see module doc)
+    first_word_probability: float | None
+    lead_words: int                    # ASR words before the anchor (invented for garbage?)
+    lead_garbage_s: float | None       # VAD speech before the first word
+    pre_onset_s: float                 # length of the stretch measured for noise/clicks
+    pre_onset_noise_db: float | None   # loudest 50 ms before onset, dB re speech
+    pre_onset_click_db: float          # loudest isolated transient before onset, dB re speech
+    pre_onset_click_at_s: float | None
+    speech_level_dbfs: float
+    start_ratio: float | None          # legacy: RMS(0-120 ms) / RMS(120-520 ms)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TailMetrics:
+    """Everything measured after speech ends. None = could not be measured."""
+
+    vad_offset_s: float | None
+    offset_s: float | None             # VAD offset moved forward over the last consonant/decay
+    last_word: str | None
+    asr_last_word_end_s: float | None
+    last_word_end_s: float | None      # refined estimate
+    last_word_probability: float | None
+    trail_words: int                   # ASR words after the anchor
+    trail_garbage_s: float | None      # VAD speech after the last word
+    post_offset_s: float
+    post_offset_noise_db: float | None  # loudest 50 ms after offset, dB re speech
+    tail_buzz_s: float                 # longest frozen, periodic, loud stretch at the end
+    tail_buzz_periodicity: float       # mean periodicity over that stretch (0-1)
+    truncation_db: float               # level of the last 30 ms, dB re speech
+    end_decay_db: float                # last 30 ms vs loudest 30 ms in the 150 ms before (< 0: decaying)
+    speech_level_dbfs: float
+    tail_ratio: float | None           # legacy: RMS(last 120 ms) / RMS(400 ms before it)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ------------------------------------------------------------------ public
+
+def start_metrics(audio: np.ndarray, sample_rate: int, segments: Sequence[Segment],
+                  words: Sequence[Word], *, expected_text: str | None = None) -> StartMetrics:
+    """Measure the start of a clip (see StartMetrics; DEFAULTS for limits)."""
+    ctx = _Context(audio, sample_rate, segments, words, expected_text)
+    vad_on = segments[0].start if segments else None
+    onset = ctx.walk_edge(vad_on, -1) if vad_on is not None else None
+
+    first_est = first = prob = asr_start = None
+    if ctx.words:
+        w = ctx.words[ctx.first]
+        first, prob, asr_start = w.text, w.probability, w.start
+        first_est = ctx.refine_first_start()
+    lead = max(0.0, first_est - vad_on) if (first_est is not None and vad_on is not None) else None
+
+    pre_end = onset if onset is not None else len(ctx.x) / sample_rate
+    pre_end = max(0.0, pre_end - 0.01)  # keep 10 ms clear of the first consonant
+    noise = ctx.loudest(0.0, pre_end)
+    click_db, click_at = ctx.click(0.0, pre_end)
+    return StartMetrics(
+        vad_onset_s=_r(vad_on), onset_s=_r(onset), first_word=first,
+        asr_first_word_start_s=_r(asr_start), first_word_start_s=_r(first_est),
+        first_word_probability=prob, lead_words=ctx.first if ctx.words else 0,
+        lead_garbage_s=_r(lead), pre_onset_s=_r(pre_end) or 0.0, pre_onset_noise_db=_r(noise),
+        pre_onset_click_db=_r(click_db), pre_onset_click_at_s=_r(click_at),
+        speech_level_dbfs=_r(ctx.level_db), start_ratio=_legacy_start_ratio(ctx.x, sample_rate),
+    )
+
+
+def tail_metrics(audio: np.ndarray, sample_rate: int, segments: Sequence[Segment],
+                 words: Sequence[Word], *, expected_text: str | None = None) -> TailMetrics:
+    """Measure the end of a clip (see TailMetrics; DEFAULTS for limits)."""
+    ctx = _Context(audio, sample_rate, segments, words, expected_text)
+    dur = len(ctx.x) / sample_rate
+    vad_off = segments[-1].end if segments else None
+    offset = ctx.walk_edge(vad_off, +1) if vad_off is not None else None
+
+    last_est = last = prob = asr_end = None
+    if ctx.words:
+        w = ctx.words[ctx.last]
+        last, prob, asr_end = w.text, w.probability, w.end
+        last_est = ctx.refine_last_end()
+    trail = max(0.0, vad_off - last_est) if (last_est is not None and vad_off is not None) else None
+
+    post_start = min(dur, (offset if offset is not None else 0.0) + 0.01)
+    noise = ctx.loudest(post_start, dur)
+    buzz_from = max(0.0, (vad_off or dur) - 1.5)
+    if last_est is not None:
+        buzz_from = max(buzz_from, min(last_est, ctx.word_start(ctx.last)))
+    buzz_s, buzz_p = _tail_buzz(ctx, buzz_from)
+    trunc, decay = ctx.end_level()
+    n_words = len(ctx.words)
+    return TailMetrics(
+        vad_offset_s=_r(vad_off), offset_s=_r(offset), last_word=last,
+        asr_last_word_end_s=_r(asr_end), last_word_end_s=_r(last_est),
+        last_word_probability=prob, trail_words=(n_words - 1 - ctx.last) if n_words else 0,
+        trail_garbage_s=_r(trail), post_offset_s=_r(dur - post_start) or 0.0,
+        post_offset_noise_db=_r(noise), tail_buzz_s=_r(buzz_s) or 0.0,
+        tail_buzz_periodicity=_r(buzz_p) or 0.0, truncation_db=_r(trunc) or FLOOR_DB,
+        end_decay_db=_r(decay) or 0.0, speech_level_dbfs=_r(ctx.level_db),
+        tail_ratio=_legacy_tail_ratio(ctx.x, sample_rate),
+    )
+
+
+# ------------------------------------------------------------------ context
+
+class _Context:
+    """The clip with its envelope, speech level and anchor words, computed once."""
+
+    def __init__(self, audio: np.ndarray, sr: int, segments: Sequence[Segment],
+                 words: Sequence[Word], expected_text: str | None) -> None:
+        self.x = np.asarray(audio, dtype=np.float64).reshape(-1)
+        if self.x.size == 0:
+            raise ValueError("audio is empty (0 samples)")
+        self.sr = sr
+        self.segments = list(segments)
+        self.words = [w for w in words if w.end >= w.start]
+        self.level_db = speech_level_db(self.x, sr, self.segments)
+        self.level = 10 ** (self.level_db / 20)
+        t, rms = window_rms(self.x, sr, ENV_WIN_S, ENV_HOP_S)
+        self.env_t = t
+        self.env_db = db(rms) - self.level_db  # dB re speech level
+        self.first, self.last = _anchors(self.words, expected_text)
+        self.s_per_char = _speaking_rate(self.words, self.first, self.last)
+
+    # --- envelope helpers
+    def _frame(self, t: float) -> int:
+        return int(np.clip(round(t / ENV_HOP_S), 0, max(0, len(self.env_db) - 1)))
+
+    def walk_edge(self, t: float, direction: int) -> float:
+        """Move a VAD edge outward over adjoining consonant energy (> EDGE_DB).
+
+        The VAD reacts to voicing and misses the 's' of "Stop" or the
+        aspiration of "Pat". Bursts of energy count if they last >= 15 ms (so
+        a click is not mistaken for a consonant) and are separated by gaps of
+        at most EDGE_MAX_GAP_S (a stop closure); the walk ends after EDGE_MAX_S.
+        """
+        if len(self.env_db) == 0:
+            return t
+        i0 = self._frame(t)
+        idx = i0 + direction * np.arange(1, int(EDGE_MAX_S / ENV_HOP_S) + 1)
+        idx = idx[(idx >= 0) & (idx < len(self.env_db))]
+        loud = self.env_db[idx] > EDGE_DB
+        max_gap = int(EDGE_MAX_GAP_S / ENV_HOP_S)
+        min_run = 3  # 10 ms windows, 5 ms hop: 3 frames = 20 ms of signal
+        best, prev_end = None, 0
+        for s, e in _runs(loud):
+            if s - prev_end > max_gap:
+                break
+            at_boundary = idx[e - 1] in (0, len(self.env_db) - 1)
+            if e - s >= min_run or at_boundary:
+                best, prev_end = idx[e - 1], e
+        if best is None:
+            return t
+        if direction < 0:
+            return float(min(t, self.env_t[best]))
+        return float(max(t, self.env_t[best] + ENV_WIN_S))
+
+    def gaps(self, a: float, b: float) -> list[tuple[float, float]]:
+        """Silences (>= GAP_MIN_S below GAP_DB) between a and b, as (start, end) times."""
+        i, j = self._frame(a), self._frame(b)
+        quiet = self.env_db[i:j + 1] < GAP_DB
+        out = []
+        for s, e in _runs(quiet):
+            t0, t1 = self.env_t[i + s], self.env_t[i + e - 1] + ENV_WIN_S
+            if t1 - t0 >= GAP_MIN_S + ENV_WIN_S - ENV_HOP_S:
+                out.append((t0, t1))
+        return out
+
+    def loudest(self, a: float, b: float) -> float | None:
+        """Loudest NOISE_WIN_S between a and b in dB re speech (None if < 20 ms)."""
+        if b - a < 0.02:
+            return None
+        _, rms = window_rms(self.x, self.sr, NOISE_WIN_S, 0.01, int(a * self.sr), int(b * self.sr))
+        return float(db(rms.max())) - self.level_db if rms.size else None
+
+    def click(self, a: float, b: float) -> tuple[float, float | None]:
+        """Loudest 2 ms window between a and b that stands CLICK_CONTRAST_DB above
+        the median of its +-25 ms neighbourhood, in dB re speech. Energy in 2 ms
+        (not a sample peak) so a 1-sample tick reads the same at 16 and 48 kHz
+        for the same energy, which is what is heard."""
+        if b - a < CLICK_WIN_S:
+            return FLOOR_DB, None
+        t, rms = window_rms(self.x, self.sr, CLICK_WIN_S, 0.001, int(a * self.sr), int(b * self.sr))
+        if rms.size < 3:
+            return FLOOR_DB, None
+        lv = db(np.maximum(rms, self.level * 1e-5))  # floor at -100 dB re speech: digital silence is not -inf
+        k = int(CLICK_CTX_S / 0.001)
+        pad = np.pad(lv, k, mode="edge")
+        from numpy.lib.stride_tricks import sliding_window_view
+
+        ctx = sliding_window_view(pad, 2 * k + 1)
+        # exclude the centre +-3 ms from its own context
+        ctx = np.concatenate([ctx[:, : k - 3], ctx[:, k + 4:]], axis=1)
+        contrast = lv - np.median(ctx, axis=1)
+        cand = np.nonzero(contrast >= CLICK_CONTRAST_DB)[0]
+        if cand.size == 0:
+            return FLOOR_DB, None
+        i = cand[np.argmax(lv[cand])]
+        return float(lv[i] - self.level_db), float(t[i])
+
+    def end_level(self) -> tuple[float, float]:
+        """(level of the last 30 ms, that minus the loudest 30 ms in the 150 ms before), dB."""
+        n = int(END_WIN_S * self.sr)
+        tail = self.x[-n:] if len(self.x) >= n else self.x
+        end_db = float(db(np.sqrt(np.mean(tail ** 2)))) - self.level_db
+        a = max(0, len(self.x) - n - int(0.15 * self.sr))
+        _, rms = window_rms(self.x, self.sr, END_WIN_S, 0.005, a, len(self.x) - n)
+        before = float(db(rms.max())) - self.level_db if rms.size else end_db
+        return end_db, end_db - before
+
+    # --- word timing
+    def _max_word_s(self, w: Word) -> float:
+        """Longest a word of this many letters plausibly lasts at this clip's rate.
+        Generous on purpose (sentence-final lengthening, slow TTS): 0.25 s + 2x."""
+        return 0.25 + 2.0 * _letters(w.text) * self.s_per_char
+
+    def _min_word_s(self, w: Word) -> float:
+        return 0.05 + 0.4 * _letters(w.text) * self.s_per_char
+
+    def word_start(self, i: int) -> float:
+        return self.refine_first_start() if i == self.first else self.words[i].start
+
+    def refine_first_start(self) -> float:
+        w = self.words[self.first]
+        end = max(w.end, w.start)
+        cands = [w.start, end - self._max_word_s(w)]
+        # the word cannot begin before a silence that precedes it: take the end of the
+        # last gap that still leaves a plausible word before `end`
+        for g0, g1 in self.gaps(0.0, end - self._min_word_s(w)):
+            cands.append(g1)
+        return float(min(max(cands), max(w.start, end - 0.03)))
+
+    def refine_last_end(self) -> float:
+        w = self.words[self.last]
+        start = self.word_start(self.last)
+        start = max(start, w.end - self._max_word_s(w))  # Whisper may stretch it back too
+        cap = start + self._max_word_s(w)
+        est = min(w.end, cap)
+        # Whisper often ends the last word early (by up to ~0.3 s): if the sound
+        # goes on without a gap, the word does too (but never past the cap)
+        dur = len(self.x) / self.sr
+        nxt = self.gaps(est, dur)
+        cont_end = nxt[0][0] if nxt else dur
+        if cont_end > est:
+            est = min(cont_end, cap)
+        return float(max(est, start + 0.03))
+
+
+# ------------------------------------------------------------------ buzz
+
+BUZZ_LEVEL_DB = -30.0      # quieter than this is not an audible buzz
+BUZZ_PERIODICITY = 0.8     # normalised autocorrelation at the pitch lag (speech vowels: 0.5-0.95)
+BUZZ_FLUX_DB = 1.5         # mean |change| of 24 log-mel bands per 10 ms; speech moves more
+BUZZ_BANDS = 24
+
+
+def _tail_buzz(ctx: _Context, t_from: float) -> tuple[float, float]:
+    """Longest run of 'frozen voice' frames from t_from to the end.
+
+    A frozen frame is loud, strongly periodic (a harmonic source) and its
+    spectral envelope (24 log-mel bands to 4 kHz) barely changes from the frame
+    before. Natural speech keeps moving its formants, even in a long final
+    vowel; a vocoder stuck in one state, a repeated pitch period or a hum does
+    not. Periodicity alone is not enough (long vowels are periodic too) and
+    flux alone fires on steady noise, so a run needs both. One odd frame inside
+    a run is forgiven. Returns (seconds, mean periodicity over the run).
+    """
+    from ..listeners.vad import VAD_RATE, _to_16k
+
+    a = int(t_from * ctx.sr)
+    y = _to_16k(ctx.x[a:].astype(np.float32), ctx.sr).astype(np.float64)
+    win, hop = int(0.04 * VAD_RATE), int(0.01 * VAD_RATE)  # 40 ms: two periods at 50 Hz
+    if len(y) < win + 2 * hop:
+        return 0.0, 0.0
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    frames = sliding_window_view(y, win)[::hop]
+    w = np.hanning(win)
+    level = db(np.sqrt(np.mean(frames ** 2, axis=1))) - ctx.level_db
+    nfft = 2 * win
+    spec = np.abs(np.fft.rfft(frames * w, nfft)) ** 2
+    # periodicity (Boersma 1993): autocorrelation of the windowed frame divided by
+    # the window's own autocorrelation, so a perfectly periodic signal reads ~1
+    ac = np.fft.irfft(spec, nfft)[:, :win]
+    wac = np.fft.irfft(np.abs(np.fft.rfft(w, nfft)) ** 2, nfft)[:win]
+    r = ac / np.maximum(ac[:, :1], 1e-20) / np.maximum(wac / wac[0], 1e-3)
+    lo, hi = VAD_RATE // 500, VAD_RATE // 50  # pitch 50-500 Hz
+    per = np.clip(r[:, lo:hi].max(axis=1), 0.0, 1.0)
+    from .loops import _mel_filterbank
+
+    mel = spec @ _mel_filterbank(nfft, VAD_RATE, BUZZ_BANDS, 80.0, 4000.0).T
+    logmel = 10 * np.log10(mel + 1e-12)
+    logmel = np.maximum(logmel, logmel.max(axis=1, keepdims=True) - 50)  # valleys do not count
+    flux = np.concatenate([[np.inf], np.mean(np.abs(np.diff(logmel, axis=0)), axis=1)])
+    frozen = (level > BUZZ_LEVEL_DB) & (per > BUZZ_PERIODICITY) & (flux < BUZZ_FLUX_DB)
+    # forgive single-frame dropouts inside a run
+    frozen[1:-1] |= frozen[:-2] & frozen[2:]
+    runs = _runs(frozen)
+    if len(runs) == 0:
+        return 0.0, 0.0
+    k = int(np.argmax(runs[:, 1] - runs[:, 0]))
+    s, e = runs[k]
+    return float((e - s) * hop / VAD_RATE), float(per[s:e].mean())
+
+
+# ------------------------------------------------------------------ helpers
+
+_TOKEN = re.compile(r"[a-z0-9']+")
+
+
+def _norm(text: str) -> str:
+    return "".join(_TOKEN.findall(text.lower())).replace("'", "")
+
+
+def _letters(text: str) -> int:
+    return max(1, len(_norm(text)))
+
+
+def _anchors(words: Sequence[Word], expected_text: str | None) -> tuple[int, int]:
+    """Indices of the ASR words standing for the first and last expected words.
+
+    Exact token matches anchor the alignment (difflib keeps the longest common
+    run, so invented words rarely steal it); unmatched expected words at the
+    edges are assumed to be misheard 1:1, so the anchor steps back over them.
+    Without expected text the anchors are simply the first and last words.
+    """
+    n = len(words)
+    if n == 0:
+        return 0, 0
+    if not expected_text:
+        return 0, n - 1
+    asr = [_norm(w.text) for w in words]
+    exp = [t for t in (_norm(x) for x in expected_text.split()) if t]
+    if not exp:
+        return 0, n - 1
+    blocks = [b for b in difflib.SequenceMatcher(a=exp, b=asr, autojunk=False).get_matching_blocks() if b.size]
+    if not blocks:
+        return 0, n - 1
+    i0, j0 = blocks[0].a, blocks[0].b
+    i1, j1 = blocks[-1].a + blocks[-1].size - 1, blocks[-1].b + blocks[-1].size - 1
+    first = max(0, j0 - i0)
+    last = min(n - 1, j1 + (len(exp) - 1 - i1))
+    if last < first:
+        return 0, n - 1
+    return first, last
+
+
+def _speaking_rate(words: Sequence[Word], first: int, last: int) -> float:
+    """Seconds per letter from the words between the anchors (their Whisper times
+    are reliable), median so one stretched word does not skew it."""
+    inner = [w for w in words[first + 1:last] if _letters(w.text) >= 2 and w.end > w.start]
+    if len(inner) < 2:
+        return DEFAULT_S_PER_CHAR
+    rates = [(w.end - w.start) / _letters(w.text) for w in inner]
+    return float(np.clip(np.median(rates), 0.04, 0.16))
+
+
+def _runs(mask: np.ndarray) -> np.ndarray:
+    if not np.any(mask):
+        return np.zeros((0, 2), dtype=np.int64)
+    d = np.diff(np.concatenate([[0], np.asarray(mask, dtype=np.int8), [0]]))
+    return np.stack([np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]], axis=1)
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x ** 2))) if x.size else 0.0
+
+
+def _legacy_start_ratio(x: np.ndarray, sr: int) -> float | None:
+    a, b = int(0.12 * sr), int(0.52 * sr)
+    if len(x) < b:
+        return None
+    return _r(_rms(x[:a]) / max(_rms(x[a:b]), 1e-12))
+
+
+def _legacy_tail_ratio(x: np.ndarray, sr: int) -> float | None:
+    a, b = int(0.12 * sr), int(0.40 * sr)
+    if len(x) < a + b:
+        return None
+    return _r(_rms(x[-a:]) / max(_rms(x[-a - b:-a]), 1e-12))
+
+
+def _r(v: float | None, nd: int = 4) -> float | None:
+    return None if v is None else round(float(v), nd)

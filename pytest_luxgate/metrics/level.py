@@ -1,0 +1,155 @@
+"""Sample-level checks: is the audio valid, how loud is it, is it clipped.
+
+Also the small level helpers the edge metrics share (windowed RMS, the level of
+the speech itself), so every "dB re speech" in this package means the same thing.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..types import Segment
+
+#: |x| at or above this counts as full scale (int16 32735/32768 and up)
+CLIP_LEVEL = 0.999
+#: this many consecutive full-scale samples make a clipped run: a peak-normalised
+#: waveform touches 0.999 for 1-4 samples at 48 kHz, a hard-clipped one sits there
+MIN_CLIP_RUN = 3
+#: floor for dB values, so silence reads as a very low number rather than -inf
+FLOOR_DB = -120.0
+
+DEFAULTS: dict[str, float] = {
+    "clip_frac": 0.0005,
+    "longest_clip_run_s": 0.0005,
+}
+"""Recommended limits (value must be <= limit to pass).
+
+- clip_frac 0.0005: the legacy limit, kept; it only counts runs, not lone
+  full-scale samples, so a peak-normalised clean clip reads 0.
+- longest_clip_run_s 0.5 ms: clean speech normalised to full scale (gain 1.249
+  on Piper's 0.8 peaks) has no run longer than ~0.1 ms (4-5 samples at 48 kHz);
+  hard clipping after x2.5-x6 gain gives runs of 1-10 ms. See docs/CALIBRATION.md.
+"""
+
+
+@dataclass(frozen=True)
+class LevelMetrics:
+    """Loudness and clipping of one clip (dBFS: 0 dB = a full-scale sample)."""
+
+    peak: float
+    rms: float
+    peak_dbfs: float
+    rms_dbfs: float
+    clip_frac: float          # share of samples inside clipped runs
+    clip_runs: int            # runs of >= MIN_CLIP_RUN samples at |x| >= CLIP_LEVEL
+    longest_clip_run: int     # samples
+    longest_clip_run_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def db(x: float | np.ndarray) -> Any:
+    """Amplitude ratio to dB with a floor (no -inf, no warnings)."""
+    return np.maximum(20.0 * np.log10(np.maximum(np.asarray(x, dtype=np.float64), 1e-12)), FLOOR_DB)
+
+
+def validate_audio(audio: Any, sample_rate: int) -> np.ndarray:
+    """Return `audio` as 1-D float32 or raise ValueError saying what to fix."""
+    if not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
+        raise ValueError(f"sample_rate must be a positive integer (Hz), got {sample_rate!r}")
+    arr = np.asarray(audio)
+    if arr.ndim != 1:
+        if arr.ndim == 2 and 1 in arr.shape:
+            hint = "squeeze it to 1-D with audio.reshape(-1)"
+        elif arr.ndim == 2:
+            hint = "mix it down to mono first, e.g. audio.mean(axis=1) for (samples, channels)"
+        else:
+            hint = "pass one mono clip as a 1-D array"
+        raise ValueError(f"audio must be mono 1-D, got shape {arr.shape}; {hint}")
+    if arr.size == 0:
+        raise ValueError("audio is empty (0 samples): the engine returned nothing for this text")
+    if not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(f"audio must be numeric samples, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"audio must be float in [-1, 1], got integer dtype {arr.dtype}; "
+                         f"divide by {np.iinfo(arr.dtype).max + 1} first")
+    x = arr.astype(np.float32, copy=False)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise ValueError(f"audio has {int(bad.sum())} NaN/Inf samples (first at {first / sample_rate:.3f} s); "
+                         "the model produced invalid output: check the checkpoint, dtype (fp16 overflow) and inputs")
+    if float(np.max(np.abs(x))) < 1e-6:
+        raise ValueError(f"audio is silent (peak below -120 dBFS over {x.size / sample_rate:.2f} s): "
+                         "the engine produced no sound; check the voice prompt, the text and the vocoder")
+    return x
+
+
+def level_metrics(audio: np.ndarray, sample_rate: int | None = None) -> LevelMetrics:
+    """Peak, RMS and hard-clipping statistics. `sample_rate` only feeds the *_s field."""
+    x = np.abs(np.asarray(audio, dtype=np.float64).reshape(-1))
+    if x.size == 0:
+        raise ValueError("audio is empty (0 samples)")
+    peak = float(x.max())
+    rms = float(np.sqrt(np.mean(x ** 2)))
+    runs = _runs(x >= CLIP_LEVEL)
+    runs = runs[runs[:, 1] - runs[:, 0] >= MIN_CLIP_RUN] if len(runs) else runs
+    lengths = runs[:, 1] - runs[:, 0] if len(runs) else np.zeros(0, dtype=np.int64)
+    longest = int(lengths.max()) if lengths.size else 0
+    return LevelMetrics(
+        peak=peak, rms=rms, peak_dbfs=float(db(peak)), rms_dbfs=float(db(rms)),
+        clip_frac=float(lengths.sum() / x.size),
+        clip_runs=int(lengths.size), longest_clip_run=longest,
+        longest_clip_run_s=float(longest / sample_rate) if sample_rate else float("nan"),
+    )
+
+
+def _runs(mask: np.ndarray) -> np.ndarray:
+    """[start, end) index pairs of the True runs in a boolean array."""
+    if not mask.any():
+        return np.zeros((0, 2), dtype=np.int64)
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return np.stack([np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]], axis=1)
+
+
+# ------------------------------------------------------------ shared level helpers
+
+def window_rms(audio: np.ndarray, sample_rate: int, win_s: float, hop_s: float,
+               start: int = 0, stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """RMS of windows of `win_s` every `hop_s` inside audio[start:stop].
+
+    Returns (window start times in seconds, rms). Cumulative sums make this
+    O(n) whatever the window, so long windows on long clips stay cheap.
+    """
+    x = np.asarray(audio, dtype=np.float64).reshape(-1)
+    stop = len(x) if stop is None else min(stop, len(x))
+    start = max(0, start)
+    win = max(1, int(round(win_s * sample_rate)))
+    hop = max(1, int(round(hop_s * sample_rate)))
+    if stop - start < win:
+        if stop <= start:
+            return np.zeros(0), np.zeros(0)
+        seg = x[start:stop]
+        return np.array([start / sample_rate]), np.array([np.sqrt(np.mean(seg ** 2))])
+    c = np.concatenate([[0.0], np.cumsum(x[start:stop] ** 2)])
+    idx = np.arange(0, stop - start - win + 1, hop)
+    power = np.maximum((c[idx + win] - c[idx]) / win, 0.0)
+    return (start + idx) / sample_rate, np.sqrt(power)
+
+
+def speech_level_db(audio: np.ndarray, sample_rate: int, segments: Sequence[Segment]) -> float:
+    """dBFS of the speech itself: power over the VAD segments, counting only
+    20 ms windows within 40 dB of the loudest (so pauses inside a segment and a
+    long silent tail do not drag it down). Without segments: the whole clip."""
+    x = np.asarray(audio, dtype=np.float64).reshape(-1)
+    parts = [x[int(s.start * sample_rate): int(np.ceil(s.end * sample_rate))] for s in segments]
+    parts = [p for p in parts if p.size]
+    body = np.concatenate(parts) if parts else x
+    _, rms = window_rms(body, sample_rate, 0.02, 0.01)
+    if rms.size == 0 or rms.max() <= 0:
+        return FLOOR_DB
+    active = rms[rms >= rms.max() * 10 ** (-40 / 20)]
+    return float(db(np.sqrt(np.mean(active ** 2))))

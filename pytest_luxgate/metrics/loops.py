@@ -1,0 +1,203 @@
+"""Loops: a stretch of the clip played (or re-generated) again.
+
+A TTS loop is not a sample copy: a flow-matching or VITS model that falls back
+into an earlier phrase re-synthesises it, with other durations, pitch and
+phase. So the search runs on spectral-envelope features (MFCC without c0,
+mean-normalised over the clip: timbre and phone identity, not phase or level)
+and allows the repeat to drift in tempo.
+
+Method: a local alignment (Smith-Waterman) in the time-lag plane. For every
+frame t and lag L the score is cos(f[t], f[t-L]) - MATCH_SIM; a path may keep
+its lag, or change it by one frame at a penalty (one copy slower or faster).
+Paths whose score stays positive for at least MIN_REPEAT_S are candidates.
+Silent frames score slightly negative, so a pause inside a repeated phrase is
+bridged but silence never matches silence on its own.
+
+Legitimate repeats ("No, no, no", a refrain) look identical here: the caller
+maps candidate spans to words and checks the text.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+FEAT_RATE = 16_000
+HOP_S = 0.01
+WIN_S = 0.025
+N_MELS = 40
+N_MFCC = 20            # c1..c19 used
+MATCH_SIM = 0.55       # cosine above which two frames "sound alike" (same phone, same voice)
+LAG_STEP_PENALTY = 0.6  # cost of one frame of tempo drift between the copies
+SILENCE_DB = -35.0     # frames this far below the loudest 5% are silence
+SILENCE_SCORE = -0.15  # mildly negative: bridge short pauses, never start a match
+MIN_LAG_S = 0.2        # shorter lags are one sustained sound, not a repeat
+MIN_REPEAT_S = 0.3     # report paths at least this long
+
+DEFAULTS: dict[str, float] = {
+    "longest_repeat_s": 0.6,
+}
+"""Recommended limit (value must be <= limit to pass). Clean Piper/espeak
+sentences (incl. "She sells sea shells by the sea shore") repeat themselves
+for at most ~0.35 s; copy-pasted and re-synthesised loops of >= 0.6 s read
+>= 0.5 s. See docs/CALIBRATION.md."""
+
+
+@dataclass(frozen=True)
+class LoopMetrics:
+    """The longest repeated stretch, plus every candidate for the caller to check.
+
+    start_s/end_s are the *second* occurrence; the first is lag_s earlier.
+    candidates: (start_s, end_s, lag_s, similarity), longest first.
+    """
+
+    longest_repeat_s: float
+    lag_s: float
+    start_s: float
+    similarity: float
+    candidates: tuple[tuple[float, float, float, float], ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["candidates"] = [list(c) for c in self.candidates]
+        return d
+
+
+def audio_loops(audio: np.ndarray, sample_rate: int, *, min_repeat_s: float = MIN_REPEAT_S,
+                min_lag_s: float = MIN_LAG_S, max_candidates: int = 10) -> LoopMetrics:
+    """Find repeated stretches (see module doc). Cost ~O(frames^2), ~1 s per minute of audio."""
+    feats, voiced = _features(audio, sample_rate)
+    n = len(feats)
+    min_lag = max(1, int(round(min_lag_s / HOP_S)))
+    min_len = max(2, int(round(min_repeat_s / HOP_S)))
+    if n < min_lag + min_len:
+        return LoopMetrics(0.0, 0.0, 0.0, 0.0, ())
+    raw = _align(feats, voiced, min_lag, min_len)
+    cands = _suppress(raw)[:max_candidates]
+    out = tuple((round(s * HOP_S, 3), round(e * HOP_S, 3), round(lag * HOP_S, 3), round(sim, 3))
+                for s, e, lag, sim in cands)
+    if not out:
+        return LoopMetrics(0.0, 0.0, 0.0, 0.0, ())
+    s, e, lag, sim = out[0]
+    return LoopMetrics(round(e - s, 3), lag, s, sim, out)
+
+
+# ------------------------------------------------------------------ features
+
+def _mel_filterbank(n_fft: int, sr: int, n_mels: int, fmin: float = 60.0, fmax: float = 7600.0) -> np.ndarray:
+    def hz2mel(f: np.ndarray) -> np.ndarray:
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+
+    mels = np.linspace(hz2mel(np.array(fmin)), hz2mel(np.array(fmax)), n_mels + 2)
+    hz = 700.0 * (10 ** (mels / 2595.0) - 1.0)
+    bins = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    fb = np.zeros((n_mels, len(bins)))
+    for m in range(n_mels):
+        lo, c, hi = hz[m], hz[m + 1], hz[m + 2]
+        fb[m] = np.clip(np.minimum((bins - lo) / (c - lo), (hi - bins) / (hi - c)), 0.0, None)
+    return fb
+
+
+def _features(audio: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unit-norm, mean-normalised MFCC frames (10 ms hop) and a 'not silence' mask."""
+    x = np.asarray(audio, dtype=np.float32).reshape(-1)
+    if sr != FEAT_RATE:
+        import soxr
+
+        x = soxr.resample(x, sr, FEAT_RATE).astype(np.float32)
+    win, hop = int(WIN_S * FEAT_RATE), int(HOP_S * FEAT_RATE)
+    if len(x) < win:
+        return np.zeros((0, N_MFCC - 1)), np.zeros(0, dtype=bool)
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    frames = sliding_window_view(x.astype(np.float64), win)[::hop] * np.hanning(win)
+    n_fft = 512
+    power = np.abs(np.fft.rfft(frames, n_fft)) ** 2
+    mel = power @ _mel_filterbank(n_fft, FEAT_RATE, N_MELS).T
+    logmel = np.log(mel + 1e-10)
+    energy_db = 10 * np.log10(power.sum(axis=1) + 1e-20)
+    ref = np.percentile(energy_db, 95)
+    voiced = energy_db > ref + SILENCE_DB
+    k = np.arange(N_MELS)
+    dct = np.cos(np.pi / N_MELS * (k[None, :] + 0.5) * np.arange(N_MFCC)[:, None])
+    mfcc = (logmel @ dct.T)[:, 1:]  # drop c0: level is not identity
+    if voiced.any():
+        mfcc = mfcc - mfcc[voiced].mean(axis=0)  # remove the voice/channel average
+        mfcc = mfcc / (mfcc[voiced].std(axis=0) + 1e-8)  # every coefficient gets a say
+    norm = np.linalg.norm(mfcc, axis=1, keepdims=True)
+    return mfcc / np.maximum(norm, 1e-8), voiced
+
+
+# ------------------------------------------------------------------ alignment
+
+def _align(f: np.ndarray, voiced: np.ndarray, min_lag: int, min_len: int) -> list[tuple[int, int, int, float]]:
+    """Smith-Waterman over (t, lag); returns (start, end, lag, mean sim) per path.
+
+    Each lag L carries one path state; a state moves to L+-1 when the copies
+    drift. When the state held at L is not continued at L (it died, restarted or
+    moved), its best-scoring prefix is emitted; prefixes of paths that moved on
+    are duplicates that `_suppress` removes.
+    """
+    n = len(f)
+    neg = -1e9
+    lags = np.arange(n)
+    h = np.zeros(n)
+    start = np.zeros(n, dtype=np.int64)
+    simsum = np.zeros(n)
+    best = np.zeros(n)
+    best_end = np.zeros(n, dtype=np.int64)
+    best_sim = np.zeros(n)
+    out: list[tuple[int, int, int, float]] = []
+
+    def emit(mask: np.ndarray) -> None:
+        long_enough = mask & (best_end - start >= min_len)
+        for L in np.nonzero(long_enough)[0]:
+            out.append((int(start[L]), int(best_end[L]), int(L), float(best_sim[L])))
+
+    shift = np.array([0, -1, 1])
+    for t in range(n):
+        src = np.clip(t - lags, 0, n - 1)
+        sim = f[src] @ f[t]
+        both = voiced[t] & voiced[src]
+        score = np.where(both, sim - MATCH_SIM, SILENCE_SCORE)
+        score[(lags < min_lag) | (lags > t)] = neg
+        options = np.stack([h, np.concatenate([[neg], h[:-1]]) - LAG_STEP_PENALTY,
+                            np.concatenate([h[1:], [neg]]) - LAG_STEP_PENALTY])
+        choice = np.argmax(options, axis=0)
+        prev = options[choice, lags]
+        from_lag = np.clip(lags + shift[choice], 0, n - 1)
+        fresh = prev <= 0
+        new_h = np.where(fresh, score, prev + score)
+        dead = new_h <= 0
+        continued = ~fresh & ~dead & (choice == 0)
+        emit((h > 0) & ~continued)
+        n_start = np.where(fresh, t, start[from_lag])
+        n_sum = np.where(fresh, 0.0, simsum[from_lag]) + np.where(both, sim, 0.0)
+        n_best = np.where(fresh, 0.0, best[from_lag])
+        n_best_end = np.where(fresh, t, best_end[from_lag])
+        n_best_sim = np.where(fresh, 0.0, best_sim[from_lag])
+        improved = ~dead & (new_h > n_best)
+        n_best_sim = np.where(improved, n_sum / np.maximum(t + 1 - n_start, 1), n_best_sim)
+        n_best_end = np.where(improved, t + 1, n_best_end)
+        n_best = np.where(improved, new_h, n_best)
+        h = np.where(dead, 0.0, new_h)
+        start, simsum, best, best_end, best_sim = n_start, n_sum, n_best, n_best_end, n_best_sim
+    emit(h > 0)
+    return out
+
+
+def _suppress(cands: list[tuple[int, int, int, float]]) -> list[tuple[int, int, int, float]]:
+    """Keep the longest of overlapping candidates (neighbouring lags find the same repeat)."""
+    kept: list[tuple[int, int, int, float]] = []
+    for c in sorted(cands, key=lambda c: (c[1] - c[0], c[3]), reverse=True):
+        s, e, lag, _ = c
+        clash = False
+        for ks, ke, klag, _ in kept:
+            overlap = min(e, ke) - max(s, ks)
+            if overlap > 0.5 * min(e - s, ke - ks) and abs(lag - klag) <= max(5, 0.2 * klag):
+                clash = True
+                break
+        if not clash:
+            kept.append(c)
+    return kept

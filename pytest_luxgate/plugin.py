@@ -1,0 +1,119 @@
+"""pytest hooks and fixtures: thin, each hands its work to the LuxgateSession."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .cells import Cell
+from .config import add_options
+from .runner import CellFailed, CellSkipped
+from .session import PROPERTY, LuxgateSession
+from .stacks.base import available_stacks
+
+SESSION_KEY = pytest.StashKey[LuxgateSession]()
+STACK_MARKERS = ("mlx", "torch")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """hookspec: pytest_addoption"""
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """hookspec: pytest_configure — register markers, create the session."""
+    session = LuxgateSession(config)  # first: it registers stacks named as name=module:Class
+    config.addinivalue_line("markers", "luxgate: a LuxTTS quality-gate check on one matrix cell")
+    for name in sorted(set(STACK_MARKERS) | set(available_stacks())):
+        config.addinivalue_line("markers", f"{name}: gate cells of the {name} stack (applied automatically)")
+    config.stash[SESSION_KEY] = session
+    config.pluginmanager.register(_RunHooks(session), "luxgate-run")
+
+
+def _session(config: pytest.Config) -> LuxgateSession:
+    return config.stash[SESSION_KEY]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """hookspec: pytest_generate_tests — one test per check per cell."""
+    if "luxgate_cell" not in metafunc.fixturenames:
+        return
+    session = _session(metafunc.config)
+    params = []
+    for order, cell in enumerate(session.matrix()):
+        marks = [getattr(pytest.mark, m) for m in session.markers_for(cell)]
+        # all checks of a cell on one xdist worker (--dist loadgroup): one synthesis per cell
+        marks += [pytest.mark.luxgate, pytest.mark.xdist_group(cell.key)]
+        params.append(pytest.param((order, cell), id=cell.id, marks=marks))
+    metafunc.parametrize("luxgate_cell", params)
+
+
+class _RunHooks:
+    """Hooks that need the session; registered per run, so no module globals."""
+
+    def __init__(self, session: LuxgateSession) -> None:
+        self.lux = session
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """hookspec: pytest_sessionstart — bad options/scenarios/prompts fail before any test."""
+        self.lux.matrix()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """hookspec: pytest_runtest_logreport — collect cell records (also from xdist workers)."""
+        self.lux.ran_report(report)
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """hookspec: pytest_keyboard_interrupt — the report is still written, marked incomplete."""
+        self.lux.interrupted = "interrupted (KeyboardInterrupt)"
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """hookspec: pytest_sessionfinish — the controller writes report.json and SUMMARY.md."""
+        if exitstatus == pytest.ExitCode.INTERRUPTED and self.lux.interrupted is None:
+            self.lux.interrupted = "interrupted"
+        status = self.lux.finish()
+        if status:
+            session.exitstatus = int(session.exitstatus) | status
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """hookspec: pytest_terminal_summary"""
+        for line in self.lux.summary_lines():
+            terminalreporter.write_line(line)
+
+
+class CellHandle:
+    """What a gate test gets: runs checks on its cell and records the verdicts."""
+
+    def __init__(self, session: LuxgateSession, cell: Cell, order: int, node: pytest.Item) -> None:
+        self.session, self.cell, self.order, self.node = session, cell, order, node
+        self.outcome = session.runner.outcome(cell)
+
+    def check(self, name: str) -> dict[str, Any]:
+        result = self.session.runner.check(self.cell, name)
+        self.node.user_properties.append((PROPERTY, {
+            "cell": self.cell.key, "order": self.order, "record": self.outcome.record,
+            "check": result, "check_name": name}))
+        if not result["passed"]:
+            pytest.fail(f"[{self.cell.id}] {name}: {result['message']}", pytrace=False)
+        return result
+
+
+@pytest.fixture(scope="session")
+def luxgate_session(request: pytest.FixtureRequest) -> LuxgateSession:
+    return _session(request.config)
+
+
+@pytest.fixture
+def luxgate(luxgate_cell: tuple[int, Cell], luxgate_session: LuxgateSession,
+            request: pytest.FixtureRequest) -> CellHandle:
+    """The cell's shared take and evidence; `luxgate.check("wer")` asserts one check."""
+    order, cell = luxgate_cell
+    base = {"cell": cell.key, "stack": cell.stack, "prompt": cell.prompt,
+            "scenario": cell.scenario, "order": order}
+    try:
+        return CellHandle(luxgate_session, cell, order, request.node)
+    except CellSkipped as exc:
+        request.node.user_properties.append((PROPERTY, {**base, "skipped": str(exc)}))
+        pytest.skip(str(exc))
+    except CellFailed as exc:
+        request.node.user_properties.append((PROPERTY, {**base, "error": str(exc)}))
+        pytest.fail(f"[{cell.id}] {exc}", pytrace=False)

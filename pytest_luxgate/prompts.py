@@ -1,0 +1,76 @@
+"""Voice prompts: a wav of real speech plus the exact words spoken in it.
+
+Prompts come from a TOML file (``[[prompt]]`` tables with id, wav, text),
+given by --luxgate-prompts / ini luxgate_prompts; the default is the pair
+shipped in pytest_luxgate/data/prompts (see tools/make_prompts.py).
+"""
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_FILE = Path(__file__).parent / "data" / "prompts" / "prompts.toml"
+
+
+class PromptError(ValueError):
+    """A prompt is unusable; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    id: str
+    wav: Path
+    text: str | None
+    description: str = ""
+
+    def content_hash(self) -> str:
+        """Hash of the wav bytes and transcript: cache keys follow content, not names."""
+        h = hashlib.sha256()
+        try:
+            h.update(self.wav.read_bytes())
+        except OSError as exc:
+            raise PromptError(f"prompt {self.id!r}: cannot read {self.wav} ({exc.strerror})") from exc
+        h.update((self.text or "").encode())
+        return h.hexdigest()[:16]
+
+
+def load_prompts(path: Path = DEFAULT_FILE) -> list[Prompt]:
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise PromptError(f"prompts file {path}: cannot read it ({exc.strerror})") from exc
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise PromptError(f"prompts file {path}: not valid TOML ({exc})") from exc
+    entries = data.get("prompt")
+    if not isinstance(entries, list) or not entries:
+        raise PromptError(f"prompts file {path}: no [[prompt]] tables (each needs id, wav, text)")
+    prompts: list[Prompt] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not entry.get("wav"):
+            raise PromptError(f"prompts file {path}: prompt #{i + 1} has no 'wav'")
+        wav = (path.parent / str(entry["wav"])).resolve()
+        pid = str(entry.get("id") or wav.stem)
+        if pid in seen:
+            raise PromptError(f"prompts file {path}: duplicate prompt id {pid!r}")
+        seen.add(pid)
+        text = entry.get("text")
+        if text is not None and (not isinstance(text, str) or not text.strip()):
+            raise PromptError(f"prompts file {path}: prompt {pid!r} has an empty 'text'; give the "
+                              "exact transcript of the wav or leave the key out")
+        prompts.append(Prompt(pid, wav, text.strip() if text else None, str(entry.get("voice", ""))))
+    return prompts
+
+
+def read_prompt_audio(prompt: Prompt) -> tuple[np.ndarray, int]:
+    """The prompt's audio as float32 mono; clear errors for unusable files."""
+    from .audio import AudioError, read_wav
+
+    try:
+        return read_wav(prompt.wav)
+    except AudioError as exc:
+        raise PromptError(f"prompt {prompt.id!r}: {exc}") from exc

