@@ -199,6 +199,7 @@ class ClipSpec:
     trail_s: float | None = None
     noise_db: float | None = None  # noise floor re speech level
     gain: float = 1.0
+    peak: float | None = None      # scale so max |x| is exactly this (after gain)
 
     @property
     def name(self) -> str:
@@ -213,6 +214,8 @@ class ClipSpec:
             extra.append(f"noise={self.noise_db}dB")
         if self.gain != 1.0:
             extra.append(f"gain={self.gain:g}")
+        if self.peak is not None:
+            extra.append(f"peak={self.peak:g}")
         return f"{self.text_id}/{eng}@{self.rate // 1000}k" + ("[" + ",".join(extra) + "]" if extra else "")
 
 
@@ -243,6 +246,8 @@ def make_clip(spec: ClipSpec, cache_dir: Path) -> Clip:
     audio = resample(trim(audio, sr, spec.lead_s, spec.trail_s), sr, spec.rate)
     if spec.gain != 1.0:
         audio = (audio * spec.gain).astype(np.float32)
+    if spec.peak is not None:
+        audio = (audio * (spec.peak / float(np.max(np.abs(audio))))).astype(np.float32)
     start, end = speech_bounds(audio, spec.rate)  # truth, measured before any noise
     if spec.noise_db is not None:
         audio = add_noise_floor(audio, spec.rate, spec.noise_db, np.random.default_rng(_seed_of(spec.name)))
@@ -356,8 +361,10 @@ def breath(clip: Clip, rng: np.random.Generator) -> Clip:
 
 def click(clip: Clip, rng: np.random.Generator) -> Clip:
     """A pop: a 1-3 sample impulse or a 1-4 ms damped transient, amplitude 0.02-0.5,
-    somewhere 20-300 ms before speech (speech pushed later if the lead is short)."""
-    lead_need = float(rng.uniform(0.02, 0.3))
+    somewhere 50-300 ms before speech (speech pushed later if the lead is short).
+    Closer than 50 ms it merges with the onset (and the detector leaves room
+    for plosive releases there)."""
+    lead_need = float(rng.uniform(0.05, 0.3))
     head_pad = max(0.0, lead_need + 0.02 - clip.speech_start)
     audio = np.concatenate([np.zeros(int(head_pad * clip.sr), np.float32), clip.audio])
     start = clip.speech_start + head_pad
@@ -431,13 +438,19 @@ def hard_clip(clip: Clip, rng: np.random.Generator, gain: float | None = None) -
 
 
 def loop_copy(clip: Clip, rng: np.random.Generator, seconds: tuple[float, float] = (0.6, 1.5)) -> Clip:
-    """Copy-paste loop: a stretch of >= 0.6 s of the speech is played again right
-    after itself. Clips with under 1.2 s of speech are refused (ValueError)."""
+    """Copy-paste loop: a stretch of 0.6-1.5 s that is mostly speech (>= 70 % of
+    its 10 ms frames within 30 dB of the speech level, so not a pause) is played
+    again right after itself. Clips with under 1.2 s of speech: ValueError."""
     span = clip.speech_end - clip.speech_start
     if span < 1.2:
         raise ValueError(f"{clip.name}: {span:.2f} s of speech is too short for a loop")
-    dur = min(float(rng.uniform(*seconds)), 0.6 * span)
-    a = float(rng.uniform(clip.speech_start, clip.speech_end - dur))
+    env = envelope_db(clip.audio, clip.sr)
+    level = speech_level_db(clip.audio, clip.sr)
+    for _ in range(50):
+        dur = min(float(rng.uniform(*seconds)), 0.6 * span)
+        a = float(rng.uniform(clip.speech_start, clip.speech_end - dur))
+        if np.mean(env[int(a * 100): int((a + dur) * 100)] > level - 30) >= 0.7:
+            break
     i, j = int(a * clip.sr), int((a + dur) * clip.sr)
     audio = np.concatenate([clip.audio[:j], clip.audio[i:j], clip.audio[j:]])
     return _with(clip, audio, "loop_copy", end=clip.speech_end + dur, loop_start=a, loop_s=dur)
@@ -463,7 +476,8 @@ def clean_specs(rng: np.random.Generator, n: int) -> list[ClipSpec]:
             lead_s=[None, 0.0, 0.02, 0.05, 0.3, 0.8][int(rng.integers(0, 6))],
             trail_s=[None, 0.02, 0.05, 0.3][int(rng.integers(0, 4))],
             noise_db=[None, None, -60.0, -50.0, -45.0][int(rng.integers(0, 5))],
-            gain=float(rng.choice([1.0, 1.0, 0.3, 1.249])),  # 1.249: peak just under full scale
+            gain=float(rng.choice([1.0, 1.0, 0.3, 1.249])),  # 1.249: Piper's 0.8 peak to 0.999
+            peak=1.0 if rng.random() < 0.15 else None,        # normalised to exactly full scale
         ))
     return specs
 

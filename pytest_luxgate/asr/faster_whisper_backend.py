@@ -14,9 +14,9 @@ from .bundled import BUNDLED, whisper_model_dir
 class FasterWhisperASR:
     """Whisper through CTranslate2. `model` is a bundled name or a CT2 directory.
 
-    English is forced (the multilingual base model otherwise guesses per clip)
-    and previous-text conditioning is off, since it is what lets Whisper copy a
-    loop from one window into the next.
+    English is forced (the multilingual base model otherwise guesses per clip),
+    previous-text conditioning is off, since it is what lets Whisper copy a
+    loop from one window into the next, and decoding is deterministic.
     """
 
     def __init__(self, model: str = "tiny.en", *, beam_size: int = 5,
@@ -28,7 +28,10 @@ class FasterWhisperASR:
         path = whisper_model_dir(model) if model in BUNDLED else Path(model)
         if not (path / "model.bin").exists():
             raise ASRError(f"faster-whisper model {model!r}: no model.bin in {path}")
-        threads = cpu_threads or int(os.environ.get("LUXGATE_THREADS", "0")) or 0
+        # CTranslate2's own default (4 threads) oversubscribes small machines and
+        # xdist workers; use the cores this process may run on unless told otherwise
+        threads = (cpu_threads or int(os.environ.get("LUXGATE_THREADS", "0"))
+                   or len(os.sched_getaffinity(0)))
         self._model = WhisperModel(str(path), device="cpu", compute_type=compute_type,
                                    cpu_threads=threads)
         self.beam_size = beam_size
@@ -39,6 +42,9 @@ class FasterWhisperASR:
         segments, info = self._model.transcribe(
             audio16, language="en", beam_size=self.beam_size, word_timestamps=True,
             condition_on_previous_text=False, vad_filter=False,
+            # no sampling fallback: the same take must give the same transcript,
+            # or reruns and xdist workers would disagree about one cell
+            temperature=0.0,
         )
         words: list[Word] = []
         texts: list[str] = []

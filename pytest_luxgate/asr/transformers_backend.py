@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,8 @@ def _resolve(model: str) -> str:
     else:
         path = Path(model).expanduser()
         if not path.exists():
-            if model.startswith((".", "/", "~")) or os.sep in model.replace("/", "", 1):
+            # hub ids are "owner/name"; anything path-shaped is a missing directory
+            if model.startswith((".", "/", "~")) or model.count("/") > 1 or "\\" in model:
                 raise ASRError(f"transformers Whisper model directory {path} does not exist")
             return model  # a hub id (or a typo, which from_pretrained reports)
         if any((path / name).exists() for name in _HF_WEIGHTS) or not (path / "model.bin").exists():
@@ -40,9 +42,10 @@ def _resolve(model: str) -> str:
     from .ct2_convert import convert_ct2_whisper_to_hf
 
     stat = (ct2 / "model.bin").stat()
-    # keyed by location and size/mtime, so a replaced model gets a fresh copy
+    # keyed by the model file's location, size and mtime: the same weights reached as
+    # 'tiny.en' or by path share one copy, and a replaced model gets a fresh one
     tag = hashlib.sha1(f"{ct2.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
-    return str(convert_ct2_whisper_to_hf(ct2, cache_root() / f"hf-whisper-{ct2.name}-{tag}"))
+    return str(convert_ct2_whisper_to_hf(ct2, cache_root() / f"hf-whisper-{tag}"))
 
 
 class TransformersWhisperASR:
@@ -68,9 +71,6 @@ class TransformersWhisperASR:
             dtype = torch.float32 if str(device).startswith("cpu") else torch.float16
         elif isinstance(dtype, str):
             dtype = getattr(torch, dtype)
-        threads = int(os.environ.get("LUXGATE_THREADS", "0"))
-        if threads:
-            torch.set_num_threads(threads)
         source = _resolve(model)
         try:
             self._model = transformers.WhisperForConditionalGeneration.from_pretrained(source, dtype=dtype)
@@ -90,6 +90,13 @@ class TransformersWhisperASR:
         if multilingual:  # English-only checkpoints reject a language argument
             self._generate.update(language="en", task="transcribe")
         self.num_beams = int(num_beams)
+        # One intra-op thread unless LUXGATE_THREADS says otherwise: with torch's
+        # default (one per core) a busy machine (xdist workers, a TTS model next
+        # door) leaves OpenMP threads spinning at barriers; measured on 2 cores
+        # under load, 2 threads ran 6-13x slower than 1.
+        self.threads = int(os.environ.get("LUXGATE_THREADS", "0")) or 1
+        self._torch = torch
+        self._lock = threading.Lock()  # the pipeline and the thread setting are not re-entrant
         self.name = f"transformers:{model} (beams {self.num_beams})"
 
     def transcribe(self, audio: np.ndarray, sample_rate: int) -> Transcript:
@@ -97,8 +104,17 @@ class TransformersWhisperASR:
         duration = len(audio16) / WHISPER_RATE
         if len(audio16) == 0:
             return Transcript("", (), self.name, "en")
-        out = self._pipe({"raw": audio16, "sampling_rate": WHISPER_RATE}, return_timestamps="word",
-                         generate_kwargs=dict(self._generate))
+        # scoped, because torch's thread count is process-wide and the code under
+        # test (a torch TTS model, say) may want all the cores
+        with self._lock:
+            previous = self._torch.get_num_threads()
+            self._torch.set_num_threads(self.threads)
+            try:
+                with self._torch.inference_mode():
+                    out = self._pipe({"raw": audio16, "sampling_rate": WHISPER_RATE},
+                                     return_timestamps="word", generate_kwargs=dict(self._generate))
+            finally:
+                self._torch.set_num_threads(previous)
         words: list[Word] = []
         for chunk in out.get("chunks") or ():
             text = chunk["text"].strip()

@@ -54,9 +54,15 @@ start_ratio/tail_ratio are the legacy limits, kept for comparison only."""
 ENV_WIN_S = 0.010      # envelope window: shorter than any inter-word gap
 ENV_HOP_S = 0.005
 GAP_DB = -35.0         # a frame this far below the speech level is "silence" for gap finding
-GAP_MIN_S = 0.04       # a gap must outlast a stop closure inside a word (20-30 ms in TTS)
+LEAD_GAP_S = 0.07      # a silence this long before the first word ends whatever came before it
+TAIL_GAP_S = 0.1       # ...after the last word; slow final words hold closures up to ~0.1 s ('artifacts')
+MIN_WORD_X = 0.3       # shortest first word, as a share of letters x rate (plus 30 ms)
+BURST_S = 0.2          # a sound this short next to a silence is a consonant of the word, not garbage
+WORD_CAP_S = 0.1       # word duration cap = WORD_CAP_S + WORD_CAP_X * letters * seconds-per-letter
+WORD_CAP_X = 1.5
 EDGE_DB = -25.0        # consonant energy around a VAD edge that still belongs to the word
 EDGE_MAX_S = 0.3       # the VAD is at most ~0.2 s late/early on a consonant edge (measured: 0.20)
+BURST_GAP_S = 0.03     # ...but a 5-15 ms burst must sit within 30 ms of it (a release, not a click)
 EDGE_MAX_GAP_S = 0.08  # a stop closure ('st' in "Stop": 40-60 ms in TTS) may split that consonant
 NOISE_WIN_S = 0.05     # noise/breath: loudest 50 ms, so a short breath in a long lead is not diluted
 CLICK_WIN_S = 0.002    # a click is 0.1-4 ms; its energy in 2 ms is what the ear integrates
@@ -124,7 +130,7 @@ def start_metrics(audio: np.ndarray, sample_rate: int, segments: Sequence[Segmen
     onset = ctx.walk_edge(vad_on, -1) if vad_on is not None else None
 
     first_est = first = prob = asr_start = None
-    if ctx.words:
+    if ctx.words and ctx.anchored:
         w = ctx.words[ctx.first]
         first, prob, asr_start = w.text, w.probability, w.start
         first_est = ctx.refine_first_start()
@@ -153,7 +159,7 @@ def tail_metrics(audio: np.ndarray, sample_rate: int, segments: Sequence[Segment
     offset = ctx.walk_edge(vad_off, +1) if vad_off is not None else None
 
     last_est = last = prob = asr_end = None
-    if ctx.words:
+    if ctx.words and ctx.anchored:
         w = ctx.words[ctx.last]
         last, prob, asr_end = w.text, w.probability, w.end
         last_est = ctx.refine_last_end()
@@ -197,7 +203,7 @@ class _Context:
         t, rms = window_rms(self.x, sr, ENV_WIN_S, ENV_HOP_S)
         self.env_t = t
         self.env_db = db(rms) - self.level_db  # dB re speech level
-        self.first, self.last = _anchors(self.words, expected_text)
+        self.first, self.last, self.anchored = _anchors(self.words, expected_text)
         self.s_per_char = _speaking_rate(self.words, self.first, self.last)
 
     # --- envelope helpers
@@ -208,9 +214,10 @@ class _Context:
         """Move a VAD edge outward over adjoining consonant energy (> EDGE_DB).
 
         The VAD reacts to voicing and misses the 's' of "Stop" or the
-        aspiration of "Pat". Bursts of energy count if they last >= 15 ms (so
-        a click is not mistaken for a consonant) and are separated by gaps of
-        at most EDGE_MAX_GAP_S (a stop closure); the walk ends after EDGE_MAX_S.
+        aspiration of "Pat". Stretches of >= 20 ms may be separated by up to
+        EDGE_MAX_GAP_S (a stop closure); a shorter burst (a plosive release)
+        only counts within BURST_GAP_S of the speech, so a click 50 ms or more
+        ahead of the speech is not taken for a consonant. At most EDGE_MAX_S.
         """
         if len(self.env_db) == 0:
             return t
@@ -219,28 +226,29 @@ class _Context:
         idx = idx[(idx >= 0) & (idx < len(self.env_db))]
         loud = self.env_db[idx] > EDGE_DB
         max_gap = int(EDGE_MAX_GAP_S / ENV_HOP_S)
+        burst_gap = int(BURST_GAP_S / ENV_HOP_S)
         min_run = 3  # 10 ms windows, 5 ms hop: 3 frames = 20 ms of signal
         best, prev_end = None, 0
         for s, e in _runs(loud):
-            if s - prev_end > max_gap:
-                break
             at_boundary = idx[e - 1] in (0, len(self.env_db) - 1)
-            if e - s >= min_run or at_boundary:
-                best, prev_end = idx[e - 1], e
+            long_enough = e - s >= min_run or at_boundary
+            if s - prev_end > (max_gap if long_enough else burst_gap):
+                break
+            best, prev_end = idx[e - 1], e
         if best is None:
             return t
         if direction < 0:
             return float(min(t, self.env_t[best]))
         return float(max(t, self.env_t[best] + ENV_WIN_S))
 
-    def gaps(self, a: float, b: float) -> list[tuple[float, float]]:
-        """Silences (>= GAP_MIN_S below GAP_DB) between a and b, as (start, end) times."""
+    def gaps(self, a: float, b: float, min_s: float) -> list[tuple[float, float]]:
+        """Silences (>= min_s below GAP_DB) between a and b, as (start, end) times."""
         i, j = self._frame(a), self._frame(b)
         quiet = self.env_db[i:j + 1] < GAP_DB
         out = []
         for s, e in _runs(quiet):
             t0, t1 = self.env_t[i + s], self.env_t[i + e - 1] + ENV_WIN_S
-            if t1 - t0 >= GAP_MIN_S + ENV_WIN_S - ENV_HOP_S:
+            if t1 - t0 >= min_s + ENV_WIN_S - ENV_HOP_S:
                 out.append((t0, t1))
         return out
 
@@ -288,67 +296,85 @@ class _Context:
 
     # --- word timing
     def _max_word_s(self, w: Word) -> float:
-        """Longest a word of this many letters plausibly lasts at this clip's rate.
-        Generous on purpose (sentence-final lengthening, slow TTS): 0.25 s + 2x."""
-        return 0.25 + 2.0 * _letters(w.text) * self.s_per_char
+        """Longest a word of this many letters plausibly lasts at this clip's rate
+        (sentence-final lengthening and slow TTS included; calibrated)."""
+        return WORD_CAP_S + WORD_CAP_X * _letters(w.text) * self.s_per_char
 
     def _min_word_s(self, w: Word) -> float:
-        return 0.05 + 0.4 * _letters(w.text) * self.s_per_char
+        return 0.03 + MIN_WORD_X * _letters(w.text) * self.s_per_char
 
     def word_start(self, i: int) -> float:
         return self.refine_first_start() if i == self.first else self.words[i].start
 
     def refine_first_start(self) -> float:
+        """Whisper's start, pushed later by what it cannot be: longer than the
+        duration cap, or earlier than a word-separating silence before it. A
+        short burst between two silences (an 's' before the closure of "Stop")
+        does not count as separated."""
         w = self.words[self.first]
         end = max(w.end, w.start)
         cands = [w.start, end - self._max_word_s(w)]
-        # the word cannot begin before a silence that precedes it: take the end of the
-        # last gap that still leaves a plausible word before `end`
-        for g0, g1 in self.gaps(0.0, end - self._min_word_s(w)):
+        gaps = self.gaps(0.0, end - self._min_word_s(w), LEAD_GAP_S)
+        while gaps:
+            g0, g1 = gaps[-1]
+            prev_end = gaps[-2][1] if len(gaps) > 1 else 0.0
+            if g0 - prev_end < BURST_S and g1 > end - self._max_word_s(w):
+                gaps.pop()  # the sound before this gap is a burst of the word itself
+                continue
             cands.append(g1)
+            break
         return float(min(max(cands), max(w.start, end - 0.03)))
 
     def refine_last_end(self) -> float:
+        """Whisper's end (often early by 0.1-0.5 s), moved on while the sound
+        goes on without a word-separating silence, and over short final bursts
+        after a silence (the 'ts' of a slow "artifacts" comes 0.2 s after the
+        closure), but never past the cap."""
         w = self.words[self.last]
-        start = self.word_start(self.last)
-        start = max(start, w.end - self._max_word_s(w))  # Whisper may stretch it back too
+        start = max(self.word_start(self.last), w.end - self._max_word_s(w))
         cap = start + self._max_word_s(w)
-        est = min(w.end, cap)
-        # Whisper often ends the last word early (by up to ~0.3 s): if the sound
-        # goes on without a gap, the word does too (but never past the cap)
         dur = len(self.x) / self.sr
-        nxt = self.gaps(est, dur)
-        cont_end = nxt[0][0] if nxt else dur
-        if cont_end > est:
-            est = min(cont_end, cap)
+        est = min(w.end, cap)
+        gaps = self.gaps(est, dur, TAIL_GAP_S)
+        cont_end = gaps[0][0] if gaps else dur
+        est = max(est, min(cont_end, cap))
+        for k, (g0, g1) in enumerate(gaps):
+            if g0 > est + 1e-9:
+                break
+            nxt = gaps[k + 1][0] if k + 1 < len(gaps) else dur
+            if nxt - g1 >= BURST_S or nxt > cap:
+                break
+            est = nxt
         return float(max(est, start + 0.03))
 
 
 # ------------------------------------------------------------------ buzz
 
 BUZZ_LEVEL_DB = -30.0      # quieter than this is not an audible buzz
-BUZZ_PERIODICITY = 0.8     # normalised autocorrelation at the pitch lag (speech vowels: 0.5-0.95)
-BUZZ_FLUX_DB = 1.5         # mean |change| of 24 log-mel bands per 10 ms; speech moves more
+BUZZ_PERIODICITY = 0.8     # normalised autocorrelation at the pitch lag (speech vowels: 0.5-0.99)
+BUZZ_SPAN = 5              # compare each 10 ms frame with the one 50 ms earlier
+BUZZ_FLUX_DB = 1.0         # mean |change| of 24 log-mel bands over 50 ms
+BUZZ_F0_CHANGE = 0.02      # relative pitch change over 50 ms (speech glides 3-10 %)
+BUZZ_LEVEL_CHANGE_DB = 2.0  # level change over 50 ms (a final vowel decays faster)
 BUZZ_BANDS = 24
 
 
 def _tail_buzz(ctx: _Context, t_from: float) -> tuple[float, float]:
-    """Longest run of 'frozen voice' frames from t_from to the end.
+    """Longest 'frozen voice' stretch from t_from to the end: (seconds, mean periodicity).
 
-    A frozen frame is loud, strongly periodic (a harmonic source) and its
-    spectral envelope (24 log-mel bands to 4 kHz) barely changes from the frame
-    before. Natural speech keeps moving its formants, even in a long final
-    vowel; a vocoder stuck in one state, a repeated pitch period or a hum does
-    not. Periodicity alone is not enough (long vowels are periodic too) and
-    flux alone fires on steady noise, so a run needs both. One odd frame inside
-    a run is forgiven. Returns (seconds, mean periodicity over the run).
+    Frozen = loud, strongly periodic (a harmonic source) and *static*: over
+    50 ms its spectral envelope (24 log-mel bands to 4 kHz), pitch and level
+    all stay put. Natural speech is never static that long; even a held final
+    vowel glides in pitch, moves its formants and decays. A vocoder stuck in
+    one state, a repeated pitch period or a hum is static. Periodicity alone
+    would flag long vowels; flux alone would flag steady noise; so all hold.
+    Runs at the clip's own rate: a looped period is an integer number of
+    samples there, and resampling would blur its periodicity.
     """
-    from ..listeners.vad import VAD_RATE, _to_16k
-
-    a = int(t_from * ctx.sr)
-    y = _to_16k(ctx.x[a:].astype(np.float32), ctx.sr).astype(np.float64)
-    win, hop = int(0.04 * VAD_RATE), int(0.01 * VAD_RATE)  # 40 ms: two periods at 50 Hz
-    if len(y) < win + 2 * hop:
+    sr = ctx.sr
+    y = ctx.x[int(t_from * sr):]
+    win, hop = int(round(0.04 * sr)), int(round(0.01 * sr))  # 40 ms: two periods at 50 Hz
+    if len(y) < win + (BUZZ_SPAN + 2) * hop:
         return 0.0, 0.0
     from numpy.lib.stride_tricks import sliding_window_view
 
@@ -362,23 +388,32 @@ def _tail_buzz(ctx: _Context, t_from: float) -> tuple[float, float]:
     ac = np.fft.irfft(spec, nfft)[:, :win]
     wac = np.fft.irfft(np.abs(np.fft.rfft(w, nfft)) ** 2, nfft)[:win]
     r = ac / np.maximum(ac[:, :1], 1e-20) / np.maximum(wac / wac[0], 1e-3)
-    lo, hi = VAD_RATE // 500, VAD_RATE // 50  # pitch 50-500 Hz
-    per = np.clip(r[:, lo:hi].max(axis=1), 0.0, 1.0)
+    lo, hi = sr // 500, sr // 50  # pitch 50-500 Hz
+    rr = r[:, lo:hi]
+    best = rr.max(axis=1)
+    per = np.clip(best, 0.0, 1.0)
+    # pitch = the shortest lag within 10 % of the best, so f0 does not jump octaves
+    lag = lo + np.argmax(rr >= 0.9 * best[:, None], axis=1)
+    f0 = sr / lag
     from .loops import _mel_filterbank
 
-    mel = spec @ _mel_filterbank(nfft, VAD_RATE, BUZZ_BANDS, 80.0, 4000.0).T
+    mel = spec @ _mel_filterbank(nfft, sr, BUZZ_BANDS, 80.0, min(4000.0, sr / 2 - 100)).T
     logmel = 10 * np.log10(mel + 1e-12)
     logmel = np.maximum(logmel, logmel.max(axis=1, keepdims=True) - 50)  # valleys do not count
-    flux = np.concatenate([[np.inf], np.mean(np.abs(np.diff(logmel, axis=0)), axis=1)])
-    frozen = (level > BUZZ_LEVEL_DB) & (per > BUZZ_PERIODICITY) & (flux < BUZZ_FLUX_DB)
-    # forgive single-frame dropouts inside a run
-    frozen[1:-1] |= frozen[:-2] & frozen[2:]
+    k = BUZZ_SPAN
+    static = np.zeros(len(level), dtype=bool)
+    static[k:] = ((np.mean(np.abs(logmel[k:] - logmel[:-k]), axis=1) < BUZZ_FLUX_DB)
+                  & (np.abs(np.log(f0[k:] / f0[:-k])) < BUZZ_F0_CHANGE)
+                  & (np.abs(level[k:] - level[:-k]) < BUZZ_LEVEL_CHANGE_DB))
+    frozen = static & (level > BUZZ_LEVEL_DB) & (per > BUZZ_PERIODICITY)
+    frozen[1:-1] |= frozen[:-2] & frozen[2:]  # forgive one odd frame inside a run
     runs = _runs(frozen)
     if len(runs) == 0:
         return 0.0, 0.0
-    k = int(np.argmax(runs[:, 1] - runs[:, 0]))
-    s, e = runs[k]
-    return float((e - s) * hop / VAD_RATE), float(per[s:e].mean())
+    i = int(np.argmax(runs[:, 1] - runs[:, 0]))
+    s, e = runs[i]
+    # a frame is judged against the one 50 ms before, so the run began k frames earlier
+    return float((e - s + k) * hop / sr), float(per[max(0, s - k):e].mean())
 
 
 # ------------------------------------------------------------------ helpers
@@ -390,37 +425,59 @@ def _norm(text: str) -> str:
     return "".join(_TOKEN.findall(text.lower())).replace("'", "")
 
 
+_ACRONYM = re.compile(r"\b[A-Z]{2,}\b")
+
+
 def _letters(text: str) -> int:
-    return max(1, len(_norm(text)))
+    """Letters as a proxy for spoken length: an acronym letter ("TTS") is said
+    as a syllable (~3 letters), a digit as a word (~4)."""
+    core = _norm(text)
+    digits = sum(ch.isdigit() for ch in core)
+    caps = sum(len(m) for m in _ACRONYM.findall(text))
+    return max(1, len(core) + 3 * digits + 2 * caps)
 
 
-def _anchors(words: Sequence[Word], expected_text: str | None) -> tuple[int, int]:
+def _anchors(words: Sequence[Word], expected_text: str | None) -> tuple[int, int, bool]:
     """Indices of the ASR words standing for the first and last expected words.
 
     Exact token matches anchor the alignment (difflib keeps the longest common
-    run, so invented words rarely steal it); unmatched expected words at the
-    edges are assumed to be misheard 1:1, so the anchor steps back over them.
-    Without expected text the anchors are simply the first and last words.
+    run, so words invented for garbage rarely steal it). Expected words before
+    the first match (or after the last) that were misheard are covered by the
+    ASR words next to the match, as long as those hold about as many letters
+    ("LuxTTS" heard as "Lux TDS"); ASR words beyond that are extra, i.e. what
+    the garbage sounded like. Without expected text: the first and last words.
+    The flag is False when expected text was given and not one word of it was
+    heard: then the words say nothing about where the speech is.
     """
     n = len(words)
     if n == 0:
-        return 0, 0
-    if not expected_text:
-        return 0, n - 1
-    asr = [_norm(w.text) for w in words]
-    exp = [t for t in (_norm(x) for x in expected_text.split()) if t]
+        return 0, 0, False
+    exp = [t for t in (_norm(x) for x in (expected_text or "").split()) if t]
     if not exp:
-        return 0, n - 1
+        return 0, n - 1, True
+    asr = [_norm(w.text) for w in words]
     blocks = [b for b in difflib.SequenceMatcher(a=exp, b=asr, autojunk=False).get_matching_blocks() if b.size]
     if not blocks:
-        return 0, n - 1
+        return 0, n - 1, False
     i0, j0 = blocks[0].a, blocks[0].b
     i1, j1 = blocks[-1].a + blocks[-1].size - 1, blocks[-1].b + blocks[-1].size - 1
-    first = max(0, j0 - i0)
-    last = min(n - 1, j1 + (len(exp) - 1 - i1))
-    if last < first:
-        return 0, n - 1
-    return first, last
+    first = _cover(asr, range(j0 - 1, -1, -1), sum(map(len, exp[:i0])), j0)
+    last = _cover(asr, range(j1 + 1, n), sum(map(len, exp[i1 + 1:])), j1)
+    return (first, last, True) if first <= last else (0, n - 1, True)
+
+
+def _cover(asr: Sequence[str], order: range, letters: int, start: int) -> int:
+    """Walk from a matched word over neighbours while their letters fit into
+    `letters` (with slack for spelling: 1.5x + 2); return the last index taken."""
+    if letters == 0:
+        return start
+    budget, got, idx = 1.5 * letters + 2, 0, start
+    for j in order:
+        got += max(1, len(asr[j]))
+        if got > budget:
+            break
+        idx = j
+    return idx
 
 
 def _speaking_rate(words: Sequence[Word], first: int, last: int) -> float:

@@ -31,7 +31,8 @@ N_MFCC = 20            # c1..c19 used
 MATCH_SIM = 0.55       # cosine above which two frames "sound alike" (same phone, same voice)
 LAG_STEP_PENALTY = 0.6  # cost of one frame of tempo drift between the copies
 SILENCE_DB = -35.0     # frames this far below the loudest 5% are silence
-SILENCE_SCORE = -0.15  # mildly negative: bridge short pauses, never start a match
+SILENCE_SCORE = -0.05  # pause vs pause: bridges a pause inside a repeat, never starts a match
+MISMATCH_SCORE = -0.5  # speech vs pause
 MIN_LAG_S = 0.2        # shorter lags are one sustained sound, not a repeat
 MIN_REPEAT_S = 0.3     # report paths at least this long
 
@@ -160,7 +161,10 @@ def _align(f: np.ndarray, voiced: np.ndarray, min_lag: int, min_len: int) -> lis
         src = np.clip(t - lags, 0, n - 1)
         sim = f[src] @ f[t]
         both = voiced[t] & voiced[src]
-        score = np.where(both, sim - MATCH_SIM, SILENCE_SCORE)
+        neither = ~voiced[t] & ~voiced[src]
+        # speech vs speech: similarity; pause vs pause: almost neutral (a repeated
+        # phrase keeps its pauses); speech vs pause: a clear mismatch
+        score = np.where(both, sim - MATCH_SIM, np.where(neither, SILENCE_SCORE, MISMATCH_SCORE))
         score[(lags < min_lag) | (lags > t)] = neg
         options = np.stack([h, np.concatenate([[neg], h[:-1]]) - LAG_STEP_PENALTY,
                             np.concatenate([h[1:], [neg]]) - LAG_STEP_PENALTY])

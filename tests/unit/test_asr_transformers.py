@@ -21,7 +21,7 @@ from pytest_luxgate.asr.ct2_convert import convert_ct2_whisper_to_hf, read_ct2_m
 from pytest_luxgate.asr.transformers_backend import TransformersWhisperASR  # noqa: E402
 
 PROMPTS = Path(__file__).resolve().parents[2] / "pytest_luxgate" / "data" / "prompts"
-REPEATS = 6  # ~69 s: three 30 s windows, so long-form has to stitch twice
+REPEATS = 5  # ~57 s: two window boundaries for long-form to stitch
 
 
 def _norm(text: str) -> list[str]:
@@ -126,7 +126,7 @@ def test_greedy_text_matches_faster_whisper_greedy(asr, prompts) -> None:
 
 def test_clip_over_30_s_is_transcribed_completely(long_clip, long_transcript) -> None:
     audio, expected = long_clip
-    assert len(audio) / WHISPER_RATE > 60
+    assert len(audio) / WHISPER_RATE > 50
     got = _norm(long_transcript.text)
     assert abs(len(got) - len(expected)) <= 0.1 * len(expected)
     assert got[-4:] == expected[-4:] == ["talked", "about", "the", "weekend"]
@@ -159,3 +159,15 @@ def test_bad_model_dir_raises_asr_error_naming_it(tmp_path: Path) -> None:
         TransformersWhisperASR(str(missing))
     with pytest.raises(ASRError, match="not a CTranslate2 Whisper directory"):
         convert_ct2_whisper_to_hf(bad, tmp_path / "out")
+
+
+def test_bundled_names_and_ct2_dirs_are_converted_once_into_the_cache(monkeypatch, tmp_path: Path) -> None:
+    from pytest_luxgate.asr.transformers_backend import _resolve
+
+    monkeypatch.setenv("LUXGATE_CACHE_DIR", str(tmp_path))
+    first = Path(_resolve("tiny.en"))
+    assert first.parent == tmp_path / "luxgate" and first.name.startswith("hf-whisper-")
+    assert (first / "model.safetensors").is_file() and (first / "tokenizer.json").is_file()
+    assert _resolve(str(whisper_model_dir("tiny.en"))) == str(first)  # same model.bin: cache hit
+    assert not [p for p in first.parent.iterdir() if p.name.startswith(".")]  # no temp dirs left
+    assert _resolve("openai/whisper-tiny") == "openai/whisper-tiny"  # hub ids pass through untouched

@@ -1,0 +1,31 @@
+"""Shared real-speech fixtures for the plugin's own tests."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pytest_luxgate.audio import write_wav_atomic
+from pytest_luxgate.stacks.piper import PiperStack
+
+
+@pytest.fixture(scope="session")
+def piper_stack() -> PiperStack:
+    stack = PiperStack()
+    stack.load()
+    return stack
+
+
+@pytest.fixture(scope="session")
+def piper_take(piper_stack: PiperStack) -> tuple[np.ndarray, int, str]:
+    """Real Piper speech of a plain sentence: (audio, sample_rate, text)."""
+    text = "The quick brown fox jumps over the lazy dog."
+    out = piper_stack.synthesize(text, None, piper_stack.default_params(), seed=7)
+    return out.audio, out.sample_rate, text
+
+
+@pytest.fixture
+def piper_wav(tmp_path: Path, piper_take: tuple[np.ndarray, int, str]) -> tuple[Path, str]:
+    audio, rate, text = piper_take
+    return write_wav_atomic(tmp_path / "take.wav", audio, rate), text
