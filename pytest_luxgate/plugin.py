@@ -58,6 +58,18 @@ class _RunHooks:
         """hookspec: pytest_sessionstart — bad options/scenarios/prompts fail before any test."""
         self.lux.matrix()
 
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """hookspec: pytest_collection_modifyitems — all checks of a cell run together.
+
+        pytest orders parametrized tests function by function; the gate runs
+        cell by cell instead, so an interrupted run leaves whole cells behind
+        and a cell's take is not held in memory while every other cell runs.
+        """
+        slots = [i for i, it in enumerate(items) if _cell_order(it) is not None]
+        ordered = sorted((items[i] for i in slots), key=lambda it: _cell_order(it))
+        for i, item in zip(slots, ordered):
+            items[i] = item
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """hookspec: pytest_runtest_logreport — collect cell records (also from xdist workers)."""
         self.lux.ran_report(report)
@@ -78,6 +90,13 @@ class _RunHooks:
         """hookspec: pytest_terminal_summary"""
         for line in self.lux.summary_lines():
             terminalreporter.write_line(line)
+
+
+def _cell_order(item: pytest.Item) -> int | None:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or "luxgate_cell" not in callspec.params:
+        return None
+    return callspec.params["luxgate_cell"][0]
 
 
 class CellHandle:

@@ -77,7 +77,7 @@ def load_dirs(dirs: Iterable[Path]) -> list[Scenario]:
         if not d.is_dir():
             raise ScenarioError(f"scenario directory {d} does not exist (--luxgate-scenarios / "
                                 "ini luxgate_scenarios)")
-        for path in sorted(d.glob("*.toml")):
+        for path in sorted(d.glob("*.toml")):  # file names set the order (1_short_plain.toml, ...)
             sc = load_file(path)
             if sc.id in found:
                 raise ScenarioError(f"duplicate scenario id {sc.id!r} in {path} and "

@@ -38,6 +38,7 @@ class LuxgateSession:
         self._runner: CellRunner | None = None
         self._stack_meta: dict[str, tuple[bool, tuple[str, ...], str | None]] = {}
         self._work_root: Path | None = None
+        self.write_error: str | None = None
 
     # -- the matrix ---------------------------------------------------------
     def matrix(self) -> list[Cell]:
@@ -83,9 +84,13 @@ class LuxgateSession:
         if self.cfg.keep_wavs == "none":
             return None
         if self._work_root is None:
-            # takes wait here until the controller applies the retention policy
-            self.cfg.output.mkdir(parents=True, exist_ok=True)
-            self._work_root = Path(tempfile.mkdtemp(prefix=".takes-", dir=self.cfg.output))
+            # takes wait here until the controller applies the retention policy;
+            # an unwritable output dir must not fail cells, so fall back to /tmp
+            try:
+                self.cfg.output.mkdir(parents=True, exist_ok=True)
+                self._work_root = Path(tempfile.mkdtemp(prefix=".takes-", dir=self.cfg.output))
+            except OSError:
+                self._work_root = Path(tempfile.mkdtemp(prefix="luxgate-takes-"))
         return self._work_root
 
     # -- collecting results (controller) ------------------------------------
@@ -117,9 +122,13 @@ class LuxgateSession:
         out = self.cfg.output
         try:
             keep_wavs(cells, self.cfg.keep_wavs, out)
+        except OSError as exc:
+            self.write_error = f"luxgate: could not keep WAVs under {out}: {exc}"
         finally:
-            for tmp in out.glob(".takes-*") if out.exists() else ():
+            for tmp in out.glob(".takes-*") if out.is_dir() else ():
                 shutil.rmtree(tmp, ignore_errors=True)
+            if self._work_root is not None:
+                shutil.rmtree(self._work_root, ignore_errors=True)
         run = run_info(self.cfg.asr, self.cfg.seed)
         run.update({"stacks": list(self.cfg.stacks), "keep_wavs": self.cfg.keep_wavs,
                     "duration_s": round(time.time() - self.started, 2),
@@ -128,15 +137,25 @@ class LuxgateSession:
         if self.interrupted:
             run["incomplete_reason"] = self.interrupted
         report = build_report(cells, run)
-        write_report(report, out)
+        try:
+            write_report(report, out)
+        except OSError as exc:
+            # never lose finished cells: put the report somewhere writable and say where
+            fallback = Path(tempfile.mkdtemp(prefix="luxgate-report-"))
+            write_report(report, fallback)
+            self.write_error = (f"luxgate: could not write the report to {out} ({exc.strerror}); "
+                                f"it was written to {fallback} instead")
+            self.report_paths = (fallback / "report.json", fallback / "SUMMARY.md")
+            return int(pytest.ExitCode.INTERNAL_ERROR)
         self.report_paths = (out / "report.json", out / "SUMMARY.md")
         return 0
 
     def summary_lines(self) -> list[str]:
+        lines = [self.write_error] if self.write_error else []
         paths = getattr(self, "report_paths", None)
-        if not paths:
-            return []
-        return [f"luxgate: report {paths[0]}", f"luxgate: summary {paths[1]}"]
+        if paths:
+            lines += [f"luxgate: report {paths[0]}", f"luxgate: summary {paths[1]}"]
+        return lines
 
     def _finalize(self, rec: dict[str, Any]) -> dict[str, Any]:
         checks = rec.get("checks", {})

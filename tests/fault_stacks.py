@@ -71,3 +71,14 @@ class CloningPiper(PiperStack):
     name = "cloning_piper"
     clones_voice = True
     markers = ("torch",)
+
+
+class InterruptedOnWait(PiperStack):
+    """Ctrl-C arrives while the punctuation scenario is being synthesized."""
+
+    name = "interrupted_on_wait"
+
+    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
+        if text.startswith("Wait"):
+            raise KeyboardInterrupt
+        return super().synthesize(text, prompt, params, seed)

@@ -40,7 +40,7 @@ DEFAULTS: dict[str, float] = {
     "start_ratio": 0.45,
     "trail_garbage_s": 0.25,
     "post_offset_noise_db": -35.0,
-    "tail_buzz_s": 0.2,
+    "tail_buzz_s": 0.15,
     "truncation_db": -24.0,
     "tail_ratio": 0.58,
 }
@@ -55,11 +55,11 @@ ENV_WIN_S = 0.010      # envelope window: shorter than any inter-word gap
 ENV_HOP_S = 0.005
 GAP_DB = -35.0         # a frame this far below the speech level is "silence" for gap finding
 LEAD_GAP_S = 0.07      # a silence this long before the first word ends whatever came before it
-TAIL_GAP_S = 0.1       # ...after the last word; slow final words hold closures up to ~0.1 s ('artifacts')
+TAIL_GAP_S = 0.15      # ...after the last word: slow final words hold closures of 0.1 s and more
 MIN_WORD_X = 0.3       # shortest first word, as a share of letters x rate (plus 30 ms)
 BURST_S = 0.2          # a sound this short next to a silence is a consonant of the word, not garbage
-WORD_CAP_S = 0.1       # word duration cap = WORD_CAP_S + WORD_CAP_X * letters * seconds-per-letter
-WORD_CAP_X = 1.5
+WORD_CAP_S = 0.2       # word duration cap = WORD_CAP_S + WORD_CAP_X * letters * seconds-per-letter
+WORD_CAP_X = 1.25
 EDGE_DB = -25.0        # consonant energy around a VAD edge that still belongs to the word
 EDGE_MAX_S = 0.3       # the VAD is at most ~0.2 s late/early on a consonant edge (measured: 0.20)
 BURST_GAP_S = 0.03     # ...but a 5-15 ms burst must sit within 30 ms of it (a release, not a click)
@@ -179,7 +179,7 @@ def tail_metrics(audio: np.ndarray, sample_rate: int, segments: Sequence[Segment
         last_word_probability=prob, trail_words=(n_words - 1 - ctx.last) if n_words else 0,
         trail_garbage_s=_r(trail), post_offset_s=_r(dur - post_start) or 0.0,
         post_offset_noise_db=_r(noise), tail_buzz_s=_r(buzz_s) or 0.0,
-        tail_buzz_periodicity=_r(buzz_p) or 0.0, truncation_db=_r(trunc) or FLOOR_DB,
+        tail_buzz_periodicity=_r(buzz_p) or 0.0, truncation_db=float(_r(trunc)),
         end_decay_db=_r(decay) or 0.0, speech_level_dbfs=_r(ctx.level_db),
         tail_ratio=_legacy_tail_ratio(ctx.x, sample_rate),
     )
@@ -300,6 +300,9 @@ class _Context:
         (sentence-final lengthening and slow TTS included; calibrated)."""
         return WORD_CAP_S + WORD_CAP_X * _letters(w.text) * self.s_per_char
 
+    def _typical_word_s(self, w: Word) -> float:
+        return _letters(w.text) * self.s_per_char
+
     def _min_word_s(self, w: Word) -> float:
         return 0.03 + MIN_WORD_X * _letters(w.text) * self.s_per_char
 
@@ -308,21 +311,18 @@ class _Context:
 
     def refine_first_start(self) -> float:
         """Whisper's start, pushed later by what it cannot be: longer than the
-        duration cap, or earlier than a word-separating silence before it. A
-        short burst between two silences (an 's' before the closure of "Stop")
-        does not count as separated."""
+        duration cap, or earlier than a word-separating silence before it."""
         w = self.words[self.first]
         end = max(w.end, w.start)
-        cands = [w.start, end - self._max_word_s(w)]
+        start = w.start
+        if self.first > 0:
+            # a word Whisper put before the anchor may have taken the anchor's
+            # start ("The potatoes" for "Potatoes"): believe at most a typical length
+            start = min(start, end - self._typical_word_s(w))
+        cands = [start, end - self._max_word_s(w)]
         gaps = self.gaps(0.0, end - self._min_word_s(w), LEAD_GAP_S)
-        while gaps:
-            g0, g1 = gaps[-1]
-            prev_end = gaps[-2][1] if len(gaps) > 1 else 0.0
-            if g0 - prev_end < BURST_S and g1 > end - self._max_word_s(w):
-                gaps.pop()  # the sound before this gap is a burst of the word itself
-                continue
-            cands.append(g1)
-            break
+        if gaps:
+            cands.append(gaps[-1][1])
         return float(min(max(cands), max(w.start, end - 0.03)))
 
     def refine_last_end(self) -> float:
@@ -425,7 +425,7 @@ def _norm(text: str) -> str:
     return "".join(_TOKEN.findall(text.lower())).replace("'", "")
 
 
-_ACRONYM = re.compile(r"\b[A-Z]{2,}\b")
+_ACRONYM = re.compile(r"[A-Z]{2,}")
 
 
 def _letters(text: str) -> int:
@@ -452,28 +452,31 @@ def _anchors(words: Sequence[Word], expected_text: str | None) -> tuple[int, int
     n = len(words)
     if n == 0:
         return 0, 0, False
-    exp = [t for t in (_norm(x) for x in (expected_text or "").split()) if t]
-    if not exp:
+    raw = [x for x in (expected_text or "").split() if _norm(x)]
+    if not raw:
         return 0, n - 1, True
+    exp = [_norm(x) for x in raw]
     asr = [_norm(w.text) for w in words]
     blocks = [b for b in difflib.SequenceMatcher(a=exp, b=asr, autojunk=False).get_matching_blocks() if b.size]
     if not blocks:
         return 0, n - 1, False
     i0, j0 = blocks[0].a, blocks[0].b
     i1, j1 = blocks[-1].a + blocks[-1].size - 1, blocks[-1].b + blocks[-1].size - 1
-    first = _cover(asr, range(j0 - 1, -1, -1), sum(map(len, exp[:i0])), j0)
-    last = _cover(asr, range(j1 + 1, n), sum(map(len, exp[i1 + 1:])), j1)
+    sizes = [_letters(w.text) for w in words]
+    first = _cover(sizes, range(j0 - 1, -1, -1), sum(_letters(x) for x in raw[:i0]), j0)
+    last = _cover(sizes, range(j1 + 1, n), sum(_letters(x) for x in raw[i1 + 1:]), j1)
     return (first, last, True) if first <= last else (0, n - 1, True)
 
 
-def _cover(asr: Sequence[str], order: range, letters: int, start: int) -> int:
-    """Walk from a matched word over neighbours while their letters fit into
-    `letters` (with slack for spelling: 1.5x + 2); return the last index taken."""
+def _cover(sizes: Sequence[int], order: range, letters: int, start: int) -> int:
+    """Walk from a matched word over neighbours while their (spoken) letters fit
+    into `letters` (slack for spelling and splitting: 1.5x + 3); return the
+    last index taken."""
     if letters == 0:
         return start
-    budget, got, idx = 1.5 * letters + 2, 0, start
+    budget, got, idx = 1.5 * letters + 3, 0, start
     for j in order:
-        got += max(1, len(asr[j]))
+        got += sizes[j]
         if got > budget:
             break
         idx = j

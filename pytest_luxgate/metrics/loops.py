@@ -37,7 +37,7 @@ MIN_LAG_S = 0.2        # shorter lags are one sustained sound, not a repeat
 MIN_REPEAT_S = 0.3     # report paths at least this long
 
 DEFAULTS: dict[str, float] = {
-    "longest_repeat_s": 0.6,
+    "longest_repeat_s": 0.4,
 }
 """Recommended limit (value must be <= limit to pass). Clean Piper/espeak
 sentences (incl. "She sells sea shells by the sea shore") repeat themselves

@@ -20,10 +20,15 @@ TESTS = Path(__file__).resolve().parents[1]
 FAST = ["--luxgate-asr=tiny.en", "-p", "no:cacheprovider"]
 
 
-def _gate(pytester: pytest.Pytester, *args: str, stacks: str = "piper") -> pytest.RunResult:
+def _gate(pytester: pytest.Pytester, *args: str, stacks: str = "piper",
+          subprocess: bool = False) -> pytest.RunResult:
     pytester.syspathinsert(TESTS)
     pytester.makepyfile(test_gate="from pytest_luxgate.gate_suite import *\n")
-    return pytester.runpytest(f"--luxgate-stacks={stacks}", "--luxgate-output=out", *FAST, *args)
+    argv = (f"--luxgate-stacks={stacks}", "--luxgate-output=out", *FAST, *args)
+    if subprocess:  # a real, separate pytest process (Ctrl-C must not reach this one)
+        pytester.makeconftest(f"import sys\nsys.path.insert(0, {str(TESTS)!r})\n")
+        return pytester.runpytest_subprocess(*argv, timeout=600)
+    return pytester.runpytest(*argv)
 
 
 def _report(pytester: pytest.Pytester) -> dict:
@@ -125,3 +130,25 @@ def test_bad_scenario_file_is_a_clear_usage_error(pytester: pytest.Pytester) -> 
     res = _gate(pytester, "--luxgate-scenarios=bad")
     assert res.ret == pytest.ExitCode.USAGE_ERROR
     res.stderr.fnmatch_lines(["*x.toml: 'text' is empty*"])
+
+
+def test_ctrl_c_writes_an_incomplete_report_with_finished_cells(pytester: pytest.Pytester) -> None:
+    res = _gate(pytester, "--luxgate-scenario=short_plain,punctuation_pauses",
+                stacks="interrupted_on_wait=fault_stacks:InterruptedOnWait", subprocess=True)
+    assert res.ret == pytest.ExitCode.INTERRUPTED
+    report = _report(pytester)
+    assert report["run"]["complete"] is False
+    done = [c for c in report["cells"] if c["scenario"] == "short_plain"]
+    assert done and done[0]["status"] in ("passed", "failed") and len(done[0]["checks"]) == 6
+    assert "Incomplete run" in (pytester.path / "out" / "SUMMARY.md").read_text()
+
+
+def test_unwritable_output_still_keeps_the_report(pytester: pytest.Pytester) -> None:
+    blocker = pytester.path / "out"
+    blocker.write_text("a file where the output directory should be")
+    res = _gate(pytester, "--luxgate-scenario=short_plain", "-k", "clipping")
+    assert res.ret == pytest.ExitCode.INTERNAL_ERROR
+    line = next(ln for ln in res.stdout.lines if "could not write the report" in ln)
+    fallback = Path(line.rsplit(" to ", 1)[1].split(" instead")[0])
+    cells = json.loads((fallback / "report.json").read_text())["cells"]
+    assert cells[0]["checks"]["clipping"]["passed"] is True
