@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
+from ..atomic import atomic_directory
 from .base import ASRError
 
 BUNDLED = ("tiny.en", "base")
@@ -50,21 +50,11 @@ def _joined_base() -> Path:
     out = cache_root() / f"whisper-base-{tag}"
     if (out / "model.bin").exists():
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # build in a sibling temp dir and rename, so concurrent workers never see half a model
-    tmp = Path(tempfile.mkdtemp(prefix=".whisper-base-", dir=out.parent))
-    try:
+    with atomic_directory(out, "model.bin") as tmp:
         with open(tmp / "model.bin", "wb") as dst:
             for part in parts:
                 with open(part, "rb") as src:
                     shutil.copyfileobj(src, dst, 1 << 22)
         for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
             shutil.copy(parts[0].parent / name, tmp / name)
-        try:
-            tmp.rename(out)
-        except OSError:
-            if not (out / "model.bin").exists():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import struct
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
+from ..atomic import atomic_directory
 from .base import ASRError
 
 # Order of CTranslate2's DataType enum (include/ctranslate2/types.h).
@@ -368,21 +367,11 @@ def convert_ct2_whisper_to_hf(ct2_dir: Path, out_dir: Path) -> Path:
     dtype = {"float16": "float16", "float32": "float32"}[sd["model.encoder.conv1.weight"].dtype.name]
     config = _model_config(model, sd, ids, ct2_config, dtype)
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    try:
+    with atomic_directory(out_dir, "model.safetensors") as tmp:
         save_file({k: np.ascontiguousarray(v) for k, v in sd.items()}, str(tmp / "model.safetensors"),
                   metadata={"format": "pt", "source": f"ctranslate2 {model.spec} rev {model.revision}"})
         _write_json(tmp / "config.json", config)
         _write_json(tmp / "generation_config.json", _generation_config(config, ids, special, ct2_config))
         _write_json(tmp / "preprocessor_config.json", _preprocessor_config(config["num_mel_bins"]))
         _tokenizer_files(tokenizer, config["vocab_size"], tmp)
-        try:
-            tmp.rename(out_dir)
-        except OSError:
-            # another process won the race; its copy is as good as ours
-            if not (out_dir / "model.safetensors").exists():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out_dir

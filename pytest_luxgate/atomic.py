@@ -1,0 +1,29 @@
+"""Build a directory in a temp sibling and rename it into place.
+
+Several xdist workers may build the same cache entry at once: each builds its
+own copy and the first rename wins, so no reader ever sees half a model.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+
+@contextmanager
+def atomic_directory(out_dir: Path, marker: str) -> Iterator[Path]:
+    """Yield a temp dir to fill; on success it becomes `out_dir` (which holds `marker`)."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        yield tmp
+        try:
+            tmp.rename(out_dir)
+        except OSError:
+            # another process won the race; its copy is as good as ours
+            if not (out_dir / marker).exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
