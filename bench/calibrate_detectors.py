@@ -19,7 +19,6 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +28,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import speech_corpus as C  # noqa: E402
+import speech_corpus as C
 
-from pytest_luxgate.listeners.vad import segments_from_probabilities, speech_probabilities  # noqa: E402
-from pytest_luxgate.metrics import edges, level, loops  # noqa: E402
-from pytest_luxgate.types import Word  # noqa: E402
+from pytest_luxgate.listeners.vad import (
+    segments_from_probabilities,
+    speech_probabilities,
+)
+from pytest_luxgate.metrics import edges, level, loops
+from pytest_luxgate.types import Word
 
 # which metric is meant to catch which fault
 TARGETS: dict[str, list[str]] = {
@@ -42,6 +44,7 @@ TARGETS: dict[str, list[str]] = {
     "breath": ["pre_onset_noise_db", "lead_garbage_s"],
     "click": ["pre_onset_click_db"],
     "trail_garbage": ["trail_garbage_s"],
+    "noise_tail": ["post_offset_noise_db"],
     "buzz_tail": ["tail_buzz_s"],
     "truncation": ["truncation_db"],
     "clipping": ["clip_frac", "longest_clip_run_s"],
@@ -51,7 +54,8 @@ TARGETS: dict[str, list[str]] = {
 START_KEYS = ("lead_garbage_s", "pre_onset_noise_db", "pre_onset_click_db", "start_ratio")
 TAIL_KEYS = ("trail_garbage_s", "post_offset_noise_db", "tail_buzz_s", "truncation_db", "tail_ratio")
 LIMITS: dict[str, float] = {**edges.DEFAULTS, **level.DEFAULTS, **loops.DEFAULTS}
-NEEDS_ASR = {"clean", "lead_garbage", "noise_lead", "breath", "click", "trail_garbage", "buzz_tail", "truncation"}
+NEEDS_ASR = {"clean", "lead_garbage", "noise_lead", "noise_tail", "breath", "click", "trail_garbage", "buzz_tail",
+             "truncation"}
 
 RESYNTH = [
     ("The quick brown fox jumps over the lazy dog", "over the lazy dog"),
@@ -90,8 +94,8 @@ class ASRCache:
 
 def measure(clip: C.Clip, asr: ASRCache | None) -> dict[str, Any]:
     audio = clip.audio
-    row: dict[str, Any] = dict(name=clip.name, fault=clip.fault, sr=clip.sr, dur=len(audio) / clip.sr,
-                               truth_start=clip.speech_start, truth_end=clip.speech_end, info=clip.info)
+    row: dict[str, Any] = {"name": clip.name, "fault": clip.fault, "sr": clip.sr, "dur": len(audio) / clip.sr,
+                               "truth_start": clip.speech_start, "truth_end": clip.speech_end, "info": clip.info}
     lv = level.level_metrics(audio, clip.sr)
     row.update(clip_frac=lv.clip_frac, longest_clip_run_s=lv.longest_clip_run_s, peak_dbfs=lv.peak_dbfs)
     t0 = time.perf_counter()
@@ -143,7 +147,8 @@ def build_rows(cache: Path, n_clean: int, seed: int) -> list[dict[str, Any]]:
             print(f"  {k + 1}/{len(specs)} clean clips done ({time.time() - t0:.0f} s)", file=sys.stderr)
     for i, (head, phrase) in enumerate(RESYNTH):
         for s, ls, rate in ((1, 1.0, 48_000), (2, 0.85, 16_000), (3, 1.25, 48_000)):
-            rows.append(measure(C.loop_resynth(head, phrase, cache, seed=s + 10 * i, length_scale=ls, rate=rate), None))
+            clip = C.loop_resynth(head, phrase, cache, seed=s + 10 * i + 100 * (seed % 97), length_scale=ls, rate=rate)
+            rows.append(measure(clip, None))
     asr.save()
     return rows
 
@@ -195,6 +200,17 @@ def report(rows: list[dict[str, Any]]) -> str:
     lim = LIMITS["longest_repeat_s"]
     out.append(f"| clean text that repeats words | longest_repeat_s | {lim} | {_stats(rep)} | - | - | "
                f"{sum(v > lim for v in rep)}/{len(rep)} (for the caller's text cross-check) | - |")
+    for fault, key in (("lead_garbage", "lead_garbage_s"), ("trail_garbage", "trail_garbage_s")):
+        for label, pick in (("glued (gap 0)", lambda g: g == 0), ("after a 30-150 ms gap", lambda g: g > 0)):
+            sub = [r.get(key) for r in rows if r["fault"] == fault and pick(r["info"]["gap_s"])]
+            got = [v for v in sub if v is not None]
+            out.append(f"| {fault}, {label} | {key} | {LIMITS[key]} | - | {_stats(got)} | - | - | "
+                       f"{sum(v > LIMITS[key] for v in got)}/{len(got)} measurable, {len(sub) - len(got)} not |")
+    res = [r for r in rows if r["fault"] == "loop_resynth"]
+    for lo, hi in ((0.0, 0.9), (0.9, 9.0)):
+        sub = [r["longest_repeat_s"] for r in res if lo <= r["info"]["loop_s"] < hi]
+        out.append(f"| loop_resynth, phrase {lo:g}-{hi:g} s | longest_repeat_s | {lim} | - | {_stats(sub)} | - | - | "
+                   f"{sum(v > lim for v in sub)}/{len(sub)} |")
     out.append("")
     out.append("Any start/tail/level/loop check failing, per fault (all metrics at their limits):\n")
     out.append("| fault | caught by any | clips (clean: texts without repeated words) |")
@@ -210,7 +226,8 @@ def report(rows: list[dict[str, Any]]) -> str:
     out.append("Legacy fixed-window ratios (start_ratio <= 0.45, tail_ratio <= 0.58):\n")
     out.append("| set | start_ratio min / median / max | flagged | tail_ratio min / median / max | flagged |")
     out.append("|---|---|---|---|---|")
-    for fault in ["clean", "lead_garbage", "noise_lead", "breath", "click", "trail_garbage", "buzz_tail", "truncation"]:
+    for fault in ["clean", "lead_garbage", "noise_lead", "breath", "click", "trail_garbage", "noise_tail", "buzz_tail",
+                  "truncation"]:
         s = _vals(rows, fault, "start_ratio")
         t = _vals(rows, fault, "tail_ratio")
         out.append(f"| {fault} | {_stats(s)} | {sum(v > 0.45 for v in s)}/{len(s)} | {_stats(t)} | "
@@ -238,15 +255,14 @@ def reliability(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
-BEGIN, END = "<!-- BEGIN MEASURED (bench/calibrate_detectors.py) -->", "<!-- END MEASURED -->"
-
-
-def write_into(path: Path, text: str) -> None:
-    """Replace the measured section of `path` (between the markers), keep the prose."""
-    block = f"{BEGIN}\n{text}\n{END}"
+def write_into(path: Path, text: str, section: str) -> None:
+    """Replace the measured `section` of `path` (between its markers), keep the prose."""
+    begin = f"<!-- BEGIN MEASURED {section} (bench/calibrate_detectors.py) -->"
+    end = f"<!-- END MEASURED {section} -->"
+    block = f"{begin}\n{text}\n{end}"
     old = path.read_text() if path.exists() else ""
-    if BEGIN in old and END in old:
-        new = old[: old.index(BEGIN)] + block + old[old.index(END) + len(END):]
+    if begin in old and end in old:
+        new = old[: old.index(begin)] + block + old[old.index(end) + len(end):]
     else:
         new = old + ("\n" if old else "") + block + "\n"
     path.write_text(new)
@@ -258,7 +274,8 @@ def main() -> None:
     ap.add_argument("--n-clean", type=int, default=60)
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--fresh-metrics", action="store_true", help="recompute metrics (ASR stays cached)")
-    ap.add_argument("--write", type=Path, help="write the report (markdown) here")
+    ap.add_argument("--write", type=Path, help="write the report (markdown) into this file")
+    ap.add_argument("--section", default="main", help="which measured section of --write to replace")
     ap.add_argument("--dump", type=Path, help="write all rows as JSON here")
     args = ap.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -271,7 +288,9 @@ def main() -> None:
     text = report(rows)
     print(text)
     if args.write:
-        write_into(args.write, text)
+        header = (f"Corpus: seed {args.seed}, {args.n_clean} clean clips + faults "
+                  f"(`--n-clean {args.n_clean} --seed {args.seed}`).\n\n")
+        write_into(args.write, header + text, args.section)
     if args.dump:
         args.dump.write_text(json.dumps(rows, default=float, indent=1))
 

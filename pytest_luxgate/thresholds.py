@@ -53,9 +53,10 @@ THRESHOLDS: dict[str, Threshold] = {
                            "share of samples in runs at full scale"),
     "longest_clip_run_s": Threshold(_d(_level.DEFAULTS, "longest_clip_run_s"), "s", "max",
                                     "longest run of samples held at full scale"),
-    # human speech including pauses stays within about 2.5-7.5 syllables/s;
-    # outside 2-8 a duration predictor has failed, not merely chosen a style
-    "rate_min_sps": Threshold(2.0, "syl/s", "min", "slowest acceptable speaking rate"),
+    # conversational English runs at 3-6 syllables/s including pauses; espeak-ng
+    # at its slowest setting (80 wpm) measures 2.9 and at 260 wpm 8.0. Outside
+    # 2.5-8 a duration predictor has failed rather than chosen a style.
+    "rate_min_sps": Threshold(2.5, "syl/s", "min", "slowest acceptable speaking rate"),
     "rate_max_sps": Threshold(8.0, "syl/s", "max", "fastest acceptable speaking rate"),
 }
 

@@ -16,14 +16,16 @@ first run's audio.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -77,7 +79,7 @@ def _piper_voice(seed: int) -> Any:
 def piper(text: str, cache_dir: Path, *, length_scale: float = 1.0, noise_scale: float = 0.667,
           noise_w: float = 0.8, seed: int = 1) -> tuple[np.ndarray, int]:
     """Piper joe (22.05 kHz, peak about 0.8 by Piper's volume normalisation)."""
-    params = dict(text=text, ls=length_scale, ns=noise_scale, nw=noise_w, seed=seed)
+    params = {"text": text, "ls": length_scale, "ns": noise_scale, "nw": noise_w, "seed": seed}
     path = _cache_path(cache_dir, "piper", params)
     if not path.exists():
         from piper import SynthesisConfig
@@ -94,7 +96,7 @@ def piper(text: str, cache_dir: Path, *, length_scale: float = 1.0, noise_scale:
 def espeak(text: str, cache_dir: Path, *, voice: str = "en-us+m3", speed: int = 160,
            pitch: int = 50) -> tuple[np.ndarray, int]:
     """espeak-ng formant speech (22.05 kHz int16), via the Debian binary."""
-    params = dict(text=text, voice=voice, speed=speed, pitch=pitch)
+    params = {"text": text, "voice": voice, "speed": speed, "pitch": pitch}
     path = _cache_path(cache_dir, "espeak", params)
     if not path.exists():
         with tempfile.TemporaryDirectory() as tmp:
@@ -288,7 +290,7 @@ def garbage_snippet(donor: np.ndarray, sr: int, seconds: float, rng: np.random.G
     bounds = [0]
     while bounds[-1] < n:
         bounds.append(min(n, bounds[-1] + int(rng.uniform(0.06, 0.12) * sr)))
-    chunks = [piece[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    chunks = [piece[a:b] for a, b in itertools.pairwise(bounds)]
     order = rng.permutation(len(chunks))
     out = np.concatenate([chunks[i] for i in order])
     fade = min(len(out) // 4, int(0.02 * sr))
@@ -300,10 +302,11 @@ def garbage_snippet(donor: np.ndarray, sr: int, seconds: float, rng: np.random.G
 
 
 def lead_garbage(clip: Clip, donor: np.ndarray, rng: np.random.Generator,
-                 seconds: tuple[float, float] = (0.3, 1.0)) -> Clip:
-    """Speech-like garbage before the first word, 0-0.15 s gap, at -6..0 dB re speech."""
+                 seconds: tuple[float, float] = (0.3, 1.0), gap_s: float | None = None) -> Clip:
+    """Speech-like garbage before the first word, 0.3-1 s, gap 0 or 30-150 ms (or
+    `gap_s`), at -6..0 dB re speech."""
     dur = float(rng.uniform(*seconds))
-    gap = float(rng.choice([0.0, rng.uniform(0.03, 0.15)]))
+    gap = float(rng.choice([0.0, rng.uniform(0.03, 0.15)])) if gap_s is None else gap_s
     g = garbage_snippet(donor, clip.sr, dur, rng)
     g *= _speech_level(clip) / (np.sqrt(np.mean(g ** 2)) + 1e-12) * 10 ** (rng.uniform(-6, 0) / 20)
     head = int(clip.speech_start * clip.sr)
@@ -314,10 +317,11 @@ def lead_garbage(clip: Clip, donor: np.ndarray, rng: np.random.Generator,
 
 
 def trail_garbage(clip: Clip, donor: np.ndarray, rng: np.random.Generator,
-                  seconds: tuple[float, float] = (0.3, 1.0)) -> Clip:
-    """Speech-like garbage after the last word (0-0.15 s gap)."""
+                  seconds: tuple[float, float] = (0.3, 1.0), gap_s: float | None = None) -> Clip:
+    """Speech-like garbage after the last word, 0.3-1 s, gap 0 or 30-150 ms (or
+    `gap_s`), at -9..0 dB re speech."""
     dur = float(rng.uniform(*seconds))
-    gap = float(rng.choice([0.0, rng.uniform(0.03, 0.15)]))
+    gap = float(rng.choice([0.0, rng.uniform(0.03, 0.15)])) if gap_s is None else gap_s
     g = garbage_snippet(donor, clip.sr, dur, rng)
     g *= _speech_level(clip) / (np.sqrt(np.mean(g ** 2)) + 1e-12) * 10 ** (rng.uniform(-9, 0) / 20)
     cut = min(len(clip.audio), int((clip.speech_end + 0.03) * clip.sr))
@@ -326,20 +330,35 @@ def trail_garbage(clip: Clip, donor: np.ndarray, rng: np.random.Generator,
     return _with(clip, audio, "trail_garbage", garbage_s=dur, gap_s=gap)
 
 
-def noise_lead(clip: Clip, rng: np.random.Generator) -> Clip:
-    """0.3-1 s of white/pink noise (hiss, static) at -35..-15 dB re speech right before speech."""
+def noise_lead(clip: Clip, rng: np.random.Generator, rel_db: float | None = None) -> Clip:
+    """0.3-1 s of white/pink/brown noise (hiss, static, rumble) at -35..-15 dB re
+    speech (or `rel_db`) right before the speech."""
     dur = float(rng.uniform(0.3, 1.0))
     color = str(rng.choice(["white", "pink", "brown"]))
-    rel = float(rng.uniform(-35, -15))
+    rel = float(rng.uniform(-35, -15)) if rel_db is None else rel_db
     n = colored_noise(int(dur * clip.sr), rng, color) * _speech_level(clip) * 10 ** (rel / 20)
     head = int(clip.speech_start * clip.sr)
     audio = np.concatenate([n, clip.audio[head:]])
     return _with(clip, audio, "noise_lead", shift=dur - clip.speech_start, rel_db=rel, color=color)
 
 
-def breath(clip: Clip, rng: np.random.Generator) -> Clip:
+def noise_tail(clip: Clip, rng: np.random.Generator, rel_db: float | None = None) -> Clip:
+    """0.3-1 s of white/pink/brown noise at -35..-15 dB re speech (or `rel_db`)
+    after the last word, 0-0.1 s after it (a hissing or rumbling tail)."""
+    dur = float(rng.uniform(0.3, 1.0))
+    gap = float(rng.choice([0.0, rng.uniform(0.02, 0.1)]))
+    color = str(rng.choice(["white", "pink", "brown"]))
+    rel = float(rng.uniform(-35, -15)) if rel_db is None else rel_db
+    n = colored_noise(int(dur * clip.sr), rng, color) * _speech_level(clip) * 10 ** (rel / 20)
+    cut = min(len(clip.audio), int((clip.speech_end + 0.02) * clip.sr))
+    audio = np.concatenate([clip.audio[:cut], np.zeros(int(gap * clip.sr), np.float32), n,
+                            np.zeros(int(0.05 * clip.sr), np.float32)])
+    return _with(clip, audio, "noise_tail", rel_db=rel, color=color)
+
+
+def breath(clip: Clip, rng: np.random.Generator, rel_db: float | None = None) -> Clip:
     """An inhalation: 0.15-0.5 s noise burst band-passed to ~300-3000 Hz with a
-    rise-fall envelope, -30..-14 dB re speech, 0.05-0.3 s before speech."""
+    rise-fall envelope, -30..-14 dB re speech (or `rel_db`), 0.05-0.3 s before speech."""
     dur = float(rng.uniform(0.15, 0.5))
     gap = float(rng.uniform(0.05, 0.3))
     n = int(dur * clip.sr)
@@ -350,7 +369,7 @@ def breath(clip: Clip, rng: np.random.Generator) -> Clip:
     spec *= np.exp(-0.5 * (np.log(np.maximum(f, 1) / np.sqrt(lo * hi)) / np.log(hi / lo) * 2) ** 2)
     x = np.fft.irfft(spec, n)
     x *= np.sin(np.linspace(0, np.pi, n)) ** 2
-    rel = float(rng.uniform(-30, -14))
+    rel = float(rng.uniform(-30, -14)) if rel_db is None else rel_db
     x *= _speech_level(clip) * 10 ** (rel / 20) / (np.sqrt(np.mean(x ** 2)) + 1e-12)
     head = int(clip.speech_start * clip.sr)
     lead = np.concatenate([np.zeros(int(0.1 * clip.sr), np.float32), x.astype(np.float32),
@@ -359,8 +378,8 @@ def breath(clip: Clip, rng: np.random.Generator) -> Clip:
     return _with(clip, audio, "breath", shift=len(lead) / clip.sr - clip.speech_start, rel_db=rel)
 
 
-def click(clip: Clip, rng: np.random.Generator) -> Clip:
-    """A pop: a 1-3 sample impulse or a 1-4 ms damped transient, amplitude 0.02-0.5,
+def click(clip: Clip, rng: np.random.Generator, amp: float | None = None) -> Clip:
+    """A pop: a 1-3 sample impulse or a 1-4 ms damped transient, amplitude 0.02-0.5 (or `amp`),
     somewhere 50-300 ms before speech (speech pushed later if the lead is short).
     Closer than 50 ms it merges with the onset (and the detector leaves room
     for plosive releases there)."""
@@ -369,7 +388,7 @@ def click(clip: Clip, rng: np.random.Generator) -> Clip:
     audio = np.concatenate([np.zeros(int(head_pad * clip.sr), np.float32), clip.audio])
     start = clip.speech_start + head_pad
     pos = int((start - lead_need) * clip.sr)
-    amp = float(rng.uniform(0.02, 0.5)) * float(rng.choice([-1, 1]))
+    amp = (float(rng.uniform(0.02, 0.5)) if amp is None else amp) * float(rng.choice([-1, 1]))
     if rng.random() < 0.5:
         width = int(rng.integers(1, 4))
         audio[pos: pos + width] += amp
@@ -382,11 +401,11 @@ def click(clip: Clip, rng: np.random.Generator) -> Clip:
     return _with(clip, audio, "click", shift=head_pad, amp=amp, kind=kind, before_s=lead_need)
 
 
-def buzz_tail(clip: Clip, rng: np.random.Generator) -> Clip:
-    """A robotic tail after the last word, 0.25-1 s: either a sustained harmonic
-    tone (70-250 Hz fundamental, 1/k harmonics, slight vibrato-free) or the last
+def buzz_tail(clip: Clip, rng: np.random.Generator, seconds: float | None = None) -> Clip:
+    """A robotic tail after the last word, 0.25-1 s (or `seconds`): either a sustained harmonic
+    tone (70-250 Hz fundamental, 1/k harmonics, no vibrato) or the last
     pitch period of the speech repeated (the classic vocoder 'frozen frame')."""
-    dur = float(rng.uniform(0.25, 1.0))
+    dur = float(rng.uniform(0.25, 1.0)) if seconds is None else seconds
     n = int(dur * clip.sr)
     end = int(clip.speech_end * clip.sr)
     lvl = _speech_level(clip) * 10 ** (rng.uniform(-12, -3) / 20)
@@ -417,14 +436,14 @@ def buzz_tail(clip: Clip, rng: np.random.Generator) -> Clip:
 
 
 def truncate(clip: Clip, rng: np.random.Generator) -> Clip:
-    """Stop inside the last word: cut at a random point where the final word is
-    still loud (within 12 dB of the speech level), no fade."""
+    """Stop inside the last word: cut, without a fade, at a random point of the
+    final loud stretch (frames within 12 dB of the speech level, in the last
+    0.3 s of it and at least 60 ms into the speech)."""
     env = envelope_db(clip.audio, clip.sr)
     level = speech_level_db(clip.audio, clip.sr)
     loud = np.nonzero(env > level - 12)[0]
-    last = loud[-1]
-    # frames of the final loud stretch (the last word's nucleus)
-    cand = [i for i in loud if i > last - 30]
+    first_ok = int((clip.speech_start + 0.06) * 100)
+    cand = [i for i in loud if i > loud[-1] - 30 and i >= first_ok] or [int(loud[-1])]
     i = int(rng.choice(cand))
     cut = int((i * 0.01 + rng.uniform(0, 0.01)) * clip.sr)
     return _with(clip, clip.audio[:cut].copy(), "truncation", end=cut / clip.sr, cut_s=cut / clip.sr)
@@ -492,6 +511,7 @@ FAULTS: dict[str, Callable[..., Clip]] = {
     "truncation": truncate,
     "clipping": hard_clip,
     "loop_copy": loop_copy,
+    "noise_tail": noise_tail,
 }
 DONOR_FAULTS = ("lead_garbage", "trail_garbage")
 
@@ -518,4 +538,4 @@ def loop_resynth(text_head: str, phrase: str, cache_dir: Path, *, rate: int = 48
     s, e = speech_bounds(audio, rate)
     return Clip(f"loop_resynth({phrase!r},seed={seed},ls={length_scale})@{rate // 1000}k", audio, rate,
                 text_head + " " + phrase, s, e, fault="loop_resynth",
-                info=dict(phrase=phrase, loop_start=len(a) / sr, loop_s=len(b) / sr - 0.2))
+                info={"phrase": phrase, "loop_start": len(a) / sr, "loop_s": len(b) / sr - 0.2})

@@ -94,7 +94,7 @@ def segments_from_probabilities(
     if neg_threshold is None:
         neg_threshold = max(threshold - 0.15, 0.01)
     end_limit = duration_s if duration_s is not None else len(probs) * hop_s
-    min_silence_frames = max(1, int(round(min_silence_s / hop_s)))
+    min_silence_frames = max(1, round(min_silence_s / hop_s))
     spans: list[list[int]] = []
     start: int | None = None
     low_since: int | None = None

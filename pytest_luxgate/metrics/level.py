@@ -5,8 +5,9 @@ the speech itself), so every "dB re speech" in this package means the same thing
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -22,15 +23,16 @@ FLOOR_DB = -120.0
 
 DEFAULTS: dict[str, float] = {
     "clip_frac": 0.0005,
-    "longest_clip_run_s": 0.0005,
+    "longest_clip_run_s": 0.0003,
 }
-"""Recommended limits (value must be <= limit to pass).
+"""Recommended limits (value must be <= limit to pass), measured by
+bench/calibrate_detectors.py (docs/CALIBRATION.md):
 
-- clip_frac 0.0005: the legacy limit, kept; it only counts runs, not lone
-  full-scale samples, so a peak-normalised clean clip reads 0.
-- longest_clip_run_s 0.5 ms: clean speech normalised to full scale (gain 1.249
-  on Piper's 0.8 peaks) has no run longer than ~0.1 ms (4-5 samples at 48 kHz);
-  hard clipping after x2.5-x6 gain gives runs of 1-10 ms. See docs/CALIBRATION.md.
+- clip_frac 0.0005: the legacy limit, kept. Only samples inside runs count,
+  so clean clips normalised to full scale read <= 0.00026; hard clipping after
+  x2.5-x6 gain reads >= 0.0028 (100 %).
+- longest_clip_run_s 0.0003 (0.3 ms): clean max 0.19 ms (3 samples at 16 kHz
+  of a peak normalised to exactly 1.0); hard clipping 0.27-1.5 ms (99 %).
 """
 
 
@@ -127,8 +129,8 @@ def window_rms(audio: np.ndarray, sample_rate: int, win_s: float, hop_s: float,
     x = np.asarray(audio, dtype=np.float64).reshape(-1)
     stop = len(x) if stop is None else min(stop, len(x))
     start = max(0, start)
-    win = max(1, int(round(win_s * sample_rate)))
-    hop = max(1, int(round(hop_s * sample_rate)))
+    win = max(1, round(win_s * sample_rate))
+    hop = max(1, round(hop_s * sample_rate))
     if stop - start < win:
         if stop <= start:
             return np.zeros(0), np.zeros(0)

@@ -35,14 +35,21 @@ SILENCE_SCORE = -0.05  # pause vs pause: bridges a pause inside a repeat, never 
 MISMATCH_SCORE = -0.5  # speech vs pause
 MIN_LAG_S = 0.2        # shorter lags are one sustained sound, not a repeat
 MIN_REPEAT_S = 0.3     # report paths at least this long
+MAX_LAG_S = 30.0       # a TTS loop falls back to something it just said; also keeps the cost linear
 
 DEFAULTS: dict[str, float] = {
-    "longest_repeat_s": 0.4,
+    "longest_repeat_s": 0.5,
 }
-"""Recommended limit (value must be <= limit to pass). Clean Piper/espeak
-sentences (incl. "She sells sea shells by the sea shore") repeat themselves
-for at most ~0.35 s; copy-pasted and re-synthesised loops of >= 0.6 s read
->= 0.5 s. See docs/CALIBRATION.md."""
+"""Recommended limit (value must be <= limit to pass), after the caller has
+dropped candidates that map to words the text itself repeats.
+
+Measured by bench/calibrate_detectors.py (docs/CALIBRATION.md; tuning /
+held-out corpus): clean sentences without repeated words reach 0.44 / 0.42 s
+(rhymes at slow speed: "potatoes ... tomatoes"); texts that repeat words reach
+0.57 s (for the caller's cross-check). Copy-paste loops of 0.6-1.5 s read
+>= 0.58 s (100 %); Piper re-synthesised phrases of >= 0.9 s are caught 29/30,
+shorter ones 9/18 (only the part whose prosody survived matches).
+"""
 
 
 @dataclass(frozen=True)
@@ -66,15 +73,20 @@ class LoopMetrics:
 
 
 def audio_loops(audio: np.ndarray, sample_rate: int, *, min_repeat_s: float = MIN_REPEAT_S,
-                min_lag_s: float = MIN_LAG_S, max_candidates: int = 10) -> LoopMetrics:
-    """Find repeated stretches (see module doc). Cost ~O(frames^2), ~1 s per minute of audio."""
+                min_lag_s: float = MIN_LAG_S, max_lag_s: float = MAX_LAG_S,
+                max_candidates: int = 10) -> LoopMetrics:
+    """Find repeated stretches (see module doc).
+
+    Cost: frames x lags, i.e. ~0.2 s for a 12 s clip, ~2 s per minute of audio
+    beyond max_lag_s (measured on one CPU core).
+    """
     feats, voiced = _features(audio, sample_rate)
     n = len(feats)
-    min_lag = max(1, int(round(min_lag_s / HOP_S)))
-    min_len = max(2, int(round(min_repeat_s / HOP_S)))
+    min_lag = max(1, round(min_lag_s / HOP_S))
+    min_len = max(2, round(min_repeat_s / HOP_S))
     if n < min_lag + min_len:
         return LoopMetrics(0.0, 0.0, 0.0, 0.0, ())
-    raw = _align(feats, voiced, min_lag, min_len)
+    raw = _align(feats, voiced, min_lag, min_len, max(min_lag + 1, round(max_lag_s / HOP_S)))
     cands = _suppress(raw)[:max_candidates]
     out = tuple((round(s * HOP_S, 3), round(e * HOP_S, 3), round(lag * HOP_S, 3), round(sim, 3))
                 for s, e, lag, sim in cands)
@@ -132,7 +144,8 @@ def _features(audio: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
 
 # ------------------------------------------------------------------ alignment
 
-def _align(f: np.ndarray, voiced: np.ndarray, min_lag: int, min_len: int) -> list[tuple[int, int, int, float]]:
+def _align(f: np.ndarray, voiced: np.ndarray, min_lag: int, min_len: int,
+           max_lag: int) -> list[tuple[int, int, int, float]]:
     """Smith-Waterman over (t, lag); returns (start, end, lag, mean sim) per path.
 
     Each lag L carries one path state; a state moves to L+-1 when the copies
@@ -141,14 +154,15 @@ def _align(f: np.ndarray, voiced: np.ndarray, min_lag: int, min_len: int) -> lis
     are duplicates that `_suppress` removes.
     """
     n = len(f)
+    m = min(n, max_lag + 1)  # lag index L in [0, m)
     neg = -1e9
-    lags = np.arange(n)
-    h = np.zeros(n)
-    start = np.zeros(n, dtype=np.int64)
-    simsum = np.zeros(n)
-    best = np.zeros(n)
-    best_end = np.zeros(n, dtype=np.int64)
-    best_sim = np.zeros(n)
+    lags = np.arange(m)
+    h = np.zeros(m)
+    start = np.zeros(m, dtype=np.int64)
+    simsum = np.zeros(m)
+    best = np.zeros(m)
+    best_end = np.zeros(m, dtype=np.int64)
+    best_sim = np.zeros(m)
     out: list[tuple[int, int, int, float]] = []
 
     def emit(mask: np.ndarray) -> None:
@@ -170,7 +184,7 @@ def _align(f: np.ndarray, voiced: np.ndarray, min_lag: int, min_len: int) -> lis
                             np.concatenate([h[1:], [neg]]) - LAG_STEP_PENALTY])
         choice = np.argmax(options, axis=0)
         prev = options[choice, lags]
-        from_lag = np.clip(lags + shift[choice], 0, n - 1)
+        from_lag = np.clip(lags + shift[choice], 0, m - 1)
         fresh = prev <= 0
         new_h = np.where(fresh, score, prev + score)
         dead = new_h <= 0

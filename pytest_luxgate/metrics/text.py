@@ -231,7 +231,7 @@ class WordError:
                 ref_change.clear()
                 hyp_change.clear()
 
-        ref, hyp = self.ref_words, self.hyp_words
+        ref, _hyp = self.ref_words, self.hyp_words
         by_ref = {p["ref_index"]: p for p in self.pairs if p["op"] != "insert"}
         inserts: dict[int, list[str]] = {}
         for p in self.pairs:
