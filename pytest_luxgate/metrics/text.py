@@ -9,7 +9,6 @@ Everything here is a pure function of strings (no audio, no pytest):
   without punishing repeats that are in the reference ("no, no, no").
 * :func:`legacy_asr_sim` and ``RepeatMetrics.legacy_repeat_ratio`` - the
   original tool's metrics, kept only to compare with old runs.
-* :func:`speaking_rate` - spoken words per second of the reference.
 """
 from __future__ import annotations
 
@@ -31,8 +30,6 @@ __all__ = [
     "legacy_asr_sim",
     "normalize_words",
     "repeat_metrics",
-    "speaking_rate",
-    "spoken_word_count",
     "word_error",
 ]
 
@@ -494,78 +491,3 @@ def legacy_asr_sim(reference: str, hypothesis: str) -> float:
         return " ".join(re.sub(r"[^\w\s]", "", text.lower()).split())
 
     return SequenceMatcher(None, clean(reference), clean(hypothesis)).ratio()
-
-
-# --------------------------------------------------------------------------
-# Speaking rate
-# --------------------------------------------------------------------------
-
-_SMALL = 20
-
-
-def _below_thousand(n: int) -> int:
-    hundreds, rest = divmod(n, 100)
-    words = 2 if hundreds else 0  # "four hundred"
-    if rest:
-        words += 1 if rest < _SMALL or rest % 10 == 0 else 2  # "seventy two"
-    return words
-
-
-def _cardinal_words(n: int) -> int:
-    """Words in the English cardinal of n: 8472 -> 6 (no "and")."""
-    if n == 0:
-        return 1
-    words = 0
-    for scale in (10**12, 10**9, 10**6, 10**3):
-        count, n = divmod(n, scale)
-        if count:
-            words += _cardinal_words(count) + 1  # "... thousand"
-    return words + _below_thousand(n)
-
-
-def _digit_group_words(digits: str) -> int:
-    if (len(digits) > 1 and digits.startswith("0")) or len(digits) > 12:
-        return len(digits)  # "007", long codes: read digit by digit
-    return _cardinal_words(int(digits))
-
-
-#: symbols said as a word ("dollars", "percent", "and")
-_SPOKEN_SYMBOLS = "$£€%&+@"
-
-
-def _token_words(token: str) -> int:
-    if not re.search(r"\d", token):
-        return 1 if re.search(r"\w", token) else 0
-    words = sum(_digit_group_words(g) for g in re.findall(r"\d+", token.replace(",", "")))
-    words += sum(ch in _SPOKEN_SYMBOLS for ch in token)
-    words += len(re.findall(r"\d\.\d", token))  # "point", or "and ... cents"
-    suffix = re.sub(r"(?<=\d)(?:st|nd|rd|th)\b", "", token.lower())
-    words += bool(re.search(rf"\d{_LETTER}|{_LETTER}\d", suffix))  # "5pm", "mp3"
-    return words
-
-
-def spoken_word_count(text: str) -> int:
-    """Estimate of how many words ``text`` takes to say.
-
-    Word tokens count one each ("p.m." one); digits count as read aloud
-    ("8472" -> 6, "5:30pm" -> 3, "$129.95" -> 8 against 10 for "one hundred
-    twenty nine dollars and ninety five cents", "2026" -> 4 even if said
-    "twenty twenty six"). Numbers are within a word or two; good enough for a
-    rate gate.
-    """
-    spoken = _CLOCK.sub(_spaced_clock_time, _spell_out_symbols(text))
-    return sum(_token_words(token) for token in spoken.split())
-
-
-def speaking_rate(reference: str, speech_seconds: float) -> float:
-    """Spoken words per second of ``reference`` over ``speech_seconds``.
-
-    Counts the reference as it is said (:func:`spoken_word_count`), not its
-    normalised form, where "eight thousand four hundred seventy two" is the
-    single word "8472". Natural English read speech runs at about 2.3-3.0
-    words per second (140-180 per minute).
-    """
-    if speech_seconds <= 0:
-        raise ValueError(f"speech_seconds must be positive, got {speech_seconds}")
-    return spoken_word_count(reference) / speech_seconds
-

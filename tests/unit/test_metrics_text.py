@@ -10,8 +10,6 @@ from pytest_luxgate.metrics.text import (
     legacy_asr_sim,
     normalize_words,
     repeat_metrics,
-    speaking_rate,
-    spoken_word_count,
     word_error,
 )
 
@@ -324,7 +322,7 @@ def test_repeat_metrics_to_dict_is_json_ready():
 
 
 # --------------------------------------------------------------------------
-# legacy_asr_sim, speaking_rate
+# legacy_asr_sim (speaking rate lives in metrics/rate.py)
 # --------------------------------------------------------------------------
 
 
@@ -334,18 +332,3 @@ def test_legacy_asr_sim():
     # the old score penalises a correct number transcript; WER does not
     assert legacy_asr_sim(NUMBERS, NUMBERS_HEARD[0]) < 0.7
     assert word_error(NUMBERS, NUMBERS_HEARD[0]).wer == 0.0
-
-
-def test_spoken_word_count_reads_digits_aloud():
-    assert spoken_word_count("8472") == 6  # eight thousand four hundred seventy two
-    assert spoken_word_count("5:30pm") == 3  # five thirty pm
-    assert spoken_word_count("at five thirty p.m.") == 4
-    assert spoken_word_count(SHORT) == 5
-    written = [spoken_word_count(heard) for heard in NUMBERS_HEARD]
-    assert all(abs(n - spoken_word_count(NUMBERS)) <= 2 for n in written)
-
-
-def test_speaking_rate():
-    assert speaking_rate(SHORT, 2.0) == pytest.approx(2.5)
-    with pytest.raises(ValueError):
-        speaking_rate(SHORT, 0.0)
