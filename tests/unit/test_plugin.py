@@ -23,7 +23,7 @@ FAST = ["--luxgate-asr=tiny.en", "-p", "no:cacheprovider"]
 def _gate(pytester: pytest.Pytester, *args: str, stacks: str = "piper",
           subprocess: bool = False) -> pytest.RunResult:
     pytester.syspathinsert(TESTS)
-    pytester.makepyfile(test_gate="from pytest_luxgate.gate_suite import *\n")
+    pytester.makepyfile(test_luxgate_matrix="from pytest_luxgate.gate_suite import *\n")
     argv = (f"--luxgate-stacks={stacks}", "--luxgate-output=out", *FAST, *args)
     if subprocess:  # a real, separate pytest process (Ctrl-C must not reach this one)
         pytester.makeconftest(f"import sys\nsys.path.insert(0, {str(TESTS)!r})\n")
