@@ -18,6 +18,7 @@ from .metrics.edges import StartMetrics, TailMetrics, start_metrics, tail_metric
 from .metrics.level import LevelMetrics, level_metrics, validate_audio
 from .metrics.loops import LoopMetrics, audio_loops
 from .metrics.rate import Rate, speaking_rate
+from .metrics.seams import SeamMetrics, click_scan, seam_metrics
 from .metrics.text import RepeatMetrics, WordError, legacy_asr_sim, repeat_metrics, word_error
 from .types import Segment, Transcript
 
@@ -36,6 +37,10 @@ class Evidence:
     level: LevelMetrics
     rate: Rate
     timings: dict[str, float] = field(default_factory=dict)
+    #: the joins of a chunked take, measured; None when the seam times are unknown
+    seams: SeamMetrics | None = None
+    #: whole-file click scan (time_s, dB above context), run when the seam times are unknown
+    clicks: list[tuple[float, float]] | None = None
 
     def metrics(self) -> dict[str, Any]:
         """Flat, JSON-ready numbers for reports (the full objects stay here)."""
@@ -61,7 +66,16 @@ class Evidence:
             "syllables_per_s": self.rate.syllables_per_s,
             "speech_s": self.rate.speech_s,
             "duration_s": round(self.duration_s, 3),
+            **self._seam_numbers(),
         }
+
+    def _seam_numbers(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"seam_count": None if self.seams is None else self.seams.count}
+        for name in ("click_db", "level_jump_db", "spectral_jump_db"):
+            worst = self.seams.worst(name) if self.seams is not None else None
+            out[f"worst_seam_{name}"] = None if worst is None else getattr(worst, name)
+        out["click_scan_db"] = max((db for _, db in self.clicks), default=None) if self.clicks is not None else None
+        return out
 
     def legacy(self) -> dict[str, Any]:
         """The original scripts' metrics, for comparison with old runs."""
@@ -74,16 +88,27 @@ class Evidence:
                 "loops": self.loops.to_dict(), "start": self.start.to_dict(),
                 "tail": self.tail.to_dict(), "level": self.level.to_dict(),
                 "rate": self.rate.to_dict(),
+                "seams": None if self.seams is None else self.seams.to_dict(),
+                "clicks": None if self.clicks is None else [list(c) for c in self.clicks],
                 "segments": [[round(s.start, 3), round(s.end, 3)] for s in self.segments],
                 "words": [[w.text, round(w.start, 3), round(w.end, 3)] for w in self.transcript.words]}
 
 
-def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str) -> Evidence:
-    """Transcribe, segment and measure one take (`asr` is a get_asr spec)."""
+def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
+            seams: list[float] | None = None) -> Evidence:
+    """Transcribe, segment and measure one take (`asr` is a get_asr spec).
+
+    `seams`: the take's chunk joins in seconds ([] for a one-pass take); when
+    they are unknown (None) the whole file is scanned for clicks instead.
+    """
     if not text or not text.strip():
         raise ValueError("the reference text is empty: give the words the take should say")
     audio = validate_audio(audio, sample_rate)
     timings: dict[str, float] = {}
+    t0 = time.perf_counter()  # first: a seam outside the audio is an input error, found before the ASR runs
+    joins = seam_metrics(audio, sample_rate, seams) if seams is not None else None
+    clicks = click_scan(audio, sample_rate) if seams is None else None
+    timings["seams_s"] = round(time.perf_counter() - t0, 4)
     t0 = time.perf_counter()
     transcript = get_asr(asr).transcribe(audio, sample_rate)
     timings["asr_s"] = round(time.perf_counter() - t0, 3)
@@ -100,6 +125,8 @@ def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str) -> Evidenc
         level=level_metrics(audio, sample_rate),
         rate=speaking_rate(text, segments),
         timings=timings,
+        seams=joins,
+        clicks=clicks,
     )
     timings["analysis_s"] = round(time.perf_counter() - t0, 3)
     return evidence

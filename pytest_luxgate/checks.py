@@ -166,9 +166,51 @@ def check_rate(ev: Evidence, th: dict[str, float]) -> CheckResult:
     return _verdict("rate", criteria, th, f"{value:.2f} syllables/s {where}")
 
 
+def check_seams(ev: Evidence, th: dict[str, float]) -> CheckResult:
+    """Every chunk join: no click, loudness or timbre jump. Without seam times
+    (a file from elsewhere) the whole file is scanned for clicks instead."""
+    if ev.seams is None:
+        return _click_scan_verdict(ev.clicks or [], th)
+    if not ev.seams.count:
+        return CheckResult("seams", True, None, None, "no seams: the take was spoken in one pass", {})
+    criteria: list[_Criterion] = []
+    for field, key in (("click_db", "seam_click_db"), ("level_jump_db", "seam_level_jump_db"),
+                       ("spectral_jump_db", "seam_spectral_jump_db")):
+        # worst seam first, so a passing verdict reports the closest call
+        for seam in sorted(ev.seams.seams, key=lambda s: -abs(getattr(s, field) or 0.0)):
+            value = getattr(seam, field)
+            where = f"at seam {seam.index} ({seam.time_s:.2f} s)"
+            if field == "click_db" and seam.click_at_s is not None:
+                where += f", transient at {seam.click_at_s:.3f} s"
+            if field == "level_jump_db" and value is not None:
+                where += f", {'louder' if value > 0 else 'quieter'} after the join " \
+                         f"({seam.level_before_db:.1f} -> {seam.level_after_db:.1f} dBFS)"
+            criteria.append(_Criterion(key, None if value is None else abs(value), where))
+    worst = ev.seams.worst("click_db")
+    return _verdict("seams", criteria, th,
+                    f"{ev.seams.count} seam(s) clean: worst click {worst.click_db:.1f} dB at seam "
+                    f"{worst.index} ({worst.time_s:.2f} s)" if worst else f"{ev.seams.count} seam(s) clean",
+                    details=ev.seams.to_dict())
+
+
+def _click_scan_verdict(clicks: list[tuple[float, float]], th: dict[str, float]) -> CheckResult:
+    loudest = max(clicks, key=lambda c: c[1], default=None)
+    over = [c for c in clicks if c[1] > th["click_scan_db"]]
+    where = f"at {loudest[0]:.3f} s" if loudest else ""
+    if over:
+        where += f" ({len(over)} transient(s) over the limit: " + \
+                 ", ".join(f"{t:.3f} s" for t, _ in over[:5]) + (" ..." if len(over) > 5 else "") + ")"
+    criterion = _Criterion("click_scan_db", loudest[1] if loudest else 0.0, where)
+    return _verdict("seams", [criterion], th,
+                    "no seam times given; whole-file click scan clean"
+                    + (f" (loudest transient {loudest[1]:.1f} dB at {loudest[0]:.3f} s)" if loudest else ""),
+                    details={"clicks": [list(c) for c in clicks]})
+
+
 CHECKS: dict[str, Callable[[Evidence, dict[str, float]], CheckResult]] = {
     "wer": check_wer, "repeat": check_repeat, "start": check_start,
     "tail": check_tail, "clipping": check_clipping, "rate": check_rate,
+    "seams": check_seams,
 }
 CHECK_NAMES = tuple(CHECKS)
 

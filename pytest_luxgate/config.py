@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from .chunking import DEFAULT_CROSSFADE_MS, DEFAULT_MAX_CHARS, ChunkingOptions
 from .thresholds import parse_assignments, validate_overrides
 
 KEEP_WAVS = ("none", "best", "all")
@@ -25,6 +26,10 @@ OPTIONS: list[tuple[str, str, Any, str]] = [
     ("seed", "seed for every take (recorded)", str(DEFAULT_SEED), "string"),
     ("params", "generation parameters KEY=VALUE,... for every stack", "", "string"),
     ("threshold", "threshold overrides KEY=VALUE,... for every scenario", "", "string"),
+    ("chunk-chars", "speak text longer than N characters in sentence/phrase chunks joined by a "
+     "crossfade (0 = one pass)", str(DEFAULT_MAX_CHARS), "string"),
+    ("crossfade-ms", "equal-power crossfade at each chunk join, in milliseconds",
+     f"{DEFAULT_CROSSFADE_MS:g}", "string"),
 ]
 
 
@@ -70,6 +75,7 @@ class GateConfig:
     seed: int
     params: dict[str, str] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
+    chunking: ChunkingOptions = field(default_factory=ChunkingOptions)
 
     @classmethod
     def from_pytest(cls, config: pytest.Config) -> "GateConfig":
@@ -93,6 +99,8 @@ class GateConfig:
             thresholds = validate_overrides({k: _number(k, v) for k, v in raw.items()})
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        chunking = _chunking(_get(config, "chunk-chars") or str(DEFAULT_MAX_CHARS),
+                             _get(config, "crossfade-ms") or str(DEFAULT_CROSSFADE_MS))
         stacks: list[str] = []
         for spec in _split(_get(config, "stacks") or "piper"):
             name, sep, target = spec.partition("=")
@@ -119,7 +127,23 @@ class GateConfig:
             seed=seed,
             params=params,
             thresholds=thresholds,
+            chunking=chunking,
         )
+
+
+def _chunking(chars: str, crossfade: str) -> ChunkingOptions:
+    try:
+        max_chars = int(chars)
+    except ValueError:
+        raise ConfigError(f"--luxgate-chunk-chars must be an integer (0 = off), got {chars!r}") from None
+    try:
+        crossfade_ms = float(crossfade)
+    except ValueError:
+        raise ConfigError(f"--luxgate-crossfade-ms must be a number, got {crossfade!r}") from None
+    try:
+        return ChunkingOptions(max_chars, crossfade_ms)
+    except ValueError as exc:
+        raise ConfigError(f"--luxgate-chunk-chars/--luxgate-crossfade-ms: {exc}") from None
 
 
 def _number(key: str, value: str) -> float:

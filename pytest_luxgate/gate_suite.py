@@ -8,7 +8,7 @@ a cell share one synthesis and one transcription.
 """
 from __future__ import annotations
 
-__all__ = ["test_wer", "test_repeat", "test_start", "test_tail", "test_clipping", "test_rate"]
+__all__ = ["test_wer", "test_repeat", "test_start", "test_tail", "test_clipping", "test_rate", "test_seams"]
 
 
 def test_wer(luxgate) -> None:
@@ -39,3 +39,9 @@ def test_clipping(luxgate) -> None:
 def test_rate(luxgate) -> None:
     """Speaking rate is within human range (duration prediction sanity)."""
     luxgate.check("rate")
+
+
+def test_seams(luxgate) -> None:
+    """Chunk joins are inaudible: no click, loudness or timbre jump (skipped for one-pass takes)."""
+    luxgate.skip_without_seams()
+    luxgate.check("seams")

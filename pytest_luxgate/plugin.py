@@ -115,6 +115,23 @@ class CellHandle:
             pytest.fail(f"[{self.cell.id}] {name}: {result['message']}", pytrace=False)
         return result
 
+    def skip_without_seams(self) -> None:
+        """Skip (with the reason) a check that needs chunk joins when this take has none."""
+        take, opts = self.outcome.take, self.outcome.chunking
+        if take.seams:
+            return
+        if not opts.enabled:
+            why = "--luxgate-chunk-chars=0" if not self.session.cfg.chunking.enabled \
+                else "the scenario's [chunking] max_chars = 0"
+            reason = f"no seams: chunking is off ({why})"
+        else:
+            reason = f"no seams: the text ({len(take.text)} characters) fits one chunk of at most {opts.max_chars}"
+        # the record still travels, so a run of only this test reports the cell (as skipped)
+        self.node.user_properties.append((PROPERTY, {
+            "cell": self.cell.key, "order": self.order, "record": self.outcome.record,
+            "skipped_check": ("seams", reason)}))
+        pytest.skip(f"[{self.cell.id}] {reason}")
+
 
 @pytest.fixture(scope="session")
 def luxgate_session(request: pytest.FixtureRequest) -> LuxgateSession:

@@ -20,10 +20,11 @@ from .analysis import Evidence, analyze
 from .audio import write_wav_atomic
 from .cells import OWN_VOICE, Cell, safe_name
 from .checks import judge
+from .chunking import ChunkingOptions
 from .prompts import Prompt, PromptError, read_prompt_audio
 from .scenarios import Scenario
 from .stacks.base import StackError, StackUnavailable, get_stack
-from .synthesis import Take, coerce_params, synthesize
+from .synthesis import Take, coerce_params, synthesize_chunked
 from .thresholds import resolve
 
 
@@ -49,12 +50,13 @@ class CellOutcome:
     evidence: Evidence
     thresholds: dict[str, float]
     record: dict[str, Any] = field(default_factory=dict)
+    chunking: ChunkingOptions = field(default_factory=ChunkingOptions)
 
 
 class CellRunner:
     def __init__(self, *, scenarios: dict[str, Scenario], prompts: dict[str, Prompt],
                  asr_spec: str, seed: int, params: dict[str, str], thresholds: dict[str, float],
-                 work_dir: Path | None) -> None:
+                 work_dir: Path | None, chunking: ChunkingOptions | None = None) -> None:
         self.scenarios = scenarios
         self.prompts = prompts
         self.asr_spec = asr_spec
@@ -62,6 +64,7 @@ class CellRunner:
         self.params = params
         self.thresholds = thresholds
         self.work_dir = work_dir
+        self.chunking = chunking or ChunkingOptions()
         self._outcomes: dict[str, CellOutcome | Exception] = {}
         self._encoded: dict[tuple[str, str, str], Any] = {}
 
@@ -88,16 +91,17 @@ class CellRunner:
             raise CellFailed(str(exc)) from None
         prompt = self._encoded_prompt(stack, cell, params)
         seed = _cell_seed(self.seed, cell)
+        chunking = self.chunking.overridden(scenario.chunking)
         try:
-            take = synthesize(stack, scenario.text, prompt, params, seed)
+            take = synthesize_chunked(stack, scenario.text, prompt, params, seed, chunking)
         except StackError as exc:
             raise CellFailed(str(exc)) from None
         try:
-            evidence = analyze(take.audio, take.sample_rate, scenario.text, self.asr_spec)
+            evidence = analyze(take.audio, take.sample_rate, scenario.text, self.asr_spec, seams=take.seams)
         except Exception as exc:
             raise CellFailed(f"analysis failed: {type(exc).__name__}: {exc}") from exc
         thresholds = resolve(self.thresholds, scenario.thresholds)
-        outcome = CellOutcome(cell, take, evidence, thresholds)
+        outcome = CellOutcome(cell, take, evidence, thresholds, chunking=chunking)
         outcome.record = self._record(outcome, stack.describe())
         return outcome
 
@@ -128,11 +132,13 @@ class CellRunner:
             "cell": o.cell.id, "text": o.take.text, "transcript": ev.transcript.text,
             "audio_s": round(o.take.seconds, 3), "sample_rate": o.take.sample_rate,
             "metrics": ev.metrics(), "legacy": ev.legacy(),
-            "timings": {"synthesis_s": round(o.take.synthesis_s, 3), **ev.timings},
+            "chunks": list(o.take.chunks), "seams": [round(t, 3) for t in o.take.seams],
+            "timings": {"synthesis_s": round(o.take.synthesis_s, 3), "join_s": round(o.take.join_s, 4),
+                        **ev.timings},
             "thresholds": o.thresholds,
             "versions": {"stack": stack_info, "asr": ev.transcript.model, "params": o.take.params,
-                         "seed": o.take.seed, "luxgate": luxgate_version(),
-                         "python": platform.python_version()},
+                         "seed": o.take.seed, "chunking": o.chunking.to_dict(),
+                         "luxgate": luxgate_version(), "python": platform.python_version()},
             "take_path": take_path,
         }
 

@@ -1,8 +1,9 @@
 """Scenarios are data: one TOML file each, loaded with tomllib, never executed.
 
 A scenario file holds ``id``, ``text`` and optionally ``[thresholds]`` (per-check
-overrides, validated against the known keys) and ``[params]`` (generation
-parameter overrides, passed to the stack).
+overrides, validated against the known keys), ``[params]`` (generation
+parameter overrides, passed to the stack) and ``[chunking]`` (``max_chars``,
+``crossfade_ms``: how this text is chunked, over the run's options).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
+from .chunking import validate_chunking
 from .thresholds import validate_overrides
 
 MAX_TEXT_CHARS = 20_000
@@ -28,6 +30,7 @@ class Scenario:
     thresholds: dict[str, float] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    chunking: dict[str, Any] = field(default_factory=dict)
 
 
 def standard_dir() -> Path:
@@ -44,10 +47,10 @@ def load_file(path: Path) -> Scenario:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ScenarioError(f"scenario file {path}: not valid UTF-8 TOML ({exc})") from exc
-    unknown = set(data) - {"id", "text", "thresholds", "params", "description"}
+    unknown = set(data) - {"id", "text", "thresholds", "params", "chunking", "description"}
     if unknown:
         raise ScenarioError(f"scenario file {path}: unknown key(s) {sorted(unknown)}; "
-                            "allowed: id, text, description, [thresholds], [params]")
+                            "allowed: id, text, description, [thresholds], [params], [chunking]")
     sid = data.get("id", path.stem)
     if not isinstance(sid, str) or not sid.strip():
         raise ScenarioError(f"scenario file {path}: 'id' must be a non-empty string")
@@ -61,13 +64,15 @@ def load_file(path: Path) -> Scenario:
                             f"more than the {MAX_TEXT_CHARS} allowed; split it into scenarios")
     thresholds = data.get("thresholds", {})
     params = data.get("params", {})
-    if not isinstance(thresholds, dict) or not isinstance(params, dict):
-        raise ScenarioError(f"scenario file {path}: [thresholds] and [params] must be tables")
+    chunking = data.get("chunking", {})
+    if not all(isinstance(t, dict) for t in (thresholds, params, chunking)):
+        raise ScenarioError(f"scenario file {path}: [thresholds], [params] and [chunking] must be tables")
     try:
         thresholds = validate_overrides(thresholds)
+        chunking = validate_chunking(chunking)
     except ValueError as exc:
         raise ScenarioError(f"scenario file {path}: {exc}") from exc
-    return Scenario(sid.strip(), " ".join(text.split()), thresholds, dict(params), str(path))
+    return Scenario(sid.strip(), " ".join(text.split()), thresholds, dict(params), str(path), chunking)
 
 
 def load_dirs(dirs: Iterable[Path]) -> list[Scenario]:

@@ -77,7 +77,8 @@ class LuxgateSession:
                 scenarios={s.id: s for s in self._scenarios},
                 prompts={p.id: p for p in self._prompts},
                 asr_spec=self.cfg.asr, seed=self.cfg.seed, params=self.cfg.params,
-                thresholds=self.cfg.thresholds, work_dir=self._work_dir())
+                thresholds=self.cfg.thresholds, work_dir=self._work_dir(),
+                chunking=self.cfg.chunking)
         return self._runner
 
     def _work_dir(self) -> Path | None:
@@ -109,6 +110,9 @@ class LuxgateSession:
                 rec["error"] = payload["error"]
             if "skipped" in payload:
                 rec["skipped"] = payload["skipped"]
+            if "skipped_check" in payload:  # one check does not apply to this cell (test_seams, no seams)
+                name, reason = payload["skipped_check"]
+                rec.setdefault("skipped_checks", {})[name] = reason
             if payload.get("check_name") and report.when == "call":
                 self.check_outcomes.setdefault(key, {})[payload["check_name"]] = report.outcome
 
@@ -163,6 +167,8 @@ class LuxgateSession:
             status = "error"
         elif rec.get("skipped") and not checks:
             status = "skipped"
+        elif rec.get("skipped_checks") and not checks:
+            status, rec["skipped"] = "skipped", "; ".join(rec["skipped_checks"].values())
         elif checks:
             status = "passed" if all(c.get("passed") for c in checks.values()) else "failed"
         else:

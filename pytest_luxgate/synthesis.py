@@ -1,12 +1,19 @@
-"""One take: a cell's text spoken by a stack, checked for sanity, with timings."""
+"""One take: a cell's text spoken by a stack, checked for sanity, with timings.
+
+Long text is spoken chunk by chunk (`synthesize_chunked`) and joined here, so
+every stack gets chunking without knowing about it.
+"""
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .chunking import ChunkingOptions, split_text
+from .joining import join, pause_after
 from .stacks.base import Stack, StackError
 
 
@@ -19,6 +26,11 @@ class Take:
     seed: int
     synthesis_s: float
     info: dict[str, Any] = field(default_factory=dict)
+    #: the texts spoken one pass each (one entry when the text was not chunked)
+    chunks: list[str] = field(default_factory=list)
+    #: join times in seconds (centre of each crossfade); empty for one pass
+    seams: list[float] = field(default_factory=list)
+    join_s: float = 0.0
 
     @property
     def seconds(self) -> float:
@@ -80,3 +92,35 @@ def synthesize(stack: Stack, text: str, prompt: Any, params: dict[str, Any], see
     if not isinstance(out.sample_rate, (int, np.integer)) or not 8000 <= int(out.sample_rate) <= 192000:
         raise StackError(f"stack {stack.name!r} reported an implausible sample rate {out.sample_rate!r}")
     return Take(audio, int(out.sample_rate), text, dict(params), seed, elapsed, dict(out.info))
+
+
+def chunk_seed(seed: int, index: int) -> int:
+    """Seed of chunk `index`: the take's own seed for the first chunk (so a text
+    that fits one chunk sounds exactly as unchunked), a derived one for the rest."""
+    if index == 0:
+        return seed
+    digest = hashlib.sha256(f"{seed}|chunk|{index}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+def synthesize_chunked(stack: Stack, text: str, prompt: Any, params: dict[str, Any], seed: int,
+                       chunking: ChunkingOptions) -> Take:
+    """Speak `text` chunk by chunk with the same prompt encoding and join the chunks.
+
+    With chunking off, or a text that fits one chunk, this is `synthesize`.
+    """
+    texts = split_text(text, chunking.max_chars) if chunking.enabled else [text]
+    if len(texts) <= 1:
+        take = synthesize(stack, text, prompt, params, seed)
+        take.chunks = [text]
+        return take
+    takes = [synthesize(stack, chunk, prompt, params, chunk_seed(seed, i)) for i, chunk in enumerate(texts)]
+    rates = sorted({t.sample_rate for t in takes})
+    if len(rates) > 1:
+        raise StackError(f"stack {stack.name!r} returned chunks at different sample rates {rates}")
+    t0 = time.perf_counter()
+    audio, seams = join([t.audio for t in takes], rates[0], crossfade_s=chunking.crossfade_ms / 1000.0,
+                        pauses_s=[pause_after(chunk) for chunk in texts[:-1]])
+    join_s = time.perf_counter() - t0
+    return Take(audio, rates[0], text, dict(params), seed, sum(t.synthesis_s for t in takes),
+                {"chunks": [t.info for t in takes]}, chunks=texts, seams=seams, join_s=join_s)

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 from .metrics import edges as _edges
 from .metrics import level as _level
 from .metrics import loops as _loops
+from .metrics import seams as _seams
 from .metrics import text as _text
 
 
@@ -58,6 +59,17 @@ THRESHOLDS: dict[str, Threshold] = {
     # 2.5-8 a duration predictor has failed rather than chosen a style.
     "rate_min_sps": Threshold(2.5, "syl/s", "min", "slowest acceptable speaking rate"),
     "rate_max_sps": Threshold(8.0, "syl/s", "max", "fastest acceptable speaking rate"),
+    "seam_click_db": Threshold(_d(_seams.DEFAULTS, "seam_click_db"), "dB", "max",
+                               "click or discontinuity at a chunk join: loudest 0.5 ms above 6 kHz "
+                               "re the 10 ms either side"),
+    "seam_level_jump_db": Threshold(_d(_seams.DEFAULTS, "seam_level_jump_db"), "dB", "max",
+                                    "speech level change across a chunk join (either direction)"),
+    "seam_spectral_jump_db": Threshold(_d(_seams.DEFAULTS, "seam_spectral_jump_db"), "dB", "max",
+                                       "change of the voiced spectral envelope across a chunk join "
+                                       "(RMS over mel bands)"),
+    "click_scan_db": Threshold(_d(_seams.DEFAULTS, "click_scan_db"), "dB", "max",
+                               "loudest transient anywhere in the file re the 10 ms either side "
+                               "(when the seam times are unknown)"),
 }
 
 
