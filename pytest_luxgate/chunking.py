@@ -21,19 +21,18 @@ from __future__ import annotations
 
 import math
 import re
-from itertools import accumulate
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
+from itertools import accumulate
 from typing import Any, Mapping
+
+from .joining import DEFAULT_CROSSFADE_S
 
 #: LuxTTS passes longer than ~100 characters get an audible mid-phrase pause,
 #: so no pass is longer; of the standard scenarios short_plain (31 characters)
 #: and punctuation_pauses (96) stay one pass, the other three are chunked.
 DEFAULT_MAX_CHARS = 100
-#: long enough to span 2-3 pitch periods of a low voice (no click), short
-#: enough not to blur a phoneme (vowels last 50-150 ms); joins sit in pauses,
-#: so the fade mostly covers the two chunks' quiet edges anyway.
-DEFAULT_CROSSFADE_MS = 30.0
+DEFAULT_CROSSFADE_MS = DEFAULT_CROSSFADE_S * 1000.0
 MAX_CROSSFADE_MS = 200.0
 
 # a phrase ends after these when a space follows (so "8,472" and "5:30" never do)

@@ -26,6 +26,9 @@ from .metrics.level import db, window_rms
 SENTENCE_PAUSE_S = 0.35
 PHRASE_PAUSE_S = 0.25
 WORD_PAUSE_S = 0.06
+#: long enough to span 2-3 pitch periods of a low voice (no click), short
+#: enough not to blur a phoneme (vowels last 50-150 ms); joins sit in pauses,
+#: so the fade mostly covers the two chunks' quiet edges anyway
 DEFAULT_CROSSFADE_S = 0.03
 #: below the chunk's loud level (95th percentile of 10 ms windows) = silence;
 #: low enough to keep soft fricative and breathy word endings as sound

@@ -11,12 +11,13 @@ Pure functions of (audio, rate, seam times). Three things go wrong at a join:
 - a loudness jump: the speech level (power of the active 20 ms frames) of the
   stretch before the seam vs the stretch after it, each reaching to the
   neighbouring seam or the end of the audio, i.e. chunk vs chunk. Shorter
-  windows were measured and rejected: over 0.3-0.6 s the level of clean speech
-  differs by 5-17 dB across a pause (docs/SEAMS.md), so a 6 dB fault drowns.
+  windows were measured and rejected: over the nearest 0.3 s of speech clean
+  Piper joins already differ by up to 17 dB (0.6 s: 10.5 dB), because phrase
+  ends are quiet and phrase starts loud, so a 6 dB fault drowns (docs/SEAMS.md).
 - a spectral-envelope jump: the level-free long-term spectrum of the voiced
   frames of the same two stretches in mel bands; RMS difference over bands,
   in dB. Voiced frames only, because how many fricatives a chunk happens to
-  hold moves the all-frame spectrum of clean speech by up to 7 dB.
+  hold moves the all-frame spectrum of clean joins by up to 9.4 dB.
 
 Loudness and timbre need speech on both sides and are None otherwise. The
 constants were calibrated in bench/calibrate_seams.py (docs/SEAMS.md).
