@@ -106,11 +106,14 @@ class CellHandle:
         self.session, self.cell, self.order, self.node = session, cell, order, node
         self.outcome = session.runner.outcome(cell)
 
+    def _send(self, **extra: Any) -> None:
+        """Attach the cell record (plus `extra`) to this test's report for the controller."""
+        self.node.user_properties.append((PROPERTY, {
+            "cell": self.cell.key, "order": self.order, "record": self.outcome.record, **extra}))
+
     def check(self, name: str) -> dict[str, Any]:
         result = self.session.runner.check(self.cell, name)
-        self.node.user_properties.append((PROPERTY, {
-            "cell": self.cell.key, "order": self.order, "record": self.outcome.record,
-            "check": result, "check_name": name}))
+        self._send(check=result)
         if not result["passed"]:
             pytest.fail(f"[{self.cell.id}] {name}: {result['message']}", pytrace=False)
         return result
@@ -127,9 +130,7 @@ class CellHandle:
         else:
             reason = f"no seams: the text ({len(take.text)} characters) fits one chunk of at most {opts.max_chars}"
         # the record still travels, so a run of only this test reports the cell (as skipped)
-        self.node.user_properties.append((PROPERTY, {
-            "cell": self.cell.key, "order": self.order, "record": self.outcome.record,
-            "skipped_check": ("seams", reason)}))
+        self._send(skipped_check=("seams", reason))
         pytest.skip(f"[{self.cell.id}] {reason}")
 
 

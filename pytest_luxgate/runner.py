@@ -7,6 +7,7 @@ stack raised is reported once per check without being re-run.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -154,7 +155,9 @@ def _cell_seed(base: int, cell: Cell) -> int:
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
+@functools.lru_cache(maxsize=None)
 def _safe_hash(prompt: Prompt) -> str:
+    # prompts are fixed for a run: hash each wav once, not once per cell
     try:
         return prompt.content_hash()
     except PromptError:

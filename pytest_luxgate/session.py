@@ -32,7 +32,6 @@ class LuxgateSession:
         self.is_worker = hasattr(config, "workerinput")
         self.started = time.time()
         self.records: dict[str, dict[str, Any]] = {}
-        self.check_outcomes: dict[str, dict[str, str]] = {}
         self.interrupted: str | None = None
         self._matrix: list[Cell] | None = None
         self._runner: CellRunner | None = None
@@ -113,8 +112,6 @@ class LuxgateSession:
             if "skipped_check" in payload:  # one check does not apply to this cell (test_seams, no seams)
                 name, reason = payload["skipped_check"]
                 rec.setdefault("skipped_checks", {})[name] = reason
-            if payload.get("check_name") and report.when == "call":
-                self.check_outcomes.setdefault(key, {})[payload["check_name"]] = report.outcome
 
     def finish(self) -> int:
         """Write the report (controller only); return an exit status to OR in."""
