@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Collection
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from .listeners.vad import speech_segments
 from .metrics.edges import StartMetrics, TailMetrics, start_metrics, tail_metrics
 from .metrics.level import LevelMetrics, level_metrics, validate_audio
 from .metrics.loops import LoopMetrics, audio_loops
+from .metrics.pauses import PauseMetrics, pause_metrics
 from .metrics.rate import Rate, speaking_rate
 from .metrics.seams import SeamMetrics, click_scan, seam_metrics
 from .metrics.text import RepeatMetrics, WordError, legacy_asr_sim, repeat_metrics, word_error
@@ -41,6 +42,15 @@ class Evidence:
     seams: SeamMetrics | None = None
     #: whole-file click scan (time_s, dB above context), run when the seam times are unknown
     clicks: list[tuple[float, float]] | None = None
+    #: silent gaps between words and whether the text's punctuation explains them
+    pauses: PauseMetrics | None = None
+    #: listener models, filled by `listen` only for the checks that run (see LISTENER_CHECKS)
+    quality: Any = None          # listeners.dnsmos.MOS
+    voice: Any = None            # listeners.speaker.VoiceMatch
+    #: listener check -> why it could not listen (extra not installed, no prompt): check skipped
+    not_heard: dict[str, str] = field(default_factory=dict)
+    #: listener check -> the error its model raised on this take: check failed, other checks unharmed
+    listener_errors: dict[str, str] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, Any]:
         """Flat, JSON-ready numbers for reports (the full objects stay here)."""
@@ -67,6 +77,17 @@ class Evidence:
             "speech_s": self.rate.speech_s,
             "duration_s": round(self.duration_s, 3),
             **self._seam_numbers(),
+            **self._listener_numbers(),
+        }
+
+    def _listener_numbers(self) -> dict[str, Any]:
+        q = self.quality
+        return {
+            "longest_unexplained_pause_s": None if self.pauses is None else self.pauses.longest_unexplained_s,
+            "pause_count": None if self.pauses is None else sum(1 for g in self.pauses.gaps if g.before and g.after),
+            "mos_ovrl": None if q is None else q.ovrl, "mos_sig": None if q is None else q.sig,
+            "mos_bak": None if q is None else q.bak, "mos_p808": None if q is None else q.p808,
+            "voice_similarity": None if self.voice is None else self.voice.similarity,
         }
 
     def _seam_numbers(self) -> dict[str, Any]:
@@ -90,13 +111,20 @@ class Evidence:
                 "rate": self.rate.to_dict(),
                 "seams": None if self.seams is None else self.seams.to_dict(),
                 "clicks": None if self.clicks is None else [list(c) for c in self.clicks],
+                "pauses": None if self.pauses is None else self.pauses.to_dict(),
+                "quality": None if self.quality is None else self.quality.to_dict(),
+                "voice": None if self.voice is None else self.voice.to_dict(),
                 "segments": [[round(s.start, 3), round(s.end, 3)] for s in self.segments],
                 "words": [[w.text, round(w.start, 3), round(w.end, 3)] for w in self.transcript.words]}
 
 
 def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
-            seams: list[float] | None = None) -> Evidence:
+            seams: list[float] | None = None,
+            transcriber: Callable[[np.ndarray, int], Transcript] | None = None) -> Evidence:
     """Transcribe, segment and measure one take (`asr` is a get_asr spec).
+
+    `transcriber` replaces `get_asr(asr).transcribe` (the plugin's persistent
+    cache passes one that loads the model only on a miss).
 
     `seams`: the take's chunk joins in seconds ([] for a one-pass take); when
     they are unknown (None) the whole file is scanned for clicks instead.
@@ -110,7 +138,7 @@ def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
     clicks = click_scan(audio, sample_rate) if seams is None else None
     timings["seams_s"] = round(time.perf_counter() - t0, 4)
     t0 = time.perf_counter()
-    transcript = get_asr(asr).transcribe(audio, sample_rate)
+    transcript = (transcriber or get_asr(asr).transcribe)(audio, sample_rate)
     timings["asr_s"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
     segments = speech_segments(audio, sample_rate)
@@ -127,6 +155,49 @@ def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
         timings=timings,
         seams=joins,
         clicks=clicks,
+        pauses=pause_metrics(audio, sample_rate, words, text),
     )
     timings["analysis_s"] = round(time.perf_counter() - t0, 3)
+    return evidence
+
+
+#: checks that need a listener model beyond ASR and VAD; each loads only when
+#: one of these checks is selected (pytest items or `luxgate check --checks`)
+LISTENER_CHECKS = ("quality", "voice")
+
+
+def listen(evidence: Evidence, audio: np.ndarray, sample_rate: int, checks: Collection[str], *,
+           prompt: tuple[np.ndarray, int] | None = None, no_prompt: str = "no voice prompt given") -> Evidence:
+    """Add the listener results that `checks` need and `evidence` lacks (idempotent).
+
+    `prompt` is the voice prompt's (audio, rate) for `voice`; without one,
+    `no_prompt` is the reason recorded. A listener that is not installed or
+    cannot judge this audio leaves its reason in `evidence.not_heard`, and its
+    check is then skipped with that reason rather than failed; a model that
+    crashes leaves its error in `evidence.listener_errors` (that check fails,
+    the cell's other results stand).
+    """
+    from .listeners import dnsmos, speaker
+
+    for name in checks:
+        if name not in LISTENER_CHECKS or name in evidence.not_heard or name in evidence.listener_errors:
+            continue
+        if getattr(evidence, name) is not None:
+            continue
+        reason = dnsmos.unavailable() if name == "quality" else \
+            (no_prompt if prompt is None else speaker.unavailable())
+        if reason is not None:
+            evidence.not_heard[name] = reason
+            continue
+        t0 = time.perf_counter()
+        try:
+            if name == "quality":
+                evidence.quality = dnsmos.score(audio, sample_rate)
+            else:
+                evidence.voice = speaker.voice_match(audio, sample_rate, *prompt)
+        except ValueError as exc:  # too little speech to tell a voice
+            evidence.not_heard[name] = str(exc)
+        except Exception as exc:
+            evidence.listener_errors[name] = f"{type(exc).__name__}: {exc}"
+        evidence.timings[f"{name}_s"] = round(time.perf_counter() - t0, 3)
     return evidence

@@ -5,6 +5,7 @@ own copy and the first rename wins, so no reader ever sees half a model.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -27,3 +28,14 @@ def atomic_directory(out_dir: Path, marker: str) -> Iterator[Path]:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def public_mode(fd: int) -> None:
+    """Give a mkstemp file the mode a plain open() would (mkstemp makes it 0600).
+
+    Reports and kept WAVs are meant to be read by others: a CI job serving the
+    output folder, a teammate on a shared build machine.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)

@@ -38,13 +38,24 @@ def build_matrix(stacks: list[tuple[str, bool]], prompts: list[Prompt],
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: names Windows reserves whatever the extension (a file "con.wav" cannot be created there)
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 
 
 def safe_name(text: str, limit: int = 80) -> str:
-    """A file-name-safe, collision-resistant form of an id (ids come from user data)."""
+    """A file-name-safe, collision-free form of an id (ids come from user data).
+
+    Only ``A-Za-z0-9._-`` survive, never a leading dot (no ``..``, no hidden
+    files), at most `limit` characters. Any id that had to change, has capital
+    letters (macOS and Windows file systems ignore case, so ``Intro`` and
+    ``intro`` would be one file) or is a reserved device name gets a short hash
+    of the original id appended, so distinct ids never share a file.
+    """
     import hashlib
 
     cleaned = _UNSAFE.sub("_", text).strip("._") or "x"
-    if cleaned != text or len(cleaned) > limit:
-        cleaned = f"{cleaned[:limit]}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+    if (cleaned != text or len(cleaned) > limit or cleaned != cleaned.lower()
+            or _RESERVED.match(cleaned)):
+        digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        cleaned = f"{cleaned[:limit]}-{digest}"
     return cleaned

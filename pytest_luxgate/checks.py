@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
 from .analysis import Evidence
 from .metrics.text import normalize_words
@@ -207,12 +207,72 @@ def _click_scan_verdict(clicks: list[tuple[float, float]], th: dict[str, float])
                     details={"clicks": [list(c) for c in clicks]})
 
 
+class CheckNotApplicable(Exception):
+    """The check cannot judge this take (listener not installed, no voice prompt); the message says why."""
+
+
+def _heard(ev: Evidence, name: str, value: object) -> CheckResult | None:
+    """None when the listener's result is there; else a failure (it crashed) or CheckNotApplicable."""
+    if value is not None:
+        return None
+    if name in ev.listener_errors:
+        return CheckResult(name, False, None, None, f"the {name} listener failed on this take: "
+                           f"{ev.listener_errors[name]}", {})
+    raise CheckNotApplicable(ev.not_heard.get(name, f"{name}: the listener did not run on this take"))
+
+
+def check_pauses(ev: Evidence, th: dict[str, float]) -> CheckResult:
+    """No silent gap inside a phrase: every pause longer than the limit sits
+    where the text has punctuation."""
+    p = ev.pauses
+    if p is None:
+        raise CheckNotApplicable("pauses were not measured")
+    over = sorted((g for g in p.unexplained if g.duration > th["pause_gap_s"]), key=lambda g: g.start)
+    inner = [g for g in p.gaps if g.before and g.after]
+    if over:
+        worst = max(over, key=lambda g: g.duration)
+        lines = [f"{len(over)} pause(s) where the text has no punctuation:"]
+        lines += [f"  {g.duration:.2f} s at {g.start:.2f}-{g.end:.2f} s {g.words()}" for g in over]
+        message = (f"pause_gap_s {worst.duration:.3g} s (limit <= {th['pause_gap_s']:.3g} s) at "
+                   f"{worst.start:.2f}-{worst.end:.2f} s {worst.words()}: "
+                   f"{THRESHOLDS['pause_gap_s'].help}\n" + "\n".join(lines))
+        return CheckResult("pauses", False, worst.duration, th["pause_gap_s"], message, p.to_dict())
+    at_marks = [g for g in inner if g.explained]
+    return CheckResult("pauses", True, p.longest_unexplained_s, th["pause_gap_s"],
+                       f"{len(inner)} pause(s) inside the take, {len(at_marks)} at punctuation; longest "
+                       f"without punctuation {p.longest_unexplained_s:.2f} s", p.to_dict())
+
+
+def check_quality(ev: Evidence, th: dict[str, float]) -> CheckResult:
+    q = ev.quality
+    if (broken := _heard(ev, "quality", q)) is not None:
+        return broken
+    where = f"(DNSMOS SIG {q.sig:.2f} speech, BAK {q.bak:.2f} background, P.808 {q.p808:.2f})"
+    return _verdict("quality", [_Criterion("quality_ovrl", q.ovrl, where)], th,
+                    f"DNSMOS OVRL {q.ovrl:.2f} >= {th['quality_ovrl']:.3g} {where}", details=q.to_dict())
+
+
+def check_voice(ev: Evidence, th: dict[str, float]) -> CheckResult:
+    v = ev.voice
+    if (broken := _heard(ev, "voice", v)) is not None:
+        return broken
+    where = f"({v.take_speech_s:.1f} s of take speech vs {v.prompt_speech_s:.1f} s of prompt)"
+    return _verdict("voice", [_Criterion("voice_similarity", v.similarity, where)], th,
+                    f"sounds like the prompt: speaker similarity {v.similarity:.3f} >= "
+                    f"{th['voice_similarity']:.3g} {where}", details=v.to_dict())
+
+
 CHECKS: dict[str, Callable[[Evidence, dict[str, float]], CheckResult]] = {
     "wer": check_wer, "repeat": check_repeat, "start": check_start,
     "tail": check_tail, "clipping": check_clipping, "rate": check_rate,
-    "seams": check_seams,
+    "seams": check_seams, "pauses": check_pauses, "quality": check_quality, "voice": check_voice,
 }
 CHECK_NAMES = tuple(CHECKS)
+
+
+def checks_of(test_names: Iterable[str]) -> frozenset[str]:
+    """The checks that gate tests named ``test_<check>`` (gate_suite) will run."""
+    return frozenset(n[5:] for n in test_names if n.startswith("test_") and n[5:] in CHECKS)
 
 
 def judge(name: str, evidence: Evidence, thresholds: dict[str, float]) -> CheckResult:

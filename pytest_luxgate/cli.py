@@ -6,7 +6,9 @@
 Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or usage.
 The --json shape is a stable interface (see README): {"passed", "checks":
 {name: {"passed", "value", "threshold", "message"}}, "metrics", "transcript"}.
-The "seams" check is in "checks" when it runs: with --seams, or when named in --checks.
+The "seams" check is in "checks" when it runs: with --seams, or when named in --checks;
+"voice" with --prompt PROMPT.wav; "quality" and "pauses" when named in --checks. A
+listener check that cannot run here (extra not installed) is under "skipped" with the reason.
 """
 from __future__ import annotations
 
@@ -22,6 +24,12 @@ EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="luxgate", description="LuxTTS quality gate tools")
     sub = p.add_subparsers(dest="command", required=True)
+    from .tune import add_parser as add_tune_parser
+
+    add_tune_parser(sub)  # `luxgate tune` (issue 11): its options and loop live in tune.py
+    from .merge import add_parser as add_merge_parser
+
+    add_merge_parser(sub)  # `luxgate merge` (issue 6): shard reports -> one report (merge.py)
     c = sub.add_parser("check", help="run the gate's checks on one WAV file")
     c.add_argument("wav", type=Path, help="the take to judge (any libsndfile format)")
     text = c.add_mutually_exclusive_group(required=True)
@@ -33,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="override a threshold (repeatable)")
     c.add_argument("--checks", default="", help="comma-separated subset of checks (default: all; "
                    "'seams' only with --seams or when named here)")
+    c.add_argument("--prompt", type=Path, default=None, metavar="PROMPT.wav",
+                   help="the voice prompt the take should sound like: adds the voice check (speaker "
+                   "similarity; needs the 'listen' extra)")
     c.add_argument("--seams", default=None, metavar="T1,T2,...",
                    help="chunk join times in seconds: the seams check measures a click, loudness and "
                    "timbre jump at each; without it, --checks seams scans the whole file for clicks")
@@ -43,6 +54,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check":
         return _check(args)
+    if args.command == "merge":
+        from .merge import run as run_merge
+
+        return run_merge(args)
+    if args.command == "tune":
+        from .tune import run as run_tune
+
+        return run_tune(args)
     return EXIT_BAD_INPUT  # pragma: no cover - argparse enforces the command
 
 
@@ -54,9 +73,9 @@ def _fail_input(message: str, as_json: bool) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .analysis import analyze
+    from .analysis import analyze, listen
     from .audio import AudioError, read_wav
-    from .checks import CHECK_NAMES, judge
+    from .checks import CHECK_NAMES, CheckNotApplicable, judge
     from .config import DEFAULT_ASR
     from .thresholds import parse_assignments, resolve, validate_overrides
 
@@ -75,19 +94,36 @@ def _check(args: argparse.Namespace) -> int:
         seams = _seam_times(args.seams)
     except ValueError as exc:
         return _fail_input(str(exc), args.json)
-    # seams joins the default set only when asked for, so the default JSON keeps its six checks
-    default = [n for n in CHECK_NAMES if n != "seams" or seams is not None]
+    # seams, voice, quality and pauses join the default set only when asked for
+    # (--seams, --prompt, --checks), so the default JSON keeps its six checks
+    default = [n for n in CHECK_NAMES if n not in ("seams", "voice", "quality", "pauses")
+               or (n == "seams" and seams is not None) or (n == "voice" and args.prompt is not None)]
     names = [n.strip() for n in args.checks.split(",") if n.strip()] or default
     unknown = [n for n in names if n not in CHECK_NAMES]
     if unknown:
         return _fail_input(f"unknown check(s) {unknown}; known: {', '.join(CHECK_NAMES)}", args.json)
+    if "voice" in names and args.prompt is None:
+        return _fail_input("the voice check compares the take with its voice prompt: give --prompt PROMPT.wav",
+                           args.json)
+    prompt = None
+    if args.prompt is not None:
+        try:
+            prompt = read_wav(args.prompt)
+        except AudioError as exc:
+            return _fail_input(f"--prompt: {exc}", args.json)
     try:
         audio, rate = read_wav(args.wav)
         evidence = analyze(audio, rate, text, args.asr or DEFAULT_ASR, seams=seams)
     except (AudioError, ValueError) as exc:
         return _fail_input(str(exc), args.json)
+    listen(evidence, audio, rate, names, prompt=prompt)
     thresholds = resolve(overrides)
-    checks = {n: judge(n, evidence, thresholds) for n in names}
+    checks, skipped = {}, {}
+    for n in names:
+        try:
+            checks[n] = judge(n, evidence, thresholds)
+        except CheckNotApplicable as exc:  # a listener that is not installed: said, not failed
+            skipped[n] = str(exc)
     passed = all(c.passed for c in checks.values())
     out: dict[str, Any] = {
         "passed": passed,
@@ -96,6 +132,8 @@ def _check(args: argparse.Namespace) -> int:
         "metrics": evidence.metrics(),
         "transcript": evidence.transcript.text,
     }
+    if skipped:
+        out["skipped"] = skipped
     if args.json:
         print(json.dumps(out, default=float))
     else:
@@ -103,6 +141,8 @@ def _check(args: argparse.Namespace) -> int:
         print(f"  heard: {evidence.transcript.text}")
         for n, c in checks.items():
             print(f"  {'ok  ' if c.passed else 'FAIL'} {n}: {c.message}")
+        for n, why in skipped.items():
+            print(f"  skip {n}: {why}")
     return EXIT_PASS if passed else EXIT_FAIL
 
 

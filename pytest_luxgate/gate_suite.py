@@ -8,7 +8,8 @@ a cell share one synthesis and one transcription.
 """
 from __future__ import annotations
 
-__all__ = ["test_wer", "test_repeat", "test_start", "test_tail", "test_clipping", "test_rate", "test_seams"]
+__all__ = ["test_wer", "test_repeat", "test_start", "test_tail", "test_clipping", "test_rate", "test_seams",
+           "test_pauses", "test_quality", "test_voice", "test_baseline"]
 
 
 def test_wer(luxgate) -> None:
@@ -45,3 +46,24 @@ def test_seams(luxgate) -> None:
     """Chunk joins are inaudible: no click, loudness or timbre jump (skipped for one-pass takes)."""
     luxgate.skip_without_seams()
     luxgate.check("seams")
+
+
+def test_pauses(luxgate) -> None:
+    """No audible pause inside a phrase: every silent gap sits where the text has punctuation."""
+    luxgate.check("pauses")
+
+
+def test_quality(luxgate) -> None:
+    """Predicted listening quality (DNSMOS OVRL) above the floor (skipped without the `listen` extra)."""
+    luxgate.check("quality")
+
+
+def test_voice(luxgate) -> None:
+    """The take sounds like its voice prompt (speaker similarity; skipped for stacks that do not clone)."""
+    luxgate.check("voice")
+
+
+def test_baseline(luxgate, luxgate_snapshot) -> None:
+    """No metric worse than the committed baseline beyond its tolerance (syrupy; --snapshot-update
+    records). Skipped, with the reason, while a cell has no baseline."""
+    luxgate.baseline(luxgate_snapshot)

@@ -5,14 +5,18 @@ from typing import Any
 
 import pytest
 
+from .baselines import luxgate_snapshot  # noqa: F401  the fixture test_baseline uses
 from .cells import Cell
+from .ci import register as register_ci
+from .checks import CheckNotApplicable, checks_of
 from .config import add_options
 from .runner import CellFailed, CellSkipped
+from .guards import OutputGuard
 from .session import PROPERTY, LuxgateSession
 from .stacks.base import available_stacks
 
 SESSION_KEY = pytest.StashKey[LuxgateSession]()
-STACK_MARKERS = ("mlx", "torch")
+STACK_MARKERS = ("mlx", "torch", "luxtts")  # luxtts: both LuxTTS stacks
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -28,6 +32,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: gate cells of the {name} stack (applied automatically)")
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(_RunHooks(session), "luxgate-run")
+    config.pluginmanager.register(OutputGuard(session), "luxgate-output-lock")  # one run per output dir
+    session.ci = register_ci(config, session)  # xdist, release mode, shards, JUnit, cache budget
 
 
 def _session(config: pytest.Config) -> LuxgateSession:
@@ -57,6 +63,10 @@ class _RunHooks:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         """hookspec: pytest_sessionstart — bad options/scenarios/prompts fail before any test."""
         self.lux.matrix()
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """hookspec: pytest_collection_finish — listener models load only for selected checks."""
+        self.lux.listen = checks_of(it.originalname for it in session.items if _cell_order(it) is not None)
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """hookspec: pytest_collection_modifyitems — all checks of a cell run together.
@@ -90,6 +100,11 @@ class _RunHooks:
         """hookspec: pytest_terminal_summary"""
         for line in self.lux.summary_lines():
             terminalreporter.write_line(line)
+        if not self.lux.is_worker:  # improvements pass quietly otherwise; regressions fail their test
+            from .baselines import summary_lines
+
+            for line in summary_lines(self.lux.records.values()):
+                terminalreporter.write_line(line)
 
 
 def _cell_order(item: pytest.Item) -> int | None:
@@ -112,11 +127,21 @@ class CellHandle:
             "cell": self.cell.key, "order": self.order, "record": self.outcome.record, **extra}))
 
     def check(self, name: str) -> dict[str, Any]:
-        result = self.session.runner.check(self.cell, name)
+        try:
+            result = self.session.runner.check(self.cell, name)
+        except CheckNotApplicable as exc:  # e.g. voice on a stack that does not clone; extra missing
+            self._send(skipped_check=(name, str(exc)))
+            pytest.skip(f"[{self.cell.id}] {name}: {exc}")
         self._send(check=result)
         if not result["passed"]:
             pytest.fail(f"[{self.cell.id}] {name}: {result['message']}", pytrace=False)
         return result
+
+    def baseline(self, snapshot: Any) -> dict[str, Any]:
+        """Compare this cell's metrics with its committed baseline (a syrupy snapshot)."""
+        from .baselines import check_baseline
+
+        return check_baseline(self, snapshot)
 
     def skip_without_seams(self) -> None:
         """Skip (with the reason) a check that needs chunk joins when this take has none."""
@@ -150,6 +175,8 @@ def luxgate(luxgate_cell: tuple[int, Cell], luxgate_session: LuxgateSession,
         return CellHandle(luxgate_session, cell, order, request.node)
     except CellSkipped as exc:
         request.node.user_properties.append((PROPERTY, {**base, "skipped": str(exc)}))
+        if cell.stack in luxgate_session.ci.required:  # release mode: a skip is a failure
+            pytest.fail(f"[{cell.id}] required stack (--luxgate-require) did not run: {exc}", pytrace=False)
         pytest.skip(str(exc))
     except CellFailed as exc:
         request.node.user_properties.append((PROPERTY, {**base, "error": str(exc)}))

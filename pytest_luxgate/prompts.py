@@ -6,12 +6,17 @@ shipped in pytest_luxgate/data/prompts (see tools/make_prompts.py).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .audio import LoadedAudio
 
 DEFAULT_FILE = Path(__file__).parent / "data" / "prompts" / "prompts.toml"
 
@@ -66,11 +71,50 @@ def load_prompts(path: Path = DEFAULT_FILE) -> list[Prompt]:
     return prompts
 
 
-def read_prompt_audio(prompt: Prompt) -> tuple[np.ndarray, int]:
-    """The prompt's audio as float32 mono; clear errors for unusable files."""
-    from .audio import AudioError, read_wav
+def read_prompt_audio(prompt: Prompt, target_rate: int | None = None) -> tuple[np.ndarray, int]:
+    """The prompt's audio as float32 mono (at `target_rate` if given); clear errors for unusable files."""
+    got = load_prompt_audio(prompt, target_rate)
+    return got.audio.copy(), got.rate  # a copy: the cached read must not change under a stack
+
+
+#: the rate prompts are handed to a stack at unless it declares `prompt_sample_rate`:
+#: LuxTTS (ZipVoice) computes its prompt features at 24 kHz
+DEFAULT_PROMPT_RATE = 24000
+
+
+def stack_prompt_rate(stack: object) -> int:
+    """The sample rate `stack` wants its prompts at (class attribute `prompt_sample_rate`)."""
+    rate = getattr(stack, "prompt_sample_rate", None)
+    return int(rate) if isinstance(rate, int) and rate > 0 else DEFAULT_PROMPT_RATE
+
+
+def load_prompt_audio(prompt: Prompt, target_rate: int | None = None) -> "LoadedAudio":
+    """Validated prompt audio plus notes on what was done to it (downmix, resampling, scaling).
+
+    Cached per file version: every cell of a prompt shares one read and resampling.
+    Raises PromptError naming the prompt, the file and the fix.
+    """
+    try:
+        st = prompt.wav.stat()
+        version: tuple[int, int] = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        version = (0, -1)  # load_audio says what is wrong with the path
+    return _load_prompt_audio(prompt, target_rate, version)
+
+
+@functools.lru_cache(maxsize=64)
+def _load_prompt_audio(prompt: Prompt, target_rate: int | None, version: tuple[int, int]) -> "LoadedAudio":
+    from .audio import AudioError, load_audio
 
     try:
-        return read_wav(prompt.wav)
+        return load_audio(prompt.wav, target_rate, prompt=True)
     except AudioError as exc:
         raise PromptError(f"prompt {prompt.id!r}: {exc}") from exc
+
+
+def prompt_notes(prompt: Prompt, target_rate: int | None = None) -> list[str]:
+    """What loading this prompt changed, for the report ("2 channels averaged to mono", ...)."""
+    try:
+        return [f"prompt {prompt.id!r}: {n}" for n in load_prompt_audio(prompt, target_rate).notes]
+    except PromptError:
+        return []

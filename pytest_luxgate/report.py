@@ -12,6 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
+from .baselines import summary_rows as baseline_rows
+from .atomic import public_mode
 from .cells import safe_name
 
 SCHEMA_VERSION = 1
@@ -22,6 +24,7 @@ def write_atomic(path: Path, text: str) -> None:
     """Temp file in the same directory, fsync, rename: never a half-written report."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    public_mode(fd)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -97,6 +100,8 @@ def render_summary(report: dict[str, Any]) -> str:
     if not run.get("complete", True):
         lines += [f"> **Incomplete run**: {run.get('incomplete_reason', 'interrupted')}. "
                   "Cells below are the ones that finished.", ""]
+    for why in run.get("release_failures") or ():
+        lines += [f"> **Release gate failed** (`--luxgate-require`): {why}", ""]
     lines += [f"{summary['cells']} cells: " + ", ".join(
         f"{summary[s]} {s}" for s in STATUS_ICON if summary.get(s)), ""]
     lines += [f"ASR: `{run.get('asr', '?')}` · seed {run.get('seed')} · "
@@ -113,11 +118,14 @@ def render_summary(report: dict[str, Any]) -> str:
             row = [_cell_text(by.get((p, s))) for s in scenarios]
             lines.append(f"| {p} | " + " | ".join(row) + " |")
         lines.append("")
+        lines += baseline_rows(cells)  # deltas against the committed baselines (test_baseline)
     failing = [c for c in report["cells"] if c.get("status") in ("failed", "error", "lost")]
     if failing:
         lines += ["## Failures", ""]
         for c in failing:
             lines.append(f"### {c['stack']} / {c['prompt']} / {c['scenario']}")
+            if c.get("lost"):
+                lines.append(f"- lost: {c['lost']}")
             if c.get("error"):
                 lines.append(f"- error: {c['error']}")
             for name, chk in c.get("checks", {}).items():
@@ -126,6 +134,11 @@ def render_summary(report: dict[str, Any]) -> str:
             if c.get("transcript") is not None:
                 lines.append(f"- heard: “{c['transcript']}”")
             lines.append("")
+    noted = [c for c in report["cells"] if c.get("notes")]
+    if noted:  # what the gate changed or could not do (prompt resampled, take not kept, ...)
+        lines += ["## Notes", ""]
+        lines += [f"- {note}" for note in dict.fromkeys(n for c in noted for n in c["notes"])]  # once per prompt
+        lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -138,8 +151,15 @@ def _cell_text(cell: dict[str, Any] | None) -> str:
         return f"{icon} error"
     if cell.get("status") == "skipped":
         return f"{icon} skipped"
+    if cell.get("status") == "lost":
+        return f"{icon} lost"
     wer = cell.get("checks", {}).get("wer", {}).get("value")
     extra = f" wer {wer:.2f}" if isinstance(wer, (int, float)) else ""
+    # listener numbers when they were measured: DNSMOS overall and speaker similarity to the prompt
+    metrics = cell.get("metrics", {})
+    for key, label in (("mos_ovrl", "MOS"), ("voice_similarity", "voice")):
+        if isinstance(metrics.get(key), (int, float)):
+            extra += f" {label} {metrics[key]:.2f}"
     return f"{icon}{extra}" + (f" ({', '.join(bad)})" if bad else "")
 
 

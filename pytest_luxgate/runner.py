@@ -17,14 +17,17 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from .analysis import Evidence, analyze
+from .analysis import LISTENER_CHECKS, Evidence, analyze, listen
 from .audio import write_wav_atomic
 from .cells import OWN_VOICE, Cell, safe_name
 from .checks import judge
+from .asr import get_asr
+from .cache import ContentCache, cache_get_take, cache_put_take, keep_listeners, reuse_listeners, take_key
 from .chunking import ChunkingOptions
-from .prompts import Prompt, PromptError, read_prompt_audio
+from .prompts import Prompt, PromptError, prompt_notes, read_prompt_audio, stack_prompt_rate
 from .scenarios import Scenario
 from .stacks.base import StackError, StackUnavailable, get_stack
+from .prompt_text import DEFAULT_POLICY, PromptTextError, asr_transcript, resolve_prompt_text
 from .synthesis import Take, coerce_params, synthesize_chunked
 from .thresholds import resolve
 
@@ -55,9 +58,15 @@ class CellOutcome:
 
 
 class CellRunner:
+    #: a prompt without transcript: strict|asr|target-fallback (prompt_text.py); set by the session
+    prompt_text_policy: str = DEFAULT_POLICY
+
     def __init__(self, *, scenarios: dict[str, Scenario], prompts: dict[str, Prompt],
                  asr_spec: str, seed: int, params: dict[str, str], thresholds: dict[str, float],
-                 work_dir: Path | None, chunking: ChunkingOptions | None = None) -> None:
+                 work_dir: Path | None, chunking: ChunkingOptions | None = None,
+                 listen: frozenset[str] = frozenset(), cache: ContentCache | None = None,
+                 prompt_params: dict[str, dict[str, dict[str, Any]]] | None = None,
+                 encoded: dict[tuple[str, str, str], Any] | None = None) -> None:
         self.scenarios = scenarios
         self.prompts = prompts
         self.asr_spec = asr_spec
@@ -66,8 +75,16 @@ class CellRunner:
         self.thresholds = thresholds
         self.work_dir = work_dir
         self.chunking = chunking or ChunkingOptions()
+        #: persistent take/transcript cache (cache.py); None = compute everything
+        self.cache = cache
         self._outcomes: dict[str, CellOutcome | Exception] = {}
-        self._encoded: dict[tuple[str, str, str], Any] = {}
+        #: stack -> prompt -> params (--luxgate-params-file; `luxgate tune`'s candidates),
+        #: laid over the stack defaults, under --luxgate-params and a scenario's [params]
+        self.prompt_params = prompt_params or {}
+        # a caller that runs many parameter sets (the tuner) shares one encoding cache
+        self._encoded: dict[tuple[str, str, str], Any] = {} if encoded is None else encoded
+        #: selected checks: listener models (DNSMOS, speaker encoder) run only for these
+        self.listen = listen
 
     def outcome(self, cell: Cell) -> CellOutcome:
         if cell.key not in self._outcomes:
@@ -87,34 +104,59 @@ class CellRunner:
             raise CellSkipped(str(exc)) from None
         scenario = self.scenarios[cell.scenario]
         try:
-            params = coerce_params(stack.default_params(), self.params, scenario.params, stack=cell.stack)
+            tuned = self.prompt_params.get(cell.stack, {}).get(cell.prompt, {})
+            params = coerce_params(stack.default_params(), tuned, self.params, scenario.params, stack=cell.stack)
         except ValueError as exc:
             raise CellFailed(str(exc)) from None
-        prompt = self._encoded_prompt(stack, cell, params)
         seed = _cell_seed(self.seed, cell)
         chunking = self.chunking.overridden(scenario.chunking)
+        key, take = self._cached_take(stack, cell, scenario.text, params, seed, chunking)
+        synth_hit = take is not None
+        if take is None:  # a cache hit needs no prompt encoding either
+            prompt = self._encoded_prompt(stack, cell, params)
+            try:
+                take = synthesize_chunked(stack, scenario.text, prompt, params, seed, chunking)
+            except StackError as exc:
+                raise CellFailed(str(exc)) from None
+            if key is not None:
+                cache_put_take(self.cache, key, take)
+        transcriber = self.cache.transcriber(self.asr_spec, lambda: get_asr(self.asr_spec)) if self.cache else None
         try:
-            take = synthesize_chunked(stack, scenario.text, prompt, params, seed, chunking)
-        except StackError as exc:
-            raise CellFailed(str(exc)) from None
-        try:
-            evidence = analyze(take.audio, take.sample_rate, scenario.text, self.asr_spec, seams=take.seams)
+            evidence = analyze(take.audio, take.sample_rate, scenario.text, self.asr_spec, seams=take.seams,
+                               transcriber=transcriber)
         except Exception as exc:
             raise CellFailed(f"analysis failed: {type(exc).__name__}: {exc}") from exc
         thresholds = resolve(self.thresholds, scenario.thresholds)
         outcome = CellOutcome(cell, take, evidence, thresholds, chunking=chunking)
+        self._listen(outcome, self.listen)
         outcome.record = self._record(outcome, stack.describe())
+        outcome.record["cached"] = {"synthesis": synth_hit, "asr": bool(transcriber and transcriber.hit)}
         return outcome
+
+    def _cached_take(self, stack: Any, cell: Cell, text: str, params: dict[str, Any], seed: int,
+                     chunking: ChunkingOptions) -> tuple[str | None, Take | None]:
+        """(cache key, take from the persistent cache or None); (None, None) with the cache off."""
+        if self.cache is None:
+            return None, None
+        prompt_hash = "" if cell.prompt == OWN_VOICE else _safe_hash(self.prompts[cell.prompt])
+        if prompt_hash and self.prompts[cell.prompt].text is None:
+            # no transcript: the text the stack hears comes from the policy (and, for asr, the ASR model)
+            policy = self.prompt_text_policy
+            prompt_hash += f"|{policy}|{self.asr_spec if policy == 'asr' else ''}"
+        key = take_key(stack=cell.stack, describe=stack.describe(), prompt_hash=prompt_hash, text=text,
+                       params=params, seed=seed, chunking=chunking.to_dict())
+        return key, cache_get_take(self.cache, key, text, params, seed)
 
     def _encoded_prompt(self, stack: Any, cell: Cell, params: dict[str, Any]) -> Any:
         if cell.prompt == OWN_VOICE:
             return None
         prompt = self.prompts[cell.prompt]
-        key = (cell.stack, _safe_hash(prompt), json.dumps(params, sort_keys=True, default=str))
+        text = self._prompt_text(prompt, cell)
+        key = (cell.stack, _safe_hash(prompt), text, json.dumps(params, sort_keys=True, default=str))
         if key not in self._encoded:
             try:
-                wav, rate = read_prompt_audio(prompt)
-                self._encoded[key] = stack.encode_prompt(wav, rate, prompt.text, params)
+                wav, rate = read_prompt_audio(prompt, stack_prompt_rate(stack))
+                self._encoded[key] = stack.encode_prompt(wav, rate, text, params)
             except PromptError as exc:
                 raise CellFailed(str(exc)) from None
             except Exception as exc:
@@ -122,12 +164,38 @@ class CellRunner:
                                  f"{type(exc).__name__}: {exc}") from None
         return self._encoded[key]
 
+    def _prompt_text(self, prompt: Prompt, cell: Cell) -> str:
+        """The prompt's transcript, or one chosen by the prompt-text policy (ASR run once per prompt)."""
+        def transcribe() -> str:
+            if prompt.id not in self._prompt_asr:
+                try:
+                    wav, rate = read_prompt_audio(prompt)
+                except PromptError as exc:
+                    raise CellFailed(str(exc)) from None
+                self._prompt_asr[prompt.id] = asr_transcript(self.asr_spec, wav, rate)
+            return self._prompt_asr[prompt.id]
+
+        if not hasattr(self, "_prompt_asr"):
+            self._prompt_asr: dict[str, str] = {}
+        try:
+            text, _source = resolve_prompt_text(prompt.id, prompt.text, self.prompt_text_policy,
+                                                target=self.scenarios[cell.scenario].text, transcribe=transcribe)
+        except PromptTextError as exc:
+            raise CellFailed(str(exc)) from None
+        return text
+
     def _record(self, o: CellOutcome, stack_info: dict[str, Any]) -> dict[str, Any]:
         ev = o.evidence
-        take_path = None
+        take_path, notes = None, []
+        if o.cell.prompt != OWN_VOICE:  # stereo downmixed, resampled, ... (audio.load_audio)
+            notes += prompt_notes(self.prompts[o.cell.prompt], stack_prompt_rate(get_stack(o.cell.stack)))
         if self.work_dir is not None:
-            take_path = str(write_wav_atomic(self.work_dir / f"{safe_name(o.cell.id)}.wav",
-                                             o.take.audio, o.take.sample_rate))
+            try:
+                take_path = str(write_wav_atomic(self.work_dir / f"{safe_name(o.cell.id)}.wav",
+                                                 o.take.audio, o.take.sample_rate))
+            except OSError as exc:  # disk full, unwritable: the verdicts matter more than the WAV
+                notes.append(f"take not kept: could not write it under {self.work_dir} "
+                             f"({exc.strerror or exc})")
         return {
             "stack": o.cell.stack, "prompt": o.cell.prompt, "scenario": o.cell.scenario,
             "cell": o.cell.id, "text": o.take.text, "transcript": ev.transcript.text,
@@ -141,11 +209,33 @@ class CellRunner:
                          "seed": o.take.seed, "chunking": o.chunking.to_dict(),
                          "luxgate": luxgate_version(), "python": platform.python_version()},
             "take_path": take_path,
+            "notes": notes,
         }
 
     def check(self, cell: Cell, name: str) -> dict[str, Any]:
         o = self.outcome(cell)
+        if name in LISTENER_CHECKS and name not in self.listen:  # a check not seen at collection
+            self._listen(o, {name})
+            o.record["metrics"] = o.evidence.metrics()
+            o.record.setdefault("timings", {}).update(o.evidence.timings)
         return judge(name, o.evidence, o.thresholds).to_dict()
+
+    def _listen(self, o: CellOutcome, checks: frozenset[str] | set[str]) -> None:
+        """Run the listener models `checks` need on this cell's take (voice: against its prompt)."""
+        prompt, why = None, f"stack {o.cell.stack!r} does not clone a voice (clones_voice = False): " \
+                            "its takes are in its own voice, with no prompt to compare"
+        if "voice" in checks and o.cell.prompt != OWN_VOICE:
+            try:
+                prompt = read_prompt_audio(self.prompts[o.cell.prompt])
+            except PromptError as exc:
+                why = str(exc)
+        keys = None
+        if self.cache is not None:  # DNSMOS/speaker results are cached like transcripts (cache.py)
+            phash = "" if o.cell.prompt == OWN_VOICE else _safe_hash(self.prompts[o.cell.prompt])
+            keys, reused = reuse_listeners(self.cache, o.evidence, o.take.audio, o.take.sample_rate, checks, phash)
+        listen(o.evidence, o.take.audio, o.take.sample_rate, checks, prompt=prompt, no_prompt=why)
+        if keys is not None:
+            keep_listeners(self.cache, o.evidence, keys, reused)
 
 
 def _cell_seed(base: int, cell: Cell) -> int:

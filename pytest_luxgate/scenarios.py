@@ -3,7 +3,8 @@
 A scenario file holds ``id``, ``text`` and optionally ``[thresholds]`` (per-check
 overrides, validated against the known keys), ``[params]`` (generation
 parameter overrides, passed to the stack) and ``[chunking]`` (``max_chars``,
-``crossfade_ms``: how this text is chunked, over the run's options).
+``crossfade_ms``: how this text is chunked, over the run's options) and
+``[baseline]`` (per-metric tolerances of `test_baseline`, see baselines.py).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
+from .baselines import validate_tolerances
 from .chunking import validate_chunking
 from .thresholds import validate_overrides
 
@@ -31,6 +33,8 @@ class Scenario:
     params: dict[str, Any] = field(default_factory=dict)
     source: str = ""
     chunking: dict[str, Any] = field(default_factory=dict)
+    #: per-metric baseline tolerances ({metric: {"atol", "rtol"}}), see baselines.py
+    baseline: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def standard_dir() -> Path:
@@ -47,10 +51,10 @@ def load_file(path: Path) -> Scenario:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ScenarioError(f"scenario file {path}: not valid UTF-8 TOML ({exc})") from exc
-    unknown = set(data) - {"id", "text", "thresholds", "params", "chunking", "description"}
+    unknown = set(data) - {"id", "text", "thresholds", "params", "chunking", "baseline", "description"}
     if unknown:
         raise ScenarioError(f"scenario file {path}: unknown key(s) {sorted(unknown)}; "
-                            "allowed: id, text, description, [thresholds], [params], [chunking]")
+                            "allowed: id, text, description, [thresholds], [params], [chunking], [baseline]")
     sid = data.get("id", path.stem)
     if not isinstance(sid, str) or not sid.strip():
         raise ScenarioError(f"scenario file {path}: 'id' must be a non-empty string")
@@ -65,14 +69,18 @@ def load_file(path: Path) -> Scenario:
     thresholds = data.get("thresholds", {})
     params = data.get("params", {})
     chunking = data.get("chunking", {})
-    if not all(isinstance(t, dict) for t in (thresholds, params, chunking)):
-        raise ScenarioError(f"scenario file {path}: [thresholds], [params] and [chunking] must be tables")
+    baseline = data.get("baseline", {})
+    if not all(isinstance(t, dict) for t in (thresholds, params, chunking, baseline)):
+        raise ScenarioError(f"scenario file {path}: [thresholds], [params], [chunking] and [baseline] "
+                            "must be tables")
     try:
         thresholds = validate_overrides(thresholds)
         chunking = validate_chunking(chunking)
+        baseline = validate_tolerances(baseline, "[baseline]")
     except ValueError as exc:
         raise ScenarioError(f"scenario file {path}: {exc}") from exc
-    return Scenario(sid.strip(), " ".join(text.split()), thresholds, dict(params), str(path), chunking)
+    return Scenario(sid.strip(), " ".join(text.split()), thresholds, dict(params), str(path), chunking,
+                    baseline)
 
 
 def load_dirs(dirs: Iterable[Path]) -> list[Scenario]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .audio import implausible_duration
 from .chunking import ChunkingOptions, split_text
 from .joining import join, pause_after
 from .stacks.base import Stack, StackError
@@ -89,8 +90,14 @@ def synthesize(stack: Stack, text: str, prompt: Any, params: dict[str, Any], see
     if not np.all(np.isfinite(audio)):
         bad = int(np.count_nonzero(~np.isfinite(audio)))
         raise StackError(f"stack {stack.name!r} returned {bad} NaN/Inf samples of {audio.size}")
-    if not isinstance(out.sample_rate, (int, np.integer)) or not 8000 <= int(out.sample_rate) <= 192000:
-        raise StackError(f"stack {stack.name!r} reported an implausible sample rate {out.sample_rate!r}")
+    rate = out.sample_rate
+    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or not 8000 <= int(rate) <= 192000:
+        raise StackError(f"stack {stack.name!r} reported sample rate {rate!r} "
+                         f"({type(rate).__name__}); Synthesized.sample_rate must be the audio's rate "
+                         "in Hz, an int between 8000 and 192000")
+    why = implausible_duration(audio.size, int(rate), text)
+    if why:
+        raise StackError(f"stack {stack.name!r} returned {why}")
     return Take(audio, int(out.sample_rate), text, dict(params), seed, elapsed, dict(out.info))
 
 

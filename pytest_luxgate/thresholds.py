@@ -12,6 +12,7 @@ from typing import Any, Mapping
 from .metrics import edges as _edges
 from .metrics import level as _level
 from .metrics import loops as _loops
+from .metrics import pauses as _pauses
 from .metrics import seams as _seams
 from .metrics import text as _text
 
@@ -19,7 +20,7 @@ from .metrics import text as _text
 @dataclass(frozen=True)
 class Threshold:
     default: float
-    unit: str          # "ratio" (0..1), "s", "dB", "syl/s", "count", "score"
+    unit: str          # "ratio" (0..1), "s", "dB", "syl/s", "count", "score", "MOS" (1..5)
     limit: str         # "max": value must be <= threshold; "min": value must be >= threshold
     help: str
 
@@ -70,6 +71,21 @@ THRESHOLDS: dict[str, Threshold] = {
     "click_scan_db": Threshold(_d(_seams.DEFAULTS, "click_scan_db"), "dB", "max",
                                "loudest transient anywhere in the file re the 10 ms either side "
                                "(when the seam times are unknown)"),
+    # listener checks (issue 9; calibrated in docs/CALIBRATION.md, "Listener checks")
+    "pause_gap_s": Threshold(_d(_pauses.DEFAULTS, "pause_gap_s"), "s", "max",
+                             "longest silent gap (-45 dB re peak) between two words where the text "
+                             "has no punctuation"),
+    # DNSMOS OVRL: clean Piper 2.71-3.47, clean espeak-ng 2.07-3.17 (its breathy
+    # variants read as background noise), white noise at 10 dB SNR <= 2.16,
+    # 4-bit audio median 2.10. 2.5 is "poor" (2) to "fair" (3) on the ACR scale.
+    "quality_ovrl": Threshold(2.5, "MOS", "min",
+                              "DNSMOS overall quality, predicted mean opinion score (1 bad .. 5 excellent)"),
+    # take vs its 5 s prompt, >= 1 s of speech: same voice 0.71-0.96, another
+    # engine or sex <= 0.66; two variants of one espeak-ng sex reach 0.92 (the
+    # encoder cannot tell them apart): docs/CALIBRATION.md
+    "voice_similarity": Threshold(0.70, "ratio", "min",
+                                  "cosine similarity of the take's and the prompt's speaker embeddings "
+                                  "(resemblyzer GE2E)"),
 }
 
 
@@ -89,6 +105,8 @@ def validate_overrides(values: Mapping[str, Any]) -> dict[str, float]:
             raise ValueError(f"threshold {key!r} is a {spec.unit} and cannot be negative ({value})")
         if spec.unit == "ratio" and value > 1:
             raise ValueError(f"threshold {key!r} is a ratio between 0 and 1, got {value}")
+        if spec.unit == "MOS" and not 1 <= value <= 5:
+            raise ValueError(f"threshold {key!r} is a mean opinion score between 1 and 5, got {value}")
         out[key] = value
     return out
 

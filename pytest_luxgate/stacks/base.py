@@ -18,6 +18,9 @@ import numpy as np
 ENTRY_POINT_GROUP = "luxgate.stacks"
 BUILTIN: dict[str, str] = {
     "piper": "pytest_luxgate.stacks.piper:PiperStack",
+    # LuxTTS: imported only when selected (torch/mlx load in Stack.load)
+    "mlx": "pytest_luxgate.stacks.luxtts.stacks:LuxTTSMLXStack",
+    "torch": "pytest_luxgate.stacks.luxtts.stacks:LuxTTSTorchStack",
 }
 
 
@@ -66,6 +69,25 @@ class Stack(Protocol):
 
 
 _EXTRA: dict[str, str] = {}
+_OPTIONS: dict[str, str] = {}
+
+
+def set_stack_options(options: dict[str, str]) -> None:
+    """Options stacks read in load() (e.g. LuxTTS weights path, device).
+
+    A loaded stack was built with the old options, so a change drops every
+    cached stack (in-process pytester runs reuse this module)."""
+    global _OPTIONS
+    new = {k: str(v) for k, v in options.items()}
+    with _LOCK:
+        if new != _OPTIONS:
+            _OPTIONS = new
+            _LOADED.clear()
+
+
+def stack_options() -> dict[str, str]:
+    """The run's stack options (plain strings, empty when unset)."""
+    return dict(_OPTIONS)
 
 
 def register_stack(name: str, target: str) -> None:

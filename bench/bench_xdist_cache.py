@@ -1,0 +1,172 @@
+"""xdist speed-up, warm-cache rerun, plugin overhead and peak memory, in one run (issue 6).
+
+    .venv/bin/python bench/bench_xdist_cache.py [--rounds 2] [--json out.json]
+
+Runs the default gate (`tests/gate`, default options: Piper, the standard
+scenarios, Whisper base) as separate pytest processes, each with a fresh
+output directory:
+
+1. cold ``-n 0``  — empty cache dir A (cache writes included)
+2. cold ``-n 2``  — empty cache dir B
+3. warm ``-n 0``  — cache dir A again: no synthesis, no ASR
+
+Rounds alternate the cold runs (n0, n2, n0, n2, ...) so machine load hits both
+alike; the figure is the median per kind. A small measuring plugin
+(``-p _bench_probe``, loaded in the controller and every worker) records each
+process's peak RSS and the time spent in the plugin's own bookkeeping
+(collecting records, writing the report and WAVs, cache reads/writes).
+Overhead shares are of the cold ``-n 0`` run's wall time:
+
+* synthesis + ASR: the sums of the cells' ``timings.synthesis_s`` and ``asr_s``;
+* detectors: the rest of the cells' timings (seams, joins, VAD and metrics, listeners);
+* plugin bookkeeping: measured by the probe;
+* start-up: interpreter, imports, model loads and pytest itself (wall minus the above).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = Path(__file__).resolve().parent
+
+PROBE = '''
+import json, os, resource, time
+import pytest
+
+_T = {"plugin_s": 0.0, "parts": {}}
+
+def _timed(obj, name):
+    orig = getattr(obj, name)
+    def wrapper(*a, **k):
+        t0 = time.perf_counter()
+        try:
+            return orig(*a, **k)
+        finally:
+            dt = time.perf_counter() - t0
+            _T["plugin_s"] += dt
+            _T["parts"][name] = _T["parts"].get(name, 0.0) + dt
+    setattr(obj, name, wrapper)
+
+def pytest_configure(config):
+    from pytest_luxgate import cache, runner, session
+    _timed(session.LuxgateSession, "ran_report")
+    _timed(session.LuxgateSession, "finish")        # report.json, SUMMARY.md, WAVs (+ HTML report)
+    try:
+        from pytest_luxgate import html_report
+        _timed(html_report, "write_html_report")        # inside finish: shown apart
+        session.write_html_report = html_report.write_html_report
+    except ImportError:
+        pass
+    _timed(runner.CellRunner, "_record")          # record + the take's WAV
+    for name in ("get_take", "put_take", "get_transcript", "put_transcript", "evict"):
+        _timed(cache.ContentCache, name)
+
+def pytest_unconfigure(config):
+    out = os.environ.get("BENCH_PROBE_DIR")
+    if out:
+        who = getattr(config, "workerinput", {}).get("workerid", "controller")
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        with open(os.path.join(out, who + ".json"), "w") as fh:
+            json.dump({"who": who, "peak_rss_mib": round(ru.ru_maxrss / 1024, 1),
+                       "cpu_s": round(ru.ru_utime + ru.ru_stime, 2), **_T}, fh)
+'''
+
+
+def run_gate(workers: int, cache_dir: Path, tmp: Path, tag: str) -> dict:
+    out, probe = tmp / f"out-{tag}", tmp / f"probe-{tag}"
+    probe.mkdir()
+    env = {**os.environ, "BENCH_PROBE_DIR": str(probe),
+           "PYTHONPATH": os.pathsep.join([str(tmp), os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-m", "pytest", "tests/gate", "-q", "-p", "_bench_probe", "-n", str(workers),
+           f"--luxgate-output={out}", f"--luxgate-cache-dir={cache_dir}"]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    report_path = out / "report.json"
+    if not report_path.exists():
+        raise SystemExit(f"gate run {tag} wrote no report (exit {proc.returncode}):\n{proc.stdout[-3000:]}")
+    report = json.loads(report_path.read_text())
+    cells = report["cells"]
+    t = {k: sum(float(c.get("timings", {}).get(k, 0) or 0) for c in cells)
+         for k in {k for c in cells for k in c.get("timings", {})}}
+    probes = [json.loads(p.read_text()) for p in sorted(probe.glob("*.json"))]
+    return {
+        "tag": tag, "workers": workers, "wall_s": round(wall, 2), "exit": proc.returncode,
+        "cells": len(cells), "statuses": sorted(c["status"] for c in cells),
+        "synthesized": sum(1 for c in cells if not c.get("cached", {}).get("synthesis")),
+        "transcribed": sum(1 for c in cells if not c.get("cached", {}).get("asr")),
+        "synthesis_s": round(t.get("synthesis_s", 0.0), 3), "asr_s": round(t.get("asr_s", 0.0), 3),
+        "detectors_s": round(sum(v for k, v in t.items() if k not in ("synthesis_s", "asr_s")), 3),
+        # finish() includes the HTML report (another feature, timed apart): counted once, in html_s
+        "plugin_s": round(sum(p["plugin_s"] - 2 * p["parts"].get("write_html_report", 0.0) for p in probes), 3),
+        "html_s": round(sum(p["parts"].get("write_html_report", 0.0) for p in probes), 3),
+        "plugin_parts_s": {k: round(sum(p["parts"].get(k, 0.0) for p in probes), 3)
+                           for k in sorted({k for p in probes for k in p["parts"]})},
+        "peak_rss_mib": {p["who"]: p["peak_rss_mib"] for p in probes},
+        # CPU seconds per process: unlike wall time, barely moved by other load on the machine
+        "cpu_s": {p["who"]: p["cpu_s"] for p in probes},
+        "audio_s": round(sum(c.get("audio_s", 0) for c in cells), 1),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    load_before = os.getloadavg()
+    runs: dict[str, list[dict]] = {"cold_n0": [], "cold_n2": [], "warm_n0": []}
+    with tempfile.TemporaryDirectory() as tmp_s:
+        tmp = Path(tmp_s)
+        (tmp / "_bench_probe.py").write_text(PROBE)
+        for r in range(args.rounds):
+            a, b = tmp / f"cache-a{r}", tmp / f"cache-b{r}"
+            order = [("cold_n0", 0, a), ("cold_n2", 2, b)] if r % 2 == 0 else [("cold_n2", 2, b), ("cold_n0", 0, a)]
+            for kind, n, cache in order:
+                runs[kind].append(run_gate(n, cache, tmp, f"{kind}-{r}"))
+                print(json.dumps(runs[kind][-1]), file=sys.stderr)
+            runs["warm_n0"].append(run_gate(0, a, tmp, f"warm_n0-{r}"))
+            print(json.dumps(runs["warm_n0"][-1]), file=sys.stderr)
+    med = {k: statistics.median(r["wall_s"] for r in v) for k, v in runs.items()}
+    cold = min(runs["cold_n0"], key=lambda r: abs(r["wall_s"] - med["cold_n0"]))
+    wall = cold["wall_s"]
+    startup = wall - cold["synthesis_s"] - cold["asr_s"] - cold["detectors_s"] - cold["plugin_s"] - cold["html_s"]
+    result = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "load_avg_before": [round(x, 2) for x in load_before],
+        "load_avg_after": [round(x, 2) for x in os.getloadavg()],
+        "median_wall_s": med,
+        "speedup_n2": round(med["cold_n0"] / med["cold_n2"], 2),
+        "warm_vs_cold": round(med["warm_n0"] / med["cold_n0"], 3),
+        "warm_synthesized": [r["synthesized"] for r in runs["warm_n0"]],
+        "warm_transcribed": [r["transcribed"] for r in runs["warm_n0"]],
+        "cold_n0_breakdown_s": {"wall": wall, "synthesis": cold["synthesis_s"], "asr": cold["asr_s"],
+                                "detectors": cold["detectors_s"], "plugin": cold["plugin_s"],
+                                "html_report": cold["html_s"], "plugin_parts": cold["plugin_parts_s"],
+                                "startup_models_pytest": round(startup, 2)},
+        "share_not_synthesis_or_asr": round(1 - (cold["synthesis_s"] + cold["asr_s"]) / wall, 3),
+        "share_plugin_bookkeeping": round(cold["plugin_s"] / wall, 4),
+        "warm_plugin_s": statistics.median(r["plugin_s"] for r in runs["warm_n0"]),
+        "peak_rss_mib": {k: v[-1]["peak_rss_mib"] for k, v in runs.items()},
+        "cpu_s": {k: v[-1]["cpu_s"] for k, v in runs.items()},
+        # on an idle 2-core machine -n 2 takes about as long as its busiest process
+        "cpu_bound_speedup_n2": round(sum(runs["cold_n0"][-1]["cpu_s"].values())
+                                      / max(runs["cold_n2"][-1]["cpu_s"].values()), 2),
+        "runs": runs,
+    }
+    print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Stand-in for ``linacodec.vocoder`` (see the package docstring)."""
