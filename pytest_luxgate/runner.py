@@ -83,6 +83,9 @@ class CellRunner:
         self.prompt_params = prompt_params or {}
         # a caller that runs many parameter sets (the tuner) shares one encoding cache
         self._encoded: dict[tuple[str, str, str], Any] = {} if encoded is None else encoded
+        self._prompt_asr: dict[str, str] = {}
+        #: (prompt, scenario) -> where the transcript the stack heard came from (report rows)
+        self._prompt_source: dict[tuple[str, str], str] = {}
         #: selected checks: listener models (DNSMOS, speaker encoder) run only for these
         self.listen = listen
 
@@ -175,13 +178,12 @@ class CellRunner:
                 self._prompt_asr[prompt.id] = asr_transcript(self.asr_spec, wav, rate)
             return self._prompt_asr[prompt.id]
 
-        if not hasattr(self, "_prompt_asr"):
-            self._prompt_asr: dict[str, str] = {}
         try:
-            text, _source = resolve_prompt_text(prompt.id, prompt.text, self.prompt_text_policy,
+            text, source = resolve_prompt_text(prompt.id, prompt.text, self.prompt_text_policy,
                                                 target=self.scenarios[cell.scenario].text, transcribe=transcribe)
         except PromptTextError as exc:
             raise CellFailed(str(exc)) from None
+        self._prompt_source[(prompt.id, cell.scenario)] = source
         return text
 
     def _record(self, o: CellOutcome, stack_info: dict[str, Any]) -> dict[str, Any]:
@@ -210,7 +212,17 @@ class CellRunner:
                          "luxgate": luxgate_version(), "python": platform.python_version()},
             "take_path": take_path,
             "notes": notes,
+            "prompt_text_source": self._prompt_text_source(o.cell),
         }
+
+    def _prompt_text_source(self, cell: Cell) -> str | None:
+        """given | asr | target-fallback; None for a stack's own voice."""
+        if cell.prompt == OWN_VOICE:
+            return None
+        if self.prompts[cell.prompt].text is not None:
+            return "given"
+        # a take served from the cache never encoded its prompt in this process
+        return self._prompt_source.get((cell.prompt, cell.scenario), f"{self.prompt_text_policy} (cached take)")
 
     def check(self, cell: Cell, name: str) -> dict[str, Any]:
         o = self.outcome(cell)

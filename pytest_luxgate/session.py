@@ -6,6 +6,8 @@ only the controller (the process with no `workerinput`) writes report files.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import shutil
 import tempfile
 import time
@@ -189,10 +191,13 @@ class LuxgateSession:
             # never lose finished cells: put the report somewhere writable and say where
             return self._fallback_report(report, f"could not write the report to {out} ({exc.strerror or exc})")
         self.report_paths = (out / "report.json", out / "SUMMARY.md")
+        html = self.cfg.html
+        if moved and html.path is not None:  # the page goes with the report and the takes it plays
+            html = dataclasses.replace(html, path=out / "report.html")
+        self.html_lines = write_html_report(report, out, html)
         if moved:
             self.write_error = f"{moved}; it was written to {out} instead"
             return int(pytest.ExitCode.INTERNAL_ERROR)
-        self.html_lines = write_html_report(report, out, self.cfg.html)
         return 0
 
     def _fallback_report(self, report: dict[str, Any], why: str) -> int:

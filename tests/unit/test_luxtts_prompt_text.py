@@ -71,8 +71,10 @@ def test_policy_in_the_gate(pytester: pytest.Pytester, tmp_path: Path, policy: s
         assert "prompt 'untranscribed' has no transcript and --luxgate-prompt-text is strict" in cell["error"]
     elif policy == "target-fallback":  # the stack was handed the cell's own text
         assert cell["checks"]["wer"]["passed"], cell["transcript"]
+        assert cell["prompt_text_source"] == "target-fallback"
     else:  # the gate's ASR heard prompt_a (Piper joe reading its sentence)
         assert "morning train" in cell["transcript"].lower()
+        assert cell["prompt_text_source"] == "asr"
 
 
 def test_unknown_policy_is_a_usage_error(pytester: pytest.Pytester) -> None:

@@ -133,3 +133,6 @@ def test_unwritable_output_still_keeps_the_report(pytester: pytest.Pytester) -> 
     fallback = Path(line.rsplit(" to ", 1)[1].split(" instead")[0])
     cells = json.loads((fallback / "report.json").read_text())["cells"]
     assert cells[0]["checks"]["clipping"]["passed"] is True
+    # the page travels with the report and the takes it plays
+    assert (fallback / cells[0]["wav"]).is_file()
+    assert cells[0]["wav"] in (fallback / "report.html").read_text()
