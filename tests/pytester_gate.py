@@ -31,6 +31,18 @@ for _name in ("scipy.signal", "librosa", "speechmos.dnsmos", "resemblyzer", "mat
     except Exception:  # not installed here: the checks that need it skip with the reason
         pass
 
+# matplotlib imports more of itself (gridspec, PIL's JPEG writer) on the first plot; were
+# that inside an in-process run, later plots would mix two copies of its classes
+try:
+    import numpy as _np
+
+    from pytest_luxgate import plots as _plots
+
+    if _plots.available():
+        _plots.take_image(_np.zeros(1600, _np.float32), 16000, _plots.Marks())
+except Exception:
+    pass
+
 TESTS = Path(__file__).resolve().parent
 FAST = ["--luxgate-asr=tiny.en", "-p", "no:cacheprovider"]
 
