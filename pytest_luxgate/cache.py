@@ -139,6 +139,13 @@ class ContentCache:
         except OSError:
             return None
 
+    # -- opaque blobs (report plots) ------------------------------------------
+    def get_blob(self, kind: str, key: str) -> bytes | None:
+        return self._read(self._path(kind, key, ".bin"))
+
+    def put_blob(self, kind: str, key: str, data: bytes) -> None:
+        self._write(self._path(kind, key, ".bin"), data)
+
     # -- takes ---------------------------------------------------------------
     def get_take(self, key: str) -> CachedTake | None:
         data = self._read(self._path("synth", key, ".npz"))

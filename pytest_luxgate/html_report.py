@@ -14,6 +14,8 @@ versions) goes through `html.escape`.
 from __future__ import annotations
 
 import base64
+import dataclasses
+import hashlib
 import html
 import json
 import os
@@ -21,7 +23,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 from urllib.parse import quote
 
 AUDIO_MODES = ("embed", "link")
@@ -89,6 +91,8 @@ class HtmlResult:
     path: Path
     seconds: float = 0.0
     plots: int = 0
+    #: of `plots`, how many came from the cache instead of being drawn
+    plots_cached: int = 0
     plot_seconds: float = 0.0
     embedded_bytes: int = 0
     linked: int = 0
@@ -180,41 +184,56 @@ def baseline_rows(cell: dict[str, Any]) -> dict[str, dict[str, Any]]:
 # the page
 # --------------------------------------------------------------------------
 
-def write_html(report: dict[str, Any], out_dir: Path, options: HtmlOptions) -> HtmlResult | None:
-    """Render `report` (whose cells' `wav` are relative to `out_dir`) and write it atomically."""
+class ImageCache(Protocol):
+    """Where rendered plots are kept between runs (cache.ContentCache)."""
+
+    def get_blob(self, kind: str, key: str) -> bytes | None: ...
+    def put_blob(self, kind: str, key: str, data: bytes) -> None: ...
+
+
+def write_html(report: dict[str, Any], out_dir: Path, options: HtmlOptions,
+               images: ImageCache | None = None) -> HtmlResult | None:
+    """Render `report` (whose cells' `wav` are relative to `out_dir`) and write it atomically.
+
+    `images` keeps each take's plot by content, so a rerun of unchanged takes
+    draws nothing (and does not even import matplotlib).
+    """
     from .report import write_atomic  # here, not at import: config.py imports this module
 
     if options.path is None:
         return None
     t0 = time.perf_counter()
     result = HtmlResult(options.path)
-    page = _Page(report, out_dir, options, result)
+    page = _Page(report, out_dir, options, result, images)
     text = page.render()
     write_atomic(options.path, text)
     result.seconds = round(time.perf_counter() - t0, 3)
     return result
 
 
-def write_html_report(report: dict[str, Any], out_dir: Path, options: HtmlOptions) -> list[str]:
+def write_html_report(report: dict[str, Any], out_dir: Path, options: HtmlOptions,
+                      images: ImageCache | None = None) -> list[str]:
     """write_html for the session: terminal lines saying where it went, or why it did not.
 
     report.json and SUMMARY.md are already written when this runs, so a
     failure here costs only the page; it is reported, never raised.
     """
     try:
-        result = write_html(report, out_dir, options)
+        result = write_html(report, out_dir, options, images)
     except Exception as exc:
         return [f"luxgate: could not write the HTML report to {options.path}: {type(exc).__name__}: {exc}"]
     if result is None:
         return []
-    extra = f"{result.plots} plot(s) in {result.plot_seconds:.1f} s, " if result.plots else ""
+    cached = f", {result.plots_cached} from the cache" if result.plots_cached else ""
+    extra = f"{result.plots} plot(s){cached} in {result.plot_seconds:.1f} s, " if result.plots else ""
     lines = [f"luxgate: html {result.path} ({extra}{result.seconds:.1f} s in all)"]
     return lines + [f"luxgate: html: {note}" for note in result.notes]
 
 
 class _Page:
     def __init__(self, report: dict[str, Any], out_dir: Path, options: HtmlOptions,
-                 result: HtmlResult) -> None:
+                 result: HtmlResult, images: ImageCache | None = None) -> None:
+        self.images = images
         self.report = report
         self.out_dir = out_dir
         self.options = options
@@ -426,12 +445,19 @@ class _Page:
 
         t0 = time.perf_counter()
         try:
-            audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
             m = cell.get("metrics", {})
             marks = plots.Marks(onset_s=_num(m.get("onset_s")), offset_s=_num(m.get("offset_s")),
                                 seams=[float(s) for s in cell.get("seams") or []],
                                 failures=failure_marks(cell))
-            image = plots.take_image(audio.mean(axis=1), rate, marks)
+            key = _plot_key(path, marks)
+            image = self.images.get_blob("plots", key) if self.images is not None else None
+            if image is None:
+                audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+                image = plots.take_image(audio.mean(axis=1), rate, marks)
+                if self.images is not None:
+                    self.images.put_blob("plots", key, image)
+            else:
+                self.result.plots_cached += 1
         except Exception as exc:  # a plot must never cost the page: say why it is missing
             return f'<p class="note">plot failed: {_e(type(exc).__name__)}: {_e(exc)}</p>'
         finally:
@@ -595,3 +621,14 @@ document.addEventListener('keydown', function(e){ if(e.key==='Escape'&&location.
 sync();
 })();
 """
+
+
+def _plot_key(wav: Path, marks: Any) -> str:
+    """Content key of one plot: the take's bytes, what is marked on it, and the drawing code."""
+    from . import plots
+
+    h = hashlib.sha256()
+    h.update(wav.read_bytes())
+    h.update(json.dumps(dataclasses.asdict(marks), sort_keys=True, default=str).encode())
+    h.update(Path(plots.__file__).read_bytes())  # a change to how plots look invalidates them
+    return h.hexdigest()

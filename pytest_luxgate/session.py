@@ -194,7 +194,7 @@ class LuxgateSession:
         html = self.cfg.html
         if moved and html.path is not None:  # the page goes with the report and the takes it plays
             html = dataclasses.replace(html, path=out / "report.html")
-        self.html_lines = write_html_report(report, out, html)
+        self.html_lines = write_html_report(report, out, html, self.content_cache)
         if moved:
             self.write_error = f"{moved}; it was written to {out} instead"
             return int(pytest.ExitCode.INTERNAL_ERROR)

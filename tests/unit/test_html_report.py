@@ -127,6 +127,26 @@ def test_plot_is_drawn_for_kept_takes_only(out_dir: Path) -> None:
     assert "--luxgate-keep-wavs=best keeps the best take" in page
 
 
+def test_plots_are_reused_from_the_cache_until_the_take_or_its_marks_change(out_dir: Path, tmp_path: Path) -> None:
+    from pytest_luxgate.cache import ContentCache
+
+    images = ContentCache(tmp_path / "cache", max_bytes=10**8)
+    kept = _cell(wav="wavs/piper/own_voice__short_plain.wav")
+    page = out_dir / "report.html"
+    first = write_html(_report(kept), out_dir, HtmlOptions(page), images)
+    drawn = page.read_text()
+    again = write_html(_report(kept), out_dir, HtmlOptions(page), images)
+    assert (first.plots, first.plots_cached) == (1, 0)
+    assert (again.plots, again.plots_cached) == (1, 1)
+    assert page.read_text() == drawn, "a cached plot is the same picture"
+    # a new failure mark on the same take is a new picture
+    moved = _cell(wav="wavs/piper/own_voice__short_plain.wav",
+                  checks={**kept["checks"], "tail": {"name": "tail", "passed": False, "value": 1.0, "threshold": 0.2,
+                                                     "message": "trail_garbage_s 1.0 s at 1.50-2.00 s", "details": {}}})
+    redrawn = write_html(_report(moved), out_dir, HtmlOptions(page), images)
+    assert (redrawn.plots, redrawn.plots_cached) == (1, 0)
+
+
 def test_failure_span_is_painted_on_the_picture(piper_take: tuple[np.ndarray, int, str]) -> None:
     from PIL import Image
 
