@@ -14,9 +14,10 @@ on the parameters it was tuned to.
 """
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Mapping
+
+from .tomlfile import read_toml
 
 #: stack -> prompt id -> parameter -> value
 PromptParams = dict[str, dict[str, dict[str, Any]]]
@@ -27,13 +28,8 @@ class ParamsFileError(ValueError):
 
 
 def read_params_file(path: Path) -> PromptParams:
-    try:
-        data = tomllib.loads(Path(path).read_text("utf-8"))
-    except OSError as exc:
-        raise ParamsFileError(f"params file {path}: cannot read it ({exc.strerror}); "
-                              "check --luxgate-params-file / ini luxgate_params_file") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ParamsFileError(f"params file {path}: not valid TOML ({exc})") from None
+    data = read_toml(path, "params file", ParamsFileError,
+                     hint="; check --luxgate-params-file / ini luxgate_params_file")
     unknown = set(data) - {"tune", "params"}
     if unknown:
         raise ParamsFileError(f"params file {path}: unknown top-level key(s) {sorted(unknown)}; "

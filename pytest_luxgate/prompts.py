@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .tomlfile import read_toml
 
 if TYPE_CHECKING:
     from .audio import LoadedAudio
@@ -44,12 +45,7 @@ class Prompt:
 
 
 def load_prompts(path: Path = DEFAULT_FILE) -> list[Prompt]:
-    try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except OSError as exc:
-        raise PromptError(f"prompts file {path}: cannot read it ({exc.strerror})") from exc
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise PromptError(f"prompts file {path}: not valid TOML ({exc})") from exc
+    data = read_toml(path, "prompts file", PromptError)
     entries = data.get("prompt")
     if not isinstance(entries, list) or not entries:
         raise PromptError(f"prompts file {path}: no [[prompt]] tables (each needs id, wav, text)")

@@ -8,7 +8,6 @@ parameter overrides, passed to the stack) and ``[chunking]`` (``max_chars``,
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Iterable
 from .baselines import validate_tolerances
 from .chunking import validate_chunking
 from .thresholds import validate_overrides
+from .tomlfile import read_toml
 
 MAX_TEXT_CHARS = 20_000
 
@@ -43,14 +43,7 @@ def standard_dir() -> Path:
 
 
 def load_file(path: Path) -> Scenario:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ScenarioError(f"scenario file {path}: cannot read it ({exc.strerror})") from exc
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ScenarioError(f"scenario file {path}: not valid UTF-8 TOML ({exc})") from exc
+    data = read_toml(path, "scenario file", ScenarioError, invalid="not valid UTF-8 TOML")
     unknown = set(data) - {"id", "text", "thresholds", "params", "chunking", "baseline", "description"}
     if unknown:
         raise ScenarioError(f"scenario file {path}: unknown key(s) {sorted(unknown)}; "

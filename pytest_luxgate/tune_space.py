@@ -16,10 +16,11 @@ must be an error, not a dimension that silently changes nothing.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
+
+from .tomlfile import read_toml
 
 #: ranges by parameter name. LuxTTS ones bracket the original matrix's defaults
 #: (docs/ORIGIN.md: num_steps 6, guidance 2.6, t_shift 0.45, speed 0.96, pad 20,
@@ -147,13 +148,7 @@ def build_space(defaults: Mapping[str, Any], table: Mapping[str, Any], source: s
 
 
 def load_space_file(path: Path, defaults: Mapping[str, Any]) -> Space:
-    try:
-        table = tomllib.loads(path.read_text("utf-8"))
-    except OSError as exc:
-        raise SpaceError(f"--space {path}: cannot read it ({exc.strerror})") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise SpaceError(f"--space {path}: not valid TOML ({exc})") from None
-    return build_space(defaults, table, f"--space {path}")
+    return build_space(defaults, read_toml(path, "--space", SpaceError), f"--space {path}")
 
 
 def default_space(stack: Any, defaults: Mapping[str, Any]) -> Space:
