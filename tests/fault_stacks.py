@@ -5,6 +5,10 @@ run down. The speech is real; only the fault is injected.
 """
 from __future__ import annotations
 
+import os
+import signal
+import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,22 +17,41 @@ from pytest_luxgate.stacks.base import StackUnavailable, Synthesized
 from pytest_luxgate.stacks.piper import PiperStack
 
 
-class RaisesOnWait(PiperStack):
-    """Crashes mid-matrix on the punctuation scenario (text starts with 'Wait')."""
+class _Altered(PiperStack):
+    """Real Piper speech, then `alter` injects the fault into the take."""
 
-    name = "raises_on_wait"
+    def alter(self, out: Synthesized, seed: int) -> Synthesized:
+        raise NotImplementedError
+
+    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
+        return self.alter(super().synthesize(text, prompt, params, seed), seed)
+
+
+class _OnWait(PiperStack):
+    """The fault strikes while the punctuation scenario (its text starts with 'Wait') is spoken."""
+
+    def on_wait(self) -> None:
+        raise NotImplementedError
 
     def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
         if text.startswith("Wait"):
-            raise RuntimeError("CUDA error: device-side assert triggered (injected)")
+            self.on_wait()
         return super().synthesize(text, prompt, params, seed)
 
 
-class NaNAudio(PiperStack):
+class RaisesOnWait(_OnWait):
+    """Crashes mid-matrix on the punctuation scenario."""
+
+    name = "raises_on_wait"
+
+    def on_wait(self) -> None:
+        raise RuntimeError("CUDA error: device-side assert triggered (injected)")
+
+
+class NaNAudio(_Altered):
     name = "nan_audio"
 
-    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
-        out = super().synthesize(text, prompt, params, seed)
+    def alter(self, out: Synthesized, seed: int) -> Synthesized:
         audio = out.audio.copy()
         audio[len(audio) // 2] = np.nan
         return Synthesized(audio, out.sample_rate, out.info)
@@ -55,13 +78,12 @@ class CrashesOnLoad(PiperStack):
         raise OSError("libmlx.so: cannot open shared object file (injected)")
 
 
-class ClippedGain(PiperStack):
+class ClippedGain(_Altered):
     """Real speech with x4 gain and hard clipping: the clipping check must fail."""
 
     name = "clipped_gain"
 
-    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
-        out = super().synthesize(text, prompt, params, seed)
+    def alter(self, out: Synthesized, seed: int) -> Synthesized:
         return Synthesized(np.clip(out.audio * 4.0, -1.0, 1.0), out.sample_rate, out.info)
 
 
@@ -73,15 +95,13 @@ class CloningPiper(PiperStack):
     markers = ("torch",)
 
 
-class InterruptedOnWait(PiperStack):
+class InterruptedOnWait(_OnWait):
     """Ctrl-C arrives while the punctuation scenario is being synthesized."""
 
     name = "interrupted_on_wait"
 
-    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
-        if text.startswith("Wait"):
-            raise KeyboardInterrupt
-        return super().synthesize(text, prompt, params, seed)
+    def on_wait(self) -> None:
+        raise KeyboardInterrupt
 
 
 class PaddedTail(PiperStack):
@@ -126,69 +146,63 @@ class PaddedTail(PiperStack):
         return Synthesized(padded, sr, out.info)
 
 
-class NoisyStart(PiperStack):
+class NoisyStart(_Altered):
     """Real speech after 0.4 s of quiet noise (-45 dB re the speech RMS): below test_start's
     absolute limit (-38 dB), but a regression against a clean baseline."""
 
     name = "noisy_start"
 
-    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
-        out = super().synthesize(text, prompt, params, seed)
+    def alter(self, out: Synthesized, seed: int) -> Synthesized:
         rms = float(np.sqrt(np.mean(out.audio.astype(np.float64) ** 2)))
         noise = np.random.default_rng(seed).standard_normal(int(0.4 * out.sample_rate)) * rms * 10 ** (-45 / 20)
         return Synthesized(np.concatenate([noise.astype(np.float32), out.audio]), out.sample_rate, out.info)
 
 
 # -- reliability faults (tests/unit/test_reliability.py) ------------------------------------------
-class RateNotInt(PiperStack):
+class RateNotInt(_Altered):
     """Reports its (correct) rate as a float: the protocol wants an int in Hz."""
 
     name = "rate_not_int"
 
-    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
-        out = super().synthesize(text, prompt, params, seed)
+    def alter(self, out: Synthesized, seed: int) -> Synthesized:
         return Synthesized(out.audio, float(out.sample_rate), out.info)
 
 
-class NegativeRate(PiperStack):
+class NegativeRate(_Altered):
     name = "negative_rate"
 
-    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
-        out = super().synthesize(text, prompt, params, seed)
+    def alter(self, out: Synthesized, seed: int) -> Synthesized:
         return Synthesized(out.audio, -out.sample_rate, out.info)
 
 
-class ClaimsWrongRate(PiperStack):
+class ClaimsWrongRate(_Altered):
     """Real 22.05 kHz speech reported as 192 kHz: no one can say the text that fast."""
 
     name = "claims_wrong_rate"
 
-    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
-        out = super().synthesize(text, prompt, params, seed)
+    def alter(self, out: Synthesized, seed: int) -> Synthesized:
         return Synthesized(out.audio, 192000, out.info)
 
 
-class ClaimsDoubleRate(PiperStack):
+class ClaimsDoubleRate(_Altered):
     """Real 22.05 kHz speech reported as 44.1 kHz: plausible length, so the checks must hear it."""
 
     name = "claims_double_rate"
 
-    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
-        out = super().synthesize(text, prompt, params, seed)
+    def alter(self, out: Synthesized, seed: int) -> Synthesized:
         return Synthesized(out.audio, 2 * out.sample_rate, out.info)
 
 
-class LoopsForever(PiperStack):
+class LoopsForever(_Altered):
     """Returns its take 40 times over: far longer than any speaker takes for the text."""
 
     name = "loops_forever"
 
-    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
-        out = super().synthesize(text, prompt, params, seed)
+    def alter(self, out: Synthesized, seed: int) -> Synthesized:
         return Synthesized(np.tile(out.audio, 40), out.sample_rate, out.info)
 
 
-class BlocksOnWait(PiperStack):
+class BlocksOnWait(_OnWait):
     """Holds the punctuation scenario ("Wait, ...") until told to go on.
 
     Touches $LUXGATE_FAULT_READY when it starts waiting and waits for
@@ -198,18 +212,12 @@ class BlocksOnWait(PiperStack):
 
     name = "blocks_on_wait"
 
-    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
-        import os
-        import time
-        from pathlib import Path
-
-        if text.startswith("Wait"):
-            Path(os.environ["LUXGATE_FAULT_READY"]).touch()
-            release = Path(os.environ["LUXGATE_FAULT_RELEASE"])
-            deadline = time.monotonic() + 300
-            while not release.exists() and time.monotonic() < deadline:
-                time.sleep(0.05)  # a SIGINT lands here as KeyboardInterrupt, as in any Python code
-        return super().synthesize(text, prompt, params, seed)
+    def on_wait(self) -> None:
+        Path(os.environ["LUXGATE_FAULT_READY"]).touch()
+        release = Path(os.environ["LUXGATE_FAULT_RELEASE"])
+        deadline = time.monotonic() + 300
+        while not release.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # a SIGINT lands here as KeyboardInterrupt, as in any Python code
 
 
 class PromptProbe(PiperStack):
@@ -244,16 +252,11 @@ class PromptProbe(PiperStack):
         return {"seconds": len(wav) / sample_rate, "text": text}
 
 
-class KilledOnWait(PiperStack):
+class KilledOnWait(_OnWait):
     """The process dies (SIGKILL, as a segfault in a native library would) on the punctuation
     scenario. Only ever run under xdist (-n 2): it kills the worker, not the test session."""
 
     name = "killed_on_wait"
 
-    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
-        if text.startswith("Wait"):
-            import os
-            import signal
-
-            os.kill(os.getpid(), signal.SIGKILL)
-        return super().synthesize(text, prompt, params, seed)
+    def on_wait(self) -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
