@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import threading
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -66,6 +66,14 @@ class Stack(Protocol):
 
     def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
         """Speak `text`; the same seed must give the same audio."""
+
+
+def dist_version(dist: str) -> str:
+    """Installed version of distribution `dist` for a stack's describe(), or 'not installed'."""
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 _EXTRA: dict[str, str] = {}

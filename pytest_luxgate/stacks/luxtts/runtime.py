@@ -19,6 +19,8 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from ..base import dist_version
+
 #: warnings LuxTTS and its dependencies emit on the inference path; they are
 #: noise for a quality gate and must not turn into errors under -W error
 _IGNORED = (
@@ -104,12 +106,5 @@ def seed_everything(seed: int) -> None:
 
 
 def versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for dist in ("luxtts-mlx", "torch", "torchaudio", "mlx", "vocos", "vocos-mlx", "linacodec"):
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:
-            out[dist] = "not installed"
-    return out
+    return {dist: dist_version(dist)
+            for dist in ("luxtts-mlx", "torch", "torchaudio", "mlx", "vocos", "vocos-mlx", "linacodec")}

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ...asr.base import resample
 from ..base import StackError, StackUnavailable, Synthesized
 from .runtime import contained, import_luxtts, linacodec_impl, seed_everything, versions
 from .settings import ModelDir, model_dir, torch_device
@@ -74,11 +75,7 @@ def prompt_audio_24k(wav: np.ndarray, rate: int, params: dict[str, Any]) -> np.n
     """The part of the prompt LuxTTS conditions on: 24 kHz mono from `prompt_start`
     for `ref_duration` s -- what ``librosa.load(path, sr=24000, offset, duration)``
     gives upstream, resampled with the same soxr HQ filter."""
-    import soxr
-
-    audio = np.asarray(wav, dtype=np.float32).reshape(-1)
-    if rate != PROMPT_RATE:
-        audio = soxr.resample(audio, rate, PROMPT_RATE, quality="HQ").astype(np.float32)
+    audio = resample(np.asarray(wav, dtype=np.float32).reshape(-1), rate, PROMPT_RATE)  # soxr HQ
     start = max(0, int(round(float(params["prompt_start"]) * PROMPT_RATE)))
     length = int(round(float(params["ref_duration"]) * PROMPT_RATE))
     audio = audio[start:start + length] if length > 0 else audio[start:]
@@ -133,7 +130,8 @@ class _LuxTTSStack:
     prompt_sample_rate: ClassVar[int] = PROMPT_RATE  # the runner hands prompts over at 24 kHz
     name: ClassVar[str]
     markers: ClassVar[tuple[str, ...]] = ("luxtts",)
-    extra: ClassVar[str]
+    extra: ClassVar[str]  # the pytest-luxgate extra that installs `packages`
+    packages: ClassVar[tuple[str, ...]]  # import names load() needs
 
     def __init__(self) -> None:
         self.model: ModelDir | None = None
@@ -142,7 +140,7 @@ class _LuxTTSStack:
 
     def load(self) -> None:
         self.model = model_dir()  # weights first: the commonest reason to skip
-        self._check_packages()
+        _need(*self.packages, extra=self.extra)
         t0 = time.perf_counter()
         self._load(self.model.path)
         self.timings["load_s"] = round(time.perf_counter() - t0, 3)
@@ -152,9 +150,6 @@ class _LuxTTSStack:
             "vocoder_sha256": _digest(self.model.path / "vocoder" / "vocos.bin"),
             "model_config": json.loads((self.model.path / "config.json").read_text())["model"],
         }
-
-    def _check_packages(self) -> None:
-        raise NotImplementedError
 
     def _load(self, path: Path) -> None:
         raise NotImplementedError
@@ -177,16 +172,14 @@ class _LuxTTSStack:
             # the runner resolves the prompt-text policy first; never fall back to hub ASR
             raise StackError(f"stack {self.name!r} needs the prompt's transcript (see --luxgate-prompt-text)")
         audio = prompt_audio_24k(wav, sample_rate, params)
-        with contained():
-            return self._encode(audio, text.strip(), params)
-
-    def _encode_kwargs(self, text: str, params: dict[str, Any]) -> dict[str, Any]:
-        return dict(duration=float(params["ref_duration"]), rms=float(params["prompt_rms"]),
-                    prompt_text=text, offset=0.0, fade_ms=float(params["prompt_fade_ms"]),
-                    trim_silence=bool(params["trim_silence"]),
-                    silence_threshold_db=float(params["silence_threshold_db"]),
-                    keep_silence_ms=float(params["keep_silence_ms"]),
-                    rms_min=float(params["rms_min"]), rms_max=float(params["rms_max"]))
+        with contained():  # both stacks' `tts` is a LuxTTS, whose encode_prompt is device-agnostic
+            return self.tts.encode_prompt(
+                audio, duration=float(params["ref_duration"]), rms=float(params["prompt_rms"]),
+                prompt_text=text.strip(), offset=0.0, fade_ms=float(params["prompt_fade_ms"]),
+                trim_silence=bool(params["trim_silence"]),
+                silence_threshold_db=float(params["silence_threshold_db"]),
+                keep_silence_ms=float(params["keep_silence_ms"]),
+                rms_min=float(params["rms_min"]), rms_max=float(params["rms_max"]))
 
     def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
         with contained():
@@ -194,9 +187,6 @@ class _LuxTTSStack:
             audio = self._generate(text, prompt, params)
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         return Synthesized(audio, OUTPUT_RATE, {"seed": int(seed)})
-
-    def _encode(self, audio: np.ndarray, text: str, params: dict[str, Any]) -> Any:
-        raise NotImplementedError
 
     def _generate(self, text: str, prompt: Any, params: dict[str, Any]) -> np.ndarray:
         raise NotImplementedError
@@ -207,9 +197,7 @@ class LuxTTSMLXStack(_LuxTTSStack):
 
     name: ClassVar[str] = "mlx"
     extra: ClassVar[str] = "mlx"
-
-    def _check_packages(self) -> None:
-        _need("zipvoice", "mlx", "vocos_mlx", "torch", extra="mlx")
+    packages: ClassVar[tuple[str, ...]] = ("zipvoice", "mlx", "vocos_mlx", "torch")
 
     def _load(self, path: Path) -> None:
         mods = import_luxtts("zipvoice.luxvoice", "mlx.core", "mlx.utils", "torch", "zipvoice.mlx.vocoder")
@@ -226,9 +214,6 @@ class LuxTTSMLXStack(_LuxTTSStack):
         return {"device": f"mlx:{self.mx.default_device()}", "vocoder": "vocos-mlx (MLX)",
                 "mlx_weights": {k: v["copied"] for k, v in self.weights.items()}}
 
-    def _encode(self, audio: np.ndarray, text: str, params: dict[str, Any]) -> Any:
-        return self.tts.encode_prompt(audio, **self._encode_kwargs(text, params))
-
     def _generate(self, text: str, prompt: Any, params: dict[str, Any]) -> np.ndarray:
         wav = self.tts.generate_speech(
             text, prompt, num_steps=int(params["num_steps"]), guidance_scale=float(params["guidance_scale"]),
@@ -242,9 +227,7 @@ class LuxTTSTorchStack(_LuxTTSStack):
 
     name: ClassVar[str] = "torch"
     extra: ClassVar[str] = "torch"
-
-    def _check_packages(self) -> None:
-        _need("zipvoice", "torch", "torchaudio", "vocos", extra="torch")
+    packages: ClassVar[tuple[str, ...]] = ("zipvoice", "torch", "torchaudio", "vocos")
 
     def _load(self, path: Path) -> None:
         self.device = torch_device()
@@ -280,9 +263,6 @@ class LuxTTSTorchStack(_LuxTTSStack):
         return {"device": f"torch:{self.device}", "vocoder_impl": impl,
                 "vocoder": "linacodec Vocos (Torch)" if impl == "linacodec"
                 else "STAND-IN for linacodec Vocos (Torch; linacodec not installed)"}
-
-    def _encode(self, audio: np.ndarray, text: str, params: dict[str, Any]) -> Any:
-        return self.tts.encode_prompt(audio, **self._encode_kwargs(text, params))
 
     def _generate(self, text: str, prompt: Any, params: dict[str, Any]) -> np.ndarray:
         # what LuxTTS.generate_speech does on cuda/mps, without its unimported `generate`

@@ -60,9 +60,6 @@ TINY_VOCODER = {
                  "init_args": {"dim": 128, "n_fft": 512, "hop_length": 128, "padding": "center"}},
 }
 
-REQUIRED_FILES = ("tokens.txt", "config.json", "model.pt", "vocoder/config.yaml", "vocoder/vocos.bin")
-
-
 def token_inventory() -> list[str]:
     """'_' (pad) first, then the phonemes espeak produces for English, punctuation, letters."""
     from piper_phonemize import phonemize_espeak
