@@ -84,7 +84,7 @@ class Evidence:
         q = self.quality
         return {
             "longest_unexplained_pause_s": None if self.pauses is None else self.pauses.longest_unexplained_s,
-            "pause_count": None if self.pauses is None else sum(1 for g in self.pauses.gaps if g.before and g.after),
+            "pause_count": None if self.pauses is None else len(self.pauses.inner),
             "mos_ovrl": None if q is None else q.ovrl, "mos_sig": None if q is None else q.sig,
             "mos_bak": None if q is None else q.bak, "mos_p808": None if q is None else q.p808,
             "voice_similarity": None if self.voice is None else self.voice.similarity,

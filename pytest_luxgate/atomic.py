@@ -1,4 +1,4 @@
-"""Build a directory in a temp sibling and rename it into place.
+"""Write a file or build a directory in a temp sibling and rename it into place.
 
 Several xdist workers may build the same cache entry at once: each builds its
 own copy and the first rename wins, so no reader ever sees half a model.
@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 
 @contextmanager
@@ -39,3 +39,22 @@ def public_mode(fd: int) -> None:
     umask = os.umask(0)
     os.umask(umask)
     os.fchmod(fd, 0o666 & ~umask)
+
+
+def write_file_atomic(path: Path, write: Callable[[str], None], *, prefix: str = ".tmp-",
+                      suffix: str = "", public: bool = True) -> None:
+    """`write(tmp)` fills a temp file beside `path`, which then replaces `path` (or is removed).
+
+    `public`: the file gets the mode a plain open() would (see `public_mode`).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
+    try:
+        if public:
+            public_mode(fd)
+        os.close(fd)
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,14 +1,12 @@
 """Audio file I/O with errors a person can act on (soundfile/libsndfile)."""
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .atomic import public_mode
+from .atomic import write_file_atomic
 
 
 class AudioError(ValueError):
@@ -106,19 +104,14 @@ def write_wav_atomic(path: Path, audio: np.ndarray, rate: int) -> Path:
     import soundfile as sf
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".wav", dir=path.parent)
-    public_mode(fd)
-    os.close(fd)
-    try:
+
+    def write(tmp: str) -> None:
         try:
             sf.write(tmp, np.clip(audio, -1.0, 1.0), rate, subtype="PCM_16")
         except sf.SoundFileError as exc:  # libsndfile reports a full disk as its own error type
             raise OSError(f"{path}: {exc}") from exc
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    write_file_atomic(path, write, suffix=".wav")
     return path
 
 

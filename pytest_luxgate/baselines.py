@@ -585,8 +585,7 @@ def check_baseline(handle: CellHandle, snapshot: SnapshotAssertion) -> dict[str,
     handle.outcome.record["baseline"] = section
     if matched:
         note = _note(status, cmp, location)
-        handle._send(check={"name": "baseline", "passed": True, "value": None, "threshold": None,
-                            "message": note, "details": section})
+        _send_verdict(handle, True, note, section)
         return section
     if cmp.status == "unreadable" or result.exception is not None:
         why = "; ".join(cmp.reasons) or repr(result.exception)
@@ -594,10 +593,14 @@ def check_baseline(handle: CellHandle, snapshot: SnapshotAssertion) -> dict[str,
                    "re-record with --snapshot-update")
     else:
         message = regression_message(cmp, location)
-    handle._send(check={"name": "baseline", "passed": False, "value": None, "threshold": None,
-                        "message": message, "details": section})
+    _send_verdict(handle, False, message, section)
     pytest.fail(f"[{cell.id}] baseline: {message}", pytrace=False)
     raise AssertionError  # unreachable: pytest.fail raises
+
+
+def _send_verdict(handle: CellHandle, passed: bool, message: str, section: dict[str, Any]) -> None:
+    handle._send(check={"name": "baseline", "passed": passed, "value": None, "threshold": None,
+                        "message": message, "details": section})
 
 
 def _not_compared(handle: CellHandle, status: str, location: str, reasons: list[str],
@@ -607,8 +610,7 @@ def _not_compared(handle: CellHandle, status: str, location: str, reasons: list[
     handle.outcome.record["baseline"] = section
     if fail:
         message = text + " (--luxgate-baseline-required)"
-        handle._send(check={"name": "baseline", "passed": False, "value": None, "threshold": None,
-                            "message": message, "details": section})
+        _send_verdict(handle, False, message, section)
         pytest.fail(f"[{handle.cell.id}] baseline: {message}", pytrace=False)
     handle._send(skipped_check=("baseline", text))
     pytest.skip(f"[{handle.cell.id}] baseline: {text}")

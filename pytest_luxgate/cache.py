@@ -28,7 +28,6 @@ import io
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -38,6 +37,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from .atomic import write_file_atomic
 from .synthesis import Take
 from .types import Transcript, Word
 
@@ -119,15 +119,7 @@ class ContentCache:
 
     def _write(self, path: Path, data: bytes) -> None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_file_atomic(path, lambda tmp: Path(tmp).write_bytes(data), public=False)
         except OSError:
             pass  # full disk, read-only dir, cleared under us: the entry is simply not cached
 

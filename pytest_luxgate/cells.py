@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from .prompts import Prompt
 from .scenarios import Scenario
@@ -59,3 +60,11 @@ def safe_name(text: str, limit: int = 80) -> str:
         digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
         cleaned = f"{cleaned[:limit]}-{digest}"
     return cleaned
+
+
+def cell_param(item: Any) -> tuple[int, Cell] | None:
+    """A gate test's ``luxgate_cell`` parameter, (matrix order, cell); None for any other test."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or "luxgate_cell" not in callspec.params:
+        return None
+    return callspec.params["luxgate_cell"]

@@ -228,7 +228,7 @@ def check_pauses(ev: Evidence, th: dict[str, float]) -> CheckResult:
     if p is None:
         raise CheckNotApplicable("pauses were not measured")
     over = sorted((g for g in p.unexplained if g.duration > th["pause_gap_s"]), key=lambda g: g.start)
-    inner = [g for g in p.gaps if g.before and g.after]
+    inner = p.inner
     if over:
         worst = max(over, key=lambda g: g.duration)
         lines = [f"{len(over)} pause(s) where the text has no punctuation:"]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import xdist_support
-from .cells import Cell
+from .cells import Cell, cell_param
 from .config import ConfigError, _get, _split
 from .sharding import Shard, assign, parse_shard
 
@@ -196,10 +196,8 @@ def _index(cells: tuple[Cell, ...]) -> tuple[dict[str, tuple[int, Cell]], dict[s
 
 
 def _cell_of(item: pytest.Item) -> Cell | None:
-    callspec = getattr(item, "callspec", None)
-    if callspec is None or "luxgate_cell" not in callspec.params:
-        return None
-    return callspec.params["luxgate_cell"][1]
+    param = cell_param(item)
+    return None if param is None else param[1]
 
 
 def register(config: pytest.Config, lux: LuxgateSession) -> CIHooks:

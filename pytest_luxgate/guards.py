@@ -29,6 +29,8 @@ from typing import Any
 
 import pytest
 
+from .cells import cell_param
+
 LOCK_NAME = ".luxgate.lock"
 
 
@@ -152,5 +154,4 @@ class OutputGuard:
 
 
 def _is_cell(item: pytest.Item) -> bool:
-    callspec = getattr(item, "callspec", None)
-    return callspec is not None and "luxgate_cell" in callspec.params
+    return cell_param(item) is not None

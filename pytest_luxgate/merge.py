@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .ci import release_failures
-from .report import SCHEMA_VERSION, build_report, write_report
+from .report import SCHEMA_VERSION, STATUS_ICON, build_report, cells_pass, write_report
 
 #: run facts that must match for reports to be one matrix
 MUST_MATCH = ("version", "asr", "seed", "stacks", "keep_wavs", "config")
@@ -124,8 +124,7 @@ def merge(paths: list[Path], out_dir: Path, *, force: bool = False) -> tuple[dic
     failures = release_failures(required, cell_list, sharded=False)
     if required:
         run["release_failures"] = failures
-    run["passed"] = (bool(cell_list) and run["complete"] and not failures
-                     and all(c.get("status") in ("passed", "skipped") for c in cell_list))
+    run["passed"] = cells_pass(cell_list) and run["complete"] and not failures
     if problems:
         run["merge_warnings"] = problems
     report = build_report(cell_list, run)
@@ -160,7 +159,7 @@ def run(args: Any) -> int:
     s = report["summary"]
     verdict = "PASS" if report["run"]["passed"] else "FAIL"
     print(f"luxgate merge: {verdict}: {s['cells']} cells from {len(args.reports)} reports "
-          f"({', '.join(f'{s[k]} {k}' for k in ('passed', 'failed', 'error', 'skipped', 'lost') if s.get(k))})")
+          f"({', '.join(f'{s[k]} {k}' for k in STATUS_ICON if s.get(k))})")
     for why in report["run"].get("release_failures") or ():
         print(f"luxgate merge: RELEASE GATE FAILED: {why}")
     print(f"luxgate merge: report {args.output / 'report.json'}")

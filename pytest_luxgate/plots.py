@@ -111,9 +111,9 @@ def take_image(audio: np.ndarray, sample_rate: int, marks: Marks, *,
 
     handles = {}
     for ax in (wave_ax, spec_ax):
-        for label, value, style in (("onset", marks.onset_s, "--"), ("offset", marks.offset_s, "--")):
+        for value in (marks.onset_s, marks.offset_s):
             if value is not None:
-                handles["onset/offset"] = ax.axvline(value, color="#2ca02c", linestyle=style, linewidth=1.4)
+                handles["onset/offset"] = ax.axvline(value, color="#2ca02c", linestyle="--", linewidth=1.4)
         for s in marks.seams:
             handles["seam"] = ax.axvline(s, color="#17becf", linestyle=":", linewidth=1.6)
         for label, start, end in marks.failures:

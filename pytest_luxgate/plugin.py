@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from .baselines import luxgate_snapshot  # noqa: F401  the fixture test_baseline uses
-from .cells import Cell
+from .cells import Cell, cell_param
 from .ci import register as register_ci
 from .checks import CheckNotApplicable, checks_of
 from .config import add_options
@@ -108,10 +108,8 @@ class _RunHooks:
 
 
 def _cell_order(item: pytest.Item) -> int | None:
-    callspec = getattr(item, "callspec", None)
-    if callspec is None or "luxgate_cell" not in callspec.params:
-        return None
-    return callspec.params["luxgate_cell"][0]
+    param = cell_param(item)
+    return None if param is None else param[0]
 
 
 class CellHandle:

@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
 from .baselines import summary_rows as baseline_rows
-from .atomic import public_mode
+from .atomic import write_file_atomic
 from .cells import safe_name
 
 SCHEMA_VERSION = 1
@@ -22,22 +21,22 @@ STATUS_ICON = {"passed": "✅", "failed": "❌", "error": "💥", "skipped": "�
 
 def write_atomic(path: Path, text: str) -> None:
     """Temp file in the same directory, fsync, rename: never a half-written report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    public_mode(fd)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    write_file_atomic(path, write, prefix=f".{path.name}.")
 
 
 def sort_key(cell: dict[str, Any]) -> tuple[str, str, str]:
     return (cell["stack"], cell["prompt"], cell["scenario"])
+
+
+def cells_pass(cells: list[dict[str, Any]]) -> bool:
+    """The run's verdict from its cells: there are some, and each passed or was skipped."""
+    return bool(cells) and all(c.get("status") in ("passed", "skipped") for c in cells)
 
 
 def summarize(cells: list[dict[str, Any]]) -> dict[str, int]:

@@ -22,7 +22,7 @@ from .config import ConfigError, GateConfig
 from .html_report import write_html_report
 from .guards import OutputBusy, OutputLock
 from .prompts import DEFAULT_FILE, PromptError, load_prompts
-from .report import build_report, keep_wavs, write_report
+from .report import build_report, cells_pass, keep_wavs, write_report
 from .runner import CellRunner, run_info
 from .scenarios import ScenarioError, load_dirs, select, standard_dir
 from .stacks.base import StackUnavailable, set_stack_options, stack_class
@@ -176,7 +176,7 @@ class LuxgateSession:
         run.update({"stacks": list(self.cfg.stacks), "keep_wavs": self.cfg.keep_wavs,
                     "duration_s": round(time.time() - self.started, 2),
                     "complete": self.interrupted is None,
-                    "passed": bool(cells) and all(c["status"] in ("passed", "skipped") for c in cells)})
+                    "passed": cells_pass(cells)})
         if self.interrupted:
             run["incomplete_reason"] = self.interrupted
         if getattr(self, "ci", None) is not None:  # ci.py: merge facts, shard, release verdict

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .audio import implausible_duration
+from .audio import MAX_RATE, MIN_RATE, implausible_duration
 from .chunking import ChunkingOptions, split_text
 from .joining import join, pause_after
 from .stacks.base import Stack, StackError
@@ -91,10 +91,10 @@ def synthesize(stack: Stack, text: str, prompt: Any, params: dict[str, Any], see
         bad = int(np.count_nonzero(~np.isfinite(audio)))
         raise StackError(f"stack {stack.name!r} returned {bad} NaN/Inf samples of {audio.size}")
     rate = out.sample_rate
-    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or not 8000 <= int(rate) <= 192000:
+    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or not MIN_RATE <= int(rate) <= MAX_RATE:
         raise StackError(f"stack {stack.name!r} reported sample rate {rate!r} "
                          f"({type(rate).__name__}); Synthesized.sample_rate must be the audio's rate "
-                         "in Hz, an int between 8000 and 192000")
+                         f"in Hz, an int between {MIN_RATE} and {MAX_RATE}")
     why = implausible_duration(audio.size, int(rate), text)
     if why:
         raise StackError(f"stack {stack.name!r} returned {why}")

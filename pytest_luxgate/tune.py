@@ -128,7 +128,7 @@ class Evaluation:
 
     def weakest(self) -> CellResult:
         """The scenario a listener should hear: most failing checks (first on ties)."""
-        return max(self.cells, key=lambda c: (len(c.failing), -self.cells.index(c)))
+        return max(self.cells, key=lambda c: len(c.failing))  # max keeps the first of equals
 
     def summary(self, detail: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {"round": self.round, "candidate": self.index, "params": self.params,
@@ -465,7 +465,8 @@ def _setup(args: argparse.Namespace) -> dict[str, Any]:
         space = load_space_file(args.space, defaults) if args.space else default_space(stack, defaults)
     except SpaceError as exc:
         raise TuneError(str(exc)) from None
-    gate_checks = tuple(c for c in CHECKS if c in checks_of(gate_tests)) or tuple(CHECKS)
+    gated = checks_of(gate_tests)
+    gate_checks = tuple(c for c in CHECKS if c in gated) or tuple(CHECKS)
     checks = tuple(_split(args.checks)) or gate_checks
     unknown = [c for c in checks if c not in CHECKS]
     if unknown:

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import asdict, dataclass
-from typing import Any
 
 import numpy as np
 
-DNSMOS_RATE = 16_000
+from .vad import VAD_RATE, to_16k
+
+DNSMOS_RATE = VAD_RATE
 INSTALL_HINT = "pip install 'pytest-luxgate[listen]'"
 
 _LOCK = threading.Lock()
-_RUN: Any = None
 
 
 @dataclass(frozen=True)
@@ -47,17 +47,6 @@ def unavailable() -> str | None:
     return None
 
 
-def _runner() -> Any:
-    global _RUN
-    if _RUN is None:
-        with _LOCK:
-            if _RUN is None:
-                from speechmos import dnsmos
-
-                _RUN = dnsmos.run
-    return _RUN
-
-
 def score(audio: np.ndarray, sample_rate: int) -> MOS:
     """DNSMOS of mono float audio at any rate (resampled to 16 kHz with soxr).
 
@@ -65,14 +54,10 @@ def score(audio: np.ndarray, sample_rate: int) -> MOS:
     fraction of a percent, so the 16 kHz signal is clipped to the range (what
     a DAC would do), which changes nothing a listener hears.
     """
-    x = np.asarray(audio, dtype=np.float32).reshape(-1)
-    if sample_rate != DNSMOS_RATE:
-        import soxr
+    from speechmos import dnsmos  # the import lock makes its first load happen once
 
-        x = soxr.resample(x, sample_rate, DNSMOS_RATE).astype(np.float32)
-    x = np.clip(x, -1.0, 1.0)
-    run = _runner()
+    x = np.clip(to_16k(audio, sample_rate), -1.0, 1.0)
     with _LOCK:  # speechmos keeps one module-level model; serialise calls across threads
-        r = run(x, DNSMOS_RATE)
+        r = dnsmos.run(x, DNSMOS_RATE)
     return MOS(ovrl=round(float(r["ovrl_mos"]), 3), sig=round(float(r["sig_mos"]), 3),
                bak=round(float(r["bak_mos"]), 3), p808=round(float(r["p808_mos"]), 3))

@@ -1,6 +1,6 @@
 """Speaker similarity with resemblyzer's GE2E voice encoder (weights ship in the wheel).
 
-`embed` turns a clip into a 256-d unit vector (resemblyzer's own preprocessing:
+The encoder turns a clip into a 256-d unit vector (resemblyzer's own preprocessing:
 16 kHz, loudness normalised to -30 dBFS, long silences cut with webrtcvad, then
 1.6 s partials averaged); the cosine similarity of a take's and its prompt's
 embeddings says whether the clone sounds like the input voice.
@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
-ENCODER_RATE = 16_000
+from .vad import VAD_RATE, to_16k
+
+ENCODER_RATE = VAD_RATE
 #: less speech than this (after resemblyzer trims silences) gives no reliable
 #: embedding: the encoder averages 1.6 s windows, and on one-word clips the
 #: same voice scores as low as 0.49 (docs/CALIBRATION.md); the check is skipped
@@ -71,22 +73,8 @@ def _preprocess(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     _encoder()  # imports resemblyzer quietly, once
     from resemblyzer import preprocess_wav
 
-    x = np.asarray(audio, dtype=np.float32).reshape(-1)
-    if sample_rate != ENCODER_RATE:  # soxr rather than resemblyzer's librosa path: same rate, faster
-        import soxr
-
-        x = soxr.resample(x, sample_rate, ENCODER_RATE).astype(np.float32)
-    return preprocess_wav(x, source_sr=ENCODER_RATE)
-
-
-def embed(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Unit-length speaker embedding of one clip."""
-    wav = _preprocess(audio, sample_rate)
-    if len(wav) < MIN_SPEECH_S * ENCODER_RATE / 4:
-        raise ValueError(f"only {len(wav) / ENCODER_RATE:.2f} s of speech: too little to embed")
-    enc = _encoder()
-    with _LOCK:  # one torch module, shared by threads
-        return np.asarray(enc.embed_utterance(wav), dtype=np.float64)
+    # soxr rather than resemblyzer's librosa path: same rate, faster
+    return preprocess_wav(to_16k(audio, sample_rate), source_sr=ENCODER_RATE)
 
 
 def voice_match(audio: np.ndarray, sample_rate: int, prompt: np.ndarray, prompt_rate: int) -> VoiceMatch:
@@ -98,7 +86,7 @@ def voice_match(audio: np.ndarray, sample_rate: int, prompt: np.ndarray, prompt_
             raise ValueError(f"the {name} has only {len(wav) / ENCODER_RATE:.2f} s of speech (after silence "
                              f"trimming): too little to tell a voice reliably (needs {MIN_SPEECH_S:g} s)")
     enc = _encoder()
-    with _LOCK:
+    with _LOCK:  # one torch module, shared by threads
         ea = np.asarray(enc.embed_utterance(a), dtype=np.float64)
         eb = np.asarray(enc.embed_utterance(b), dtype=np.float64)
     return VoiceMatch(similarity=round(float(np.dot(ea, eb)), 4),

@@ -38,7 +38,8 @@ def _model() -> Any:
     return _MODEL
 
 
-def _to_16k(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+def to_16k(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mono float32 audio at 16 kHz (soxr), the rate every listener model takes."""
     audio = np.asarray(audio, dtype=np.float32).reshape(-1)
     if sample_rate != VAD_RATE:
         import soxr
@@ -55,7 +56,7 @@ def speech_probabilities(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarra
     """
     if sample_rate <= 0:
         raise ValueError(f"sample_rate must be positive, got {sample_rate}")
-    x = _to_16k(audio, sample_rate)
+    x = to_16k(audio, sample_rate)
     n_frames = max(1, -(-len(x) // WINDOW))
     padded = np.zeros(n_frames * WINDOW, dtype=np.float32)
     padded[: len(x)] = np.clip(x, -1.0, 1.0)  # the model expects [-1, 1]

@@ -86,6 +86,11 @@ class PauseMetrics:
     min_gap_s: float
 
     @property
+    def inner(self) -> list[Gap]:
+        """Gaps between two heard words (pauses inside the take, not its edges)."""
+        return [g for g in self.gaps if g.before and g.after]
+
+    @property
     def unexplained(self) -> list[Gap]:
         return [g for g in self.gaps if not g.explained]
 
