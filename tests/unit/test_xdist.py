@@ -54,7 +54,10 @@ def test_a_dead_worker_costs_only_its_cell(pytester: pytest.Pytester) -> None:
                    stacks=stacks, subprocess=True)
     assert res.ret == pytest.ExitCode.TESTS_FAILED
     out = res.stdout.str()
-    assert out.count("crashed while running") == 1, "the lost cell must not be re-run on another worker"
+    # one worker death in all: a re-run of the lost cell on the replacement worker would kill it too
+    # (counted on xdist's own "node down" line: the short summary repeats the crash message only
+    # when the terminal is wide enough, so counting that message depends on COLUMNS)
+    assert out.count("node down:") == 1, "the lost cell must not be re-run on another worker"
     res.stdout.fnmatch_lines(["*luxgate: cell killed_on_wait-own_voice-punctuation_pauses LOST: worker*died*"])
     report, md = _out(pytester, "out")
     cells = {c["cell"]: c for c in report["cells"]}
