@@ -15,7 +15,7 @@ import numpy as np
 from .asr import get_asr
 from .listeners.vad import speech_segments
 from .metrics.edges import StartMetrics, TailMetrics, start_metrics, tail_metrics
-from .metrics.level import LevelMetrics, level_metrics, validate_audio
+from .metrics.level import LevelMetrics, background_db, level_metrics, validate_audio
 from .metrics.loops import LoopMetrics, audio_loops
 from .metrics.pauses import PauseMetrics, pause_metrics
 from .metrics.rate import Rate, speaking_rate
@@ -51,6 +51,10 @@ class Evidence:
     not_heard: dict[str, str] = field(default_factory=dict)
     #: listener check -> the error its model raised on this take: check failed, other checks unharmed
     listener_errors: dict[str, str] = field(default_factory=dict)
+    #: the voice prompt's own steady background, dB re its speech (`prompt_background`); a
+    #: cloning engine copies the prompt's room, so the noise checks allow for it. None: no
+    #: prompt, a stack that does not clone, or a prompt with too little non-speech to tell
+    prompt_background_db: float | None = None
 
     def metrics(self) -> dict[str, Any]:
         """Flat, JSON-ready numbers for reports (the full objects stay here)."""
@@ -88,6 +92,7 @@ class Evidence:
             "mos_ovrl": None if q is None else q.ovrl, "mos_sig": None if q is None else q.sig,
             "mos_bak": None if q is None else q.bak, "mos_p808": None if q is None else q.p808,
             "voice_similarity": None if self.voice is None else self.voice.similarity,
+            "prompt_background_db": None if self.prompt_background_db is None else round(self.prompt_background_db, 2),
         }
 
     def _seam_numbers(self) -> dict[str, Any]:
@@ -159,6 +164,12 @@ def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
     )
     timings["analysis_s"] = round(time.perf_counter() - t0, 3)
     return evidence
+
+
+def prompt_background(audio: np.ndarray, sample_rate: int) -> float | None:
+    """The voice prompt's steady background in dB re its speech (metrics.level.background_db)."""
+    audio = validate_audio(audio, sample_rate)
+    return background_db(audio, sample_rate, speech_segments(audio, sample_rate))
 
 
 #: checks that need a listener model beyond ASR and VAD; each loads only when

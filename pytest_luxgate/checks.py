@@ -21,16 +21,20 @@ class _Criterion:
     key: str              # threshold key
     value: float | None   # None: not measurable here, so not failing
     where: str = ""       # e.g. "at 0.00-0.42 s"
+    #: a higher "max" limit this take has earned (the voice prompt's own background), and why
+    allowance: tuple[float, str] | None = None
 
     def limit(self, th: dict[str, float]) -> float:
+        if self.allowance is not None and THRESHOLDS[self.key].limit == "max":
+            return max(th[self.key], self.allowance[0])
         return th[self.key]
 
     def ok(self, th: dict[str, float]) -> bool:
         if self.value is None:
             return True
         if THRESHOLDS[self.key].limit == "min":
-            return self.value >= th[self.key]
-        return self.value <= th[self.key]
+            return self.value >= self.limit(th)
+        return self.value <= self.limit(th)
 
     def text(self, th: dict[str, float]) -> str:
         spec = THRESHOLDS[self.key]
@@ -38,7 +42,10 @@ class _Criterion:
         unit = "" if spec.unit in ("ratio", "score") else f" {spec.unit}"
         value = "n/a" if self.value is None else f"{self.value:.4g}{unit}"
         where = f" {self.where}" if self.where else ""
-        return f"{self.key} {value} (limit {op} {th[self.key]:.4g}{unit}){where}: {spec.help}"
+        limit = f"{self.limit(th):.4g}{unit}"
+        if self.limit(th) != th[self.key]:
+            limit += f", raised from {th[self.key]:.4g}{unit} {self.allowance[1]}"  # type: ignore[index]
+        return f"{self.key} {value} (limit {op} {limit}){where}: {spec.help}"
 
 
 def _verdict(name: str, criteria: list[_Criterion], th: dict[str, float],
@@ -116,6 +123,15 @@ def check_repeat(ev: Evidence, th: dict[str, float]) -> CheckResult:
                     details={"spans": list(r.spans), "loops": loops})
 
 
+def _prompt_room(ev: Evidence, th: dict[str, float]) -> tuple[float, str] | None:
+    """The noise limit a cloned take earns from its prompt's own background."""
+    bg = ev.prompt_background_db
+    if bg is None:
+        return None
+    margin = th["prompt_noise_margin_db"]
+    return bg + margin, f"by the voice prompt's own background ({bg:.1f} dB re its speech, + {margin:.3g} dB)"
+
+
 def check_start(ev: Evidence, th: dict[str, float]) -> CheckResult:
     s = ev.start
     lead_where = _span(s.vad_onset_s, s.first_word_start_s)
@@ -123,7 +139,8 @@ def check_start(ev: Evidence, th: dict[str, float]) -> CheckResult:
     click_at = f"at {s.pre_onset_click_at_s:.3f} s" if s.pre_onset_click_at_s is not None else ""
     criteria = [
         _Criterion("lead_garbage_s", s.lead_garbage_s, f"{lead_where} before “{s.first_word}”"),
-        _Criterion("pre_onset_noise_db", s.pre_onset_noise_db if s.pre_onset_s >= 0.05 else None, pre),
+        _Criterion("pre_onset_noise_db", s.pre_onset_noise_db if s.pre_onset_s >= 0.05 else None, pre,
+                   _prompt_room(ev, th)),
         _Criterion("pre_onset_click_db", s.pre_onset_click_db if s.pre_onset_s > 0 else None, click_at),
     ]
     return _verdict("start", criteria, th,
@@ -137,10 +154,11 @@ def check_tail(ev: Evidence, th: dict[str, float]) -> CheckResult:
         _Criterion("trail_garbage_s", t.trail_garbage_s,
                    f"{_span(t.last_word_end_s, t.vad_offset_s)} after “{t.last_word}”"),
         _Criterion("post_offset_noise_db", t.post_offset_noise_db if t.post_offset_s >= 0.05 else None,
-                   _span(t.offset_s, ev.duration_s)),
+                   _span(t.offset_s, ev.duration_s), _prompt_room(ev, th)),
         _Criterion("tail_buzz_s", t.tail_buzz_s, f"(periodicity {t.tail_buzz_periodicity:.2f})"),
         _Criterion("truncation_db", t.truncation_db,
-                   f"in the last 30 ms (end decay {t.end_decay_db:+.1f} dB): the audio stops mid-sound"),
+                   f"in the last 30 ms (end decay {t.end_decay_db:+.1f} dB): the audio stops mid-sound",
+                   _prompt_room(ev, th)),  # a take that ends in its prompt's room has not stopped mid-sound
     ]
     return _verdict("tail", criteria, th,
                     f"clean end: last word “{t.last_word}” ends {t.last_word_end_s} s, "

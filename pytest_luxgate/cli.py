@@ -73,7 +73,7 @@ def _fail_input(message: str, as_json: bool) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .analysis import analyze, listen
+    from .analysis import analyze, listen, prompt_background
     from .audio import AudioError, read_wav
     from .checks import CHECK_NAMES, CheckNotApplicable, judge
     from .config import DEFAULT_ASR
@@ -105,17 +105,19 @@ def _check(args: argparse.Namespace) -> int:
     if "voice" in names and args.prompt is None:
         return _fail_input("the voice check compares the take with its voice prompt: give --prompt PROMPT.wav",
                            args.json)
-    prompt = None
+    prompt, prompt_bg = None, None
     if args.prompt is not None:
         try:
             prompt = read_wav(args.prompt)
-        except AudioError as exc:
+            prompt_bg = prompt_background(*prompt)  # a cloned take may keep its prompt's room
+        except (AudioError, ValueError) as exc:
             return _fail_input(f"--prompt: {exc}", args.json)
     try:
         audio, rate = read_wav(args.wav)
         evidence = analyze(audio, rate, text, args.asr or DEFAULT_ASR, seams=seams)
     except (AudioError, ValueError) as exc:
         return _fail_input(str(exc), args.json)
+    evidence.prompt_background_db = prompt_bg
     listen(evidence, audio, rate, names, prompt=prompt)
     thresholds = resolve(overrides)
     checks, skipped = {}, {}

@@ -17,7 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from .analysis import LISTENER_CHECKS, Evidence, analyze, listen
+from .analysis import LISTENER_CHECKS, Evidence, analyze, listen, prompt_background
 from .audio import write_wav_atomic
 from .cells import OWN_VOICE, Cell, safe_name
 from .checks import judge
@@ -84,6 +84,7 @@ class CellRunner:
         # a caller that runs many parameter sets (the tuner) shares one encoding cache
         self._encoded: dict[tuple[str, str, str], Any] = {} if encoded is None else encoded
         self._prompt_asr: dict[str, str] = {}
+        self._backgrounds: dict[str, float | None] = {}
         #: (prompt, scenario) -> where the transcript the stack heard came from (report rows)
         self._prompt_source: dict[tuple[str, str], str] = {}
         #: selected checks: listener models (DNSMOS, speaker encoder) run only for these
@@ -129,12 +130,24 @@ class CellRunner:
                                transcriber=transcriber)
         except Exception as exc:
             raise CellFailed(f"analysis failed: {type(exc).__name__}: {exc}") from exc
+        evidence.prompt_background_db = self._prompt_background(cell)
         thresholds = resolve(self.thresholds, scenario.thresholds)
         outcome = CellOutcome(cell, take, evidence, thresholds, chunking=chunking)
         self._listen(outcome, self.listen)
         outcome.record = self._record(outcome, stack.describe())
         outcome.record["cached"] = {"synthesis": synth_hit, "asr": bool(transcriber and transcriber.hit)}
         return outcome
+
+    def _prompt_background(self, cell: Cell) -> float | None:
+        """The prompt's room a cloned take may keep (checks._prompt_room); none for an own voice."""
+        if cell.prompt == OWN_VOICE:
+            return None
+        if cell.prompt not in self._backgrounds:
+            try:
+                self._backgrounds[cell.prompt] = prompt_background(*read_prompt_audio(self.prompts[cell.prompt]))
+            except (PromptError, ValueError):  # the synthesis already said what is wrong with this prompt
+                self._backgrounds[cell.prompt] = None
+        return self._backgrounds[cell.prompt]
 
     def _cached_take(self, stack: Any, cell: Cell, text: str, params: dict[str, Any], seed: int,
                      chunking: ChunkingOptions) -> tuple[str | None, Take | None]:

@@ -47,6 +47,14 @@ THRESHOLDS: dict[str, Threshold] = {
                                  "speech-like sound after the last word"),
     "post_offset_noise_db": Threshold(_d(_edges.DEFAULTS, "post_offset_noise_db"), "dB", "max",
                                       "loudest 50 ms after speech offset, re speech level"),
+    # a cloning engine copies its prompt's room: noise no louder than the prompt's own
+    # steady background (+ this margin: 4x its power) is the prompt's, not a fault. The
+    # loudest 50 ms of a steady background reads 1-3 dB over its median (CMU ARCTIC a0007:
+    # -24.4 vs -27.7 dB re speech). Only raises the two noise limits and the truncation
+    # limit (a take that ends in that room has not stopped mid-sound), never lowers them.
+    "prompt_noise_margin_db": Threshold(6.0, "dB", "max",
+                                        "how far a cloned take's lead/tail noise and end level may rise above "
+                                        "its voice prompt's own background (dB re speech) before they count"),
     "tail_buzz_s": Threshold(_d(_edges.DEFAULTS, "tail_buzz_s"), "s", "max",
                              "frozen, periodic (buzzy/robotic) sound at the end"),
     "truncation_db": Threshold(_d(_edges.DEFAULTS, "truncation_db"), "dB", "max",

@@ -155,3 +155,32 @@ def speech_level_db(audio: np.ndarray, sample_rate: int, segments: Sequence[Segm
         return FLOOR_DB
     active = rms[rms >= rms.max() * 10 ** (-40 / 20)]
     return float(db(np.sqrt(np.mean(active ** 2))))
+
+
+#: background: 50 ms windows (the noise checks' window), kept this far from any VAD
+#: speech edge, since the VAD is up to ~0.2 s late on a soft onset and a decay
+#: lingers after the offset (edges.EDGE_MAX_S)
+BACKGROUND_WIN_S = 0.05
+BACKGROUND_GUARD_S = 0.2
+#: less non-speech than this says too little about a recording's room to rely on
+BACKGROUND_MIN_S = 0.2
+
+
+def background_db(audio: np.ndarray, sample_rate: int, segments: Sequence[Segment]) -> float | None:
+    """Level of a recording's steady background, in dB re its speech level.
+
+    The median 50 ms window away from speech (the room, hum, hiss), so one
+    breath or click does not set it. None when there is less than
+    BACKGROUND_MIN_S of such audio (a prompt trimmed tight to its words).
+    """
+    x = np.asarray(audio, dtype=np.float64).reshape(-1)
+    t, rms = window_rms(x, sample_rate, BACKGROUND_WIN_S, 0.01)
+    if rms.size == 0:
+        return None
+    away = np.ones(rms.size, dtype=bool)
+    for s in segments:
+        away &= (t + BACKGROUND_WIN_S <= s.start - BACKGROUND_GUARD_S) | (t >= s.end + BACKGROUND_GUARD_S)
+    # windows overlap by 40 ms: count the seconds they cover, not the windows
+    if away.sum() * 0.01 + BACKGROUND_WIN_S - 0.01 < BACKGROUND_MIN_S or not away.any():
+        return None
+    return float(np.median(db(rms[away]))) - speech_level_db(x, sample_rate, segments)
