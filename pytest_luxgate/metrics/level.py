@@ -161,6 +161,7 @@ def speech_level_db(audio: np.ndarray, sample_rate: int, segments: Sequence[Segm
 #: speech edge, since the VAD is up to ~0.2 s late on a soft onset and a decay
 #: lingers after the offset (edges.EDGE_MAX_S)
 BACKGROUND_WIN_S = 0.05
+BACKGROUND_HOP_S = 0.01
 BACKGROUND_GUARD_S = 0.2
 #: less non-speech than this says too little about a recording's room to rely on
 BACKGROUND_MIN_S = 0.2
@@ -174,13 +175,13 @@ def background_db(audio: np.ndarray, sample_rate: int, segments: Sequence[Segmen
     BACKGROUND_MIN_S of such audio (a prompt trimmed tight to its words).
     """
     x = np.asarray(audio, dtype=np.float64).reshape(-1)
-    t, rms = window_rms(x, sample_rate, BACKGROUND_WIN_S, 0.01)
+    t, rms = window_rms(x, sample_rate, BACKGROUND_WIN_S, BACKGROUND_HOP_S)
     if rms.size == 0:
         return None
     away = np.ones(rms.size, dtype=bool)
     for s in segments:
         away &= (t + BACKGROUND_WIN_S <= s.start - BACKGROUND_GUARD_S) | (t >= s.end + BACKGROUND_GUARD_S)
-    # windows overlap by 40 ms: count the seconds they cover, not the windows
-    if away.sum() * 0.01 + BACKGROUND_WIN_S - 0.01 < BACKGROUND_MIN_S or not away.any():
+    # windows overlap: count the seconds they cover, not the windows
+    if not away.any() or (away.sum() - 1) * BACKGROUND_HOP_S + BACKGROUND_WIN_S < BACKGROUND_MIN_S:
         return None
     return float(np.median(db(rms[away]))) - speech_level_db(x, sample_rate, segments)
