@@ -15,7 +15,7 @@ import numpy as np
 from .asr import get_asr
 from .listeners.vad import speech_segments
 from .metrics.edges import StartMetrics, TailMetrics, start_metrics, tail_metrics
-from .metrics.level import LevelMetrics, background_db, level_metrics, validate_audio
+from .metrics.level import LevelMetrics, background_db, background_dbfs, level_metrics, validate_audio
 from .metrics.loops import LoopMetrics, audio_loops
 from .metrics.pauses import PauseMetrics, pause_metrics
 from .metrics.rate import Rate, speaking_rate
@@ -160,7 +160,8 @@ def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
         timings=timings,
         seams=joins,
         clicks=clicks,
-        pauses=pause_metrics(audio, sample_rate, words, text),
+        pauses=pause_metrics(audio, sample_rate, words, text,
+                             room_dbfs=background_dbfs(audio, sample_rate, segments)),
     )
     timings["analysis_s"] = round(time.perf_counter() - t0, 3)
     return evidence

@@ -81,8 +81,8 @@ THRESHOLDS: dict[str, Threshold] = {
                                "(when the seam times are unknown)"),
     # listener checks (issue 9; calibrated in docs/CALIBRATION.md, "Listener checks")
     "pause_gap_s": Threshold(_d(_pauses.DEFAULTS, "pause_gap_s"), "s", "max",
-                             "longest silent gap (-45 dB re peak) between two words where the text "
-                             "has no punctuation"),
+                             "longest silent gap (-45 dB re peak, or down to the recording's own room) "
+                             "between two words where the text has no punctuation"),
     # DNSMOS OVRL: clean Piper 2.71-3.47, clean espeak-ng 2.07-3.17 (its breathy
     # variants read as background noise), white noise at 10 dB SNR <= 2.16,
     # 4-bit audio median 2.10. 2.5 is "poor" (2) to "fair" (3) on the ACR scale.

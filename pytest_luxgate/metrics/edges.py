@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..types import Segment, Word
-from .level import FLOOR_DB, background_db, db, speech_level_db, window_rms
+from .level import FLOOR_DB, ROOM_MARGIN_DB, background_db, db, speech_level_db, window_rms
 
 DEFAULTS: dict[str, float] = {
     "lead_garbage_s": 0.25,
@@ -75,6 +75,7 @@ clean max vs share of faults caught):
 ENV_WIN_S = 0.010      # envelope window: shorter than any inter-word gap
 ENV_HOP_S = 0.005
 GAP_DB = -35.0         # a frame this far below the speech level is "silence" for gap finding
+                       # (GAP_DB and EDGE_DB stay level.ROOM_MARGIN_DB above the take's own room)
 LEAD_GAP_S = 0.07      # a silence this long before the first word ends whatever came before it
 TAIL_GAP_S = 0.15      # ...after the last word: slow final words hold closures of 0.1 s and more
 MIN_WORD_X = 0.3       # shortest first word, as a share of letters x rate (plus 30 ms)
@@ -84,9 +85,6 @@ WORD_CAP_X = 1.25
 EDGE_DB = -25.0        # consonant energy around a VAD edge that still belongs to the word
 EDGE_MAX_S = 0.3       # the VAD is up to ~0.2 s late on a soft onset (measured: 0.20)
 TAIL_EDGE_MAX_S = 0.1  # ...but its hangover keeps it at most ~0.05 s early at the end (measured: 0.05)
-ROOM_MARGIN_DB = 6.0   # ...but "silence" and "consonant" stay this far above the take's own steady
-                       # background (level.background_db): a recording with a room 28 dB under
-                       # its speech has no frame at -35 dB, and its room is not a consonant
 DECAY_DB = -40.0       # after the offset, a natural decay falls below this within DECAY_MAX_S
 DECAY_MAX_S = 0.1
 BURST_GAP_S = 0.03     # ...but a 5-15 ms burst must sit within 30 ms of it (a release, not a click)

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..types import Word
-from .level import db, window_rms
+from .level import ROOM_MARGIN_DB, db, window_rms
 
 #: a window this far below the loudest 10 ms window counts as silence. Speech
 #: inside a word stays within ~35 dB of the peak (even the closure of a stop
@@ -109,15 +109,20 @@ class PauseMetrics:
 
 
 def silent_gaps(audio: np.ndarray, sample_rate: int, *, silence_db: float = SILENCE_DB,
-                min_gap_s: float = MIN_GAP_S) -> list[tuple[float, float]]:
+                min_gap_s: float = MIN_GAP_S, room_dbfs: float | None = None) -> list[tuple[float, float]]:
     """(start, end) in seconds of every silence of at least `min_gap_s` with
     sound on both sides. Silence: 10 ms windows (5 ms hop) at least
-    `silence_db` below the loudest window."""
+    `silence_db` below the loudest window, or within ROOM_MARGIN_DB of the
+    recording's own steady background `room_dbfs` (level.background_dbfs) where
+    that is higher: in a room the pause sounds like the room, not like nothing."""
     times, rms = window_rms(audio, sample_rate, WIN_S, HOP_S)
     if rms.size == 0 or rms.max() <= 0:
         return []
     level = db(rms)
-    loud = level > level.max() + silence_db
+    floor = level.max() + silence_db
+    if room_dbfs is not None:
+        floor = max(floor, room_dbfs + ROOM_MARGIN_DB)
+    loud = level > floor
     idx = np.nonzero(loud)[0]
     if idx.size < 2:
         return []
@@ -180,10 +185,11 @@ def _hyp_to_ref(ref: Sequence[str], hyp: Sequence[str]) -> list[int]:
 
 
 def pause_metrics(audio: np.ndarray, sample_rate: int, words: Sequence[Word], text: str, *,
-                  silence_db: float = SILENCE_DB, min_gap_s: float = MIN_GAP_S) -> PauseMetrics:
+                  silence_db: float = SILENCE_DB, min_gap_s: float = MIN_GAP_S,
+                  room_dbfs: float | None = None) -> PauseMetrics:
     """Every inner silent gap, with the heard words either side and whether the
-    text's punctuation between them explains it."""
-    gaps = silent_gaps(audio, sample_rate, silence_db=silence_db, min_gap_s=min_gap_s)
+    text's punctuation between them explains it (`room_dbfs`: see silent_gaps)."""
+    gaps = silent_gaps(audio, sample_rate, silence_db=silence_db, min_gap_s=min_gap_s, room_dbfs=room_dbfs)
     heard = [w for w in words if _norm(w.text)]
     ref, marks = _reference(text)
     mapping = _hyp_to_ref(ref, [_norm(w.text) for w in heard]) if ref and heard else []

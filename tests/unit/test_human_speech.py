@@ -121,6 +121,22 @@ def test_noise_is_judged_against_the_prompts_room(arctic: C.Clip, room: float, o
         assert "raised from -38 dB by the voice prompt's own background" in got.message
 
 
+@pytest.mark.parametrize("at_s", [1.40, 2.35])
+def test_a_pause_in_a_room_sounds_like_the_room(arctic: C.Clip, at_s: float) -> None:
+    """A pause in a recording with a room is not digital silence but the room: 0.5 s of
+    the recording's own lead put between two words fails the pause check, and the clip
+    as recorded passes it (its word gaps stay under the limit)."""
+    room = arctic.audio[: int(0.2 * arctic.sr)]
+    gap = np.concatenate([room, room, room[: int(0.1 * arctic.sr)]])
+    cut = int(at_s * arctic.sr)
+    spoiled = C.Clip("paused", np.concatenate([arctic.audio[:cut], gap, arctic.audio[cut:]]), arctic.sr,
+                     arctic.text, arctic.speech_start, arctic.speech_end + 0.5)
+    got = _judged(spoiled, None, ("pauses",))["pauses"]
+    assert not got.passed, got.message
+    assert 0.45 <= got.value <= 0.6 and f"at {at_s:.2f}-" in got.message
+    assert _judged(arctic, None, ("pauses",))["pauses"].passed
+
+
 # each fault drawn beyond the room's allowance where it is a noise, from the
 # injectors the calibration used (tests/speech_corpus.py), at fixed seeds
 FAULTS = {
