@@ -539,3 +539,34 @@ def loop_resynth(text_head: str, phrase: str, cache_dir: Path, *, rate: int = 48
     return Clip(f"loop_resynth({phrase!r},seed={seed},ls={length_scale})@{rate // 1000}k", audio, rate,
                 text_head + " " + phrase, s, e, fault="loop_resynth",
                 info={"phrase": phrase, "loop_start": len(a) / sr, "loop_s": len(b) / sr - 0.2})
+
+
+# ---------------------------------------------------------------- real human speech
+
+#: held-out recordings (tests/data/human/README.md: sources, licences) -> what is said
+#: (LibriVox: the package's transcription with the novel's punctuation)
+HUMAN_DIR = Path(__file__).resolve().parent / "data" / "human"
+HUMAN_TEXTS = {
+    "arctic_a0007": "And you always want to see it in the superlative degree.",
+    "librivox_sense_0870": "And Mr. John Dashwood had then leisure to consider how much there might be "
+                           "prudently in his power to do for them.",
+    "librivox_sense_0880": "He was not an ill-disposed young man,",
+    "librivox_sense_0920": "Had he married a more amiable woman, he might have been made still more "
+                           "respectable than he was;",
+    "librivox_sense_0930": "he might even have been made amiable himself;",
+}
+
+
+def human_clip(name: str) -> Clip:
+    """A recording as a Clip whose speech bounds (where the injectors put faults) are
+    where the sound first and last rises 6 dB over the room in 10 ms windows: the
+    VAD is up to 0.1 s late on a breathy onset ("And" in librivox_sense_0870), and a
+    click "before the speech" put there would land inside the first word."""
+    from pytest_luxgate.listeners.vad import speech_segments
+    from pytest_luxgate.metrics.level import background_dbfs, db, window_rms
+
+    audio, sr = sf.read(HUMAN_DIR / f"{name}.wav", dtype="float32")
+    room = background_dbfs(audio, sr, speech_segments(audio, sr))
+    t, rms = window_rms(audio, sr, 0.01, 0.005)
+    above = np.nonzero(db(rms) > (room if room is not None else -120.0) + 6.0)[0]
+    return Clip(name, audio, sr, HUMAN_TEXTS[name], float(t[above[0]]), float(t[above[-1]] + 0.01))
