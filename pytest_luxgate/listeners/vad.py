@@ -16,9 +16,16 @@ from typing import Any
 
 import numpy as np
 
+from ..metrics.level import FLOOR_DB, speech_level_db
 from ..types import Segment
 
 VAD_RATE = 16_000
+#: Silero's speech probability falls with the playback level: the same sentence at
+#: a -45 dBFS speech level starts 0.1 s late, at -60 dBFS 0.4 s late (its first
+#: words count as "before speech"). A quieter clip is raised to this active level
+#: first, so a take's edges do not depend on its volume; louder ones are left as
+#: they are (0 to -20 dB of gain moves no edge: measured on tests/data/human).
+VAD_LEVEL_DBFS = -20.0
 WINDOW = 512  # samples at 16 kHz = 32 ms; silero v5 accepts nothing else
 HOP_S = WINDOW / VAD_RATE
 
@@ -57,6 +64,9 @@ def speech_probabilities(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarra
     if sample_rate <= 0:
         raise ValueError(f"sample_rate must be positive, got {sample_rate}")
     x = to_16k(audio, sample_rate)
+    level = speech_level_db(x, VAD_RATE, [])  # active level: 20 ms windows within 40 dB of the loudest
+    if FLOOR_DB < level < VAD_LEVEL_DBFS:
+        x = x * np.float32(10 ** ((VAD_LEVEL_DBFS - level) / 20))
     n_frames = max(1, -(-len(x) // WINDOW))
     padded = np.zeros(n_frames * WINDOW, dtype=np.float32)
     padded[: len(x)] = np.clip(x, -1.0, 1.0)  # the model expects [-1, 1]

@@ -55,14 +55,14 @@ injected faults (docs/CALIBRATION.md; tuning corpus / held-out corpus,
 clean max vs share of faults caught):
 
 - lead_garbage_s 0.25: clean max 0.17 / 0.15 s; garbage 0.3-1 s caught
-  39/52 and 32/38 where measurable (misses: Whisper folding the garbage into
+  39/52 and 33/38 where measurable (misses: Whisper folding the garbage into
   the first word, or misplacing that word; see CALIBRATION.md "What is weak").
 - pre_onset_noise_db -38: clean max -41.5 / -40.9 dB (noise floors down to
-  -45 dB re speech); noise at -35..-15 dB caught 59/59, 39/39; breaths 100 %.
+  -45 dB re speech); noise at -35..-15 dB caught 59/59, 40/40; breaths 100 %.
 - pre_onset_click_db -40: clean max -120 (none found); clicks of amplitude
   0.02-0.5 read -29 dB and up, 100 %.
-- trail_garbage_s 0.25: clean max 0.11 / 0.19 s; caught 44/56, 29/40.
-- post_offset_noise_db -38: clean max -42.2 / -41.8 dB; noise tails 57/57, 39/39
+- trail_garbage_s 0.25: clean max 0.11 / 0.23 s; caught 43/56, 29/40.
+- post_offset_noise_db -38: clean max -42.2 / -42.6 dB; noise tails 58/58, 39/39
   where measurable.
 - tail_buzz_s 0.15: clean max 0.06 / 0.07 s; buzz 0.25-1 s reads >= 0.23 s, 100 %.
 - truncation_db -28: clean max -37.5 / -39.5 dB (incl. speech ending 20-50 ms

@@ -131,6 +131,19 @@ def test_voice_check_tells_human_speakers_apart(take: str, prompt: str, same: bo
     assert got.passed is same, got.message
 
 
+def test_a_quiet_take_has_the_same_edges(arctic: C.Clip, room: float) -> None:
+    """Levels are judged re the speech, so volume must not matter: the same recording
+    40 dB quieter (speech at -61 dBFS) keeps its onset, offset and verdicts. (Silero
+    alone heard its first words 0.4 s late, and they then read as noise before them.)"""
+    quiet = C.Clip("quiet", arctic.audio * np.float32(0.01), arctic.sr, arctic.text,
+                   arctic.speech_start, arctic.speech_end)
+    loud, soft = (analyze(c.audio, c.sr, c.text, ASR) for c in (arctic, quiet))
+    assert abs(soft.start.vad_onset_s - loud.start.vad_onset_s) < 0.04
+    assert abs(soft.tail.vad_offset_s - loud.tail.vad_offset_s) < 0.04
+    got = _judged(quiet, room, ("start", "tail"))
+    assert all(r.passed for r in got.values()), {n: r.message for n, r in got.items()}
+
+
 @pytest.mark.parametrize("offset_db, passes", [(0.0, True), (12.0, False)])
 def test_noise_is_judged_against_the_prompts_room(arctic: C.Clip, room: float, offset_db: float,
                                                   passes: bool) -> None:
