@@ -66,7 +66,9 @@ def test_report_page_in_a_real_browser(pytester: pytest.Pytester, tmp_path: Path
             detail.wait_for(state="visible")
             assert "piper / own_voice / hello<script>" in detail.locator("h2").inner_text()
             audio = detail.locator("audio")
-            audio.evaluate("a => a.play()")  # rejects (and fails the test) if the source cannot play
+            # rejects (and fails the test) if the source cannot play; looped, so it is still
+            # playing when the view is closed below, however long the steps in between take
+            audio.evaluate("a => { a.loop = true; return a.play(); }")
             state = audio.evaluate("a => ({ready: a.readyState, duration: a.duration, paused: a.paused})")
             assert state["ready"] >= 1 and 1.0 < state["duration"] < 10.0 and not state["paused"]
             assert detail.locator("img.plot").evaluate("i => i.complete && i.naturalWidth") > 500
@@ -78,7 +80,10 @@ def test_report_page_in_a_real_browser(pytester: pytest.Pytester, tmp_path: Path
 
             # closing pauses playback; the side-by-side view gets both stacks' media
             detail.locator("a.close").click()
-            assert view.evaluate("() => [...document.querySelectorAll('audio')].every(a => a.paused)")
+            # the page pauses on 'hashchange', which fires after the click returns: wait for it
+            # (a TimeoutError fails the test if playback never stops)
+            view.wait_for_function("() => [...document.querySelectorAll('audio')].every(a => a.paused)",
+                                   timeout=5000)
             view.locator("table.compare a.open").click()
             side = view.locator("section.view:target")
             side.wait_for(state="visible")
