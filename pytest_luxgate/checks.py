@@ -43,8 +43,8 @@ class _Criterion:
         value = "n/a" if self.value is None else f"{self.value:.4g}{unit}"
         where = f" {self.where}" if self.where else ""
         limit = f"{self.limit(th):.4g}{unit}"
-        if self.limit(th) != th[self.key]:
-            limit += f", raised from {th[self.key]:.4g}{unit} {self.allowance[1]}"  # type: ignore[index]
+        if self.allowance is not None and self.limit(th) != th[self.key]:
+            limit += f", raised from {th[self.key]:.4g}{unit} {self.allowance[1]}"
         return f"{self.key} {value} (limit {op} {limit}){where}: {spec.help}"
 
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -66,12 +67,17 @@ def test_tiny_checkpoint_has_the_real_layout(tiny_checkpoint: Path) -> None:  # 
     assert lines[0] == "_\t0" and len(lines) > 40
 
 
-@pytest.mark.parametrize("name", ["mlx", "torch"])
-def test_stack_speaks_48k_and_same_seed_gives_same_audio(stacks, prompt, name: str) -> None:
+def _encoded(stacks, prompt, name: str) -> tuple[Any, dict, Any]:
+    """(stack, its default params, the prompt encoded with them)."""
     stack = stacks[name]
     wav, rate, text = prompt
     params = stack.default_params()
-    enc = stack.encode_prompt(wav, rate, text, params)
+    return stack, params, stack.encode_prompt(wav, rate, text, params)
+
+
+@pytest.mark.parametrize("name", ["mlx", "torch"])
+def test_stack_speaks_48k_and_same_seed_gives_same_audio(stacks, prompt, name: str) -> None:
+    stack, params, enc = _encoded(stacks, prompt, name)
     a = stack.synthesize(TEXT, enc, params, seed=11)
     b = stack.synthesize(TEXT, enc, params, seed=11)
     c = stack.synthesize(TEXT, enc, params, seed=12)
@@ -83,10 +89,8 @@ def test_stack_speaks_48k_and_same_seed_gives_same_audio(stacks, prompt, name: s
 
 @pytest.mark.parametrize("name", ["mlx", "torch"])
 def test_generation_params_reach_the_model(stacks, prompt, name: str) -> None:
-    stack = stacks[name]
+    stack, params, enc = _encoded(stacks, prompt, name)
     wav, rate, text = prompt
-    params = stack.default_params()
-    enc = stack.encode_prompt(wav, rate, text, params)
     slow = stack.synthesize(TEXT, enc, {**params, "speed": 0.6}, seed=3).audio.size
     fast = stack.synthesize(TEXT, enc, {**params, "speed": 1.6}, seed=3).audio.size
     assert slow > 2 * fast  # duration = prompt frames per token * tokens / speed
