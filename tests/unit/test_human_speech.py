@@ -142,6 +142,9 @@ def test_a_quiet_take_has_the_same_edges(arctic: C.Clip, room: float) -> None:
     assert abs(soft.tail.vad_offset_s - loud.tail.vad_offset_s) < 0.04
     got = _judged(quiet, room, ("start", "tail"))
     assert all(r.passed for r in got.values()), {n: r.message for n, r in got.items()}
+    # ...and a fault in the quiet take is still one: a click before its first word
+    clicked = _judged(C.click(quiet, np.random.default_rng(11), amp=0.002), room, ("start",))["start"]
+    assert not clicked.passed and "pre_onset_click_db" in clicked.message, clicked.message
 
 
 @pytest.mark.parametrize("offset_db, passes", [(0.0, True), (12.0, False)])
