@@ -19,9 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pytest_luxgate.asr import get_asr  # noqa: E402
-from pytest_luxgate.audio import read_wav  # noqa: E402
+from pytest_luxgate.core.audio import read_wav  # noqa: E402
 from pytest_luxgate.metrics.text import word_error  # noqa: E402
-from pytest_luxgate.scenarios import load_dirs, standard_dir  # noqa: E402
+from pytest_luxgate.matrix.scenarios import load_dirs, standard_dir  # noqa: E402
 from pytest_luxgate.stacks.piper import PiperStack  # noqa: E402
 
 

@@ -30,12 +30,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import speech_corpus as C
 
-from pytest_luxgate.listeners.vad import (
-    segments_from_probabilities,
-    speech_probabilities,
-)
+from pytest_luxgate.listeners.vad import segments_from_probabilities, speech_probabilities
 from pytest_luxgate.metrics import edges, level, loops
-from pytest_luxgate.types import Word
+from pytest_luxgate.core.types import Word
 
 # which metric is meant to catch which fault
 TARGETS: dict[str, list[str]] = {

@@ -39,7 +39,7 @@ import speech_corpus as C
 from calibrate_detectors import ASRCache
 
 from pytest_luxgate.metrics import pauses as P
-from pytest_luxgate.thresholds import THRESHOLDS
+from pytest_luxgate.judging.thresholds import THRESHOLDS
 
 TEXT_IDS = list(C.TEXTS)
 
@@ -179,7 +179,7 @@ def run_quality(specs: list[C.ClipSpec], cache: Path, seed: int) -> dict[str, An
 
 def run_voice(specs: list[C.ClipSpec], cache: Path) -> dict[str, Any]:
     from pytest_luxgate.listeners import speaker
-    from pytest_luxgate.prompts import DEFAULT_FILE, load_prompts, read_prompt_audio
+    from pytest_luxgate.matrix.prompts import DEFAULT_FILE, load_prompts, read_prompt_audio
 
     limit = THRESHOLDS["voice_similarity"].default
     emb = {}

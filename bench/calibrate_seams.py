@@ -50,8 +50,8 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pytest_luxgate.chunking import split_text  # noqa: E402
-from pytest_luxgate.joining import DEFAULT_CROSSFADE_S, join, pause_after, sound_bounds  # noqa: E402
+from pytest_luxgate.speech.chunking import split_text  # noqa: E402
+from pytest_luxgate.speech.joining import DEFAULT_CROSSFADE_S, join, pause_after, sound_bounds  # noqa: E402
 from pytest_luxgate.metrics.level import db, window_rms  # noqa: E402
 from pytest_luxgate.metrics import seams as S  # noqa: E402
 from pytest_luxgate.metrics.seams import DEFAULTS, click_scan, seam_metrics  # noqa: E402

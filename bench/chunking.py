@@ -24,17 +24,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pytest_luxgate.analysis import analyze  # noqa: E402
-from pytest_luxgate.cells import OWN_VOICE, Cell  # noqa: E402
-from pytest_luxgate.checks import CHECK_NAMES, judge  # noqa: E402
-from pytest_luxgate.chunking import ChunkingOptions  # noqa: E402
-from pytest_luxgate.config import DEFAULT_ASR, DEFAULT_SEED  # noqa: E402
+from pytest_luxgate.judging.analysis import analyze  # noqa: E402
+from pytest_luxgate.matrix.cells import OWN_VOICE, Cell  # noqa: E402
+from pytest_luxgate.judging.checks import CHECK_NAMES, judge  # noqa: E402
+from pytest_luxgate.speech.chunking import ChunkingOptions  # noqa: E402
+from pytest_luxgate.core.defaults import DEFAULT_ASR, DEFAULT_SEED  # noqa: E402
 from pytest_luxgate.metrics.seams import seam_metrics  # noqa: E402
-from pytest_luxgate.runner import _cell_seed  # noqa: E402
-from pytest_luxgate.scenarios import load_dirs, standard_dir  # noqa: E402
+from pytest_luxgate.run.runner import _cell_seed  # noqa: E402
+from pytest_luxgate.matrix.scenarios import load_dirs, standard_dir  # noqa: E402
 from pytest_luxgate.stacks.piper import PiperStack  # noqa: E402
-from pytest_luxgate.synthesis import synthesize_chunked  # noqa: E402
-from pytest_luxgate.thresholds import resolve  # noqa: E402
+from pytest_luxgate.speech.synthesis import synthesize_chunked  # noqa: E402
+from pytest_luxgate.judging.thresholds import resolve  # noqa: E402
 
 SCENARIOS = ("long_paragraph", "numbers_symbols")
 

@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import speech_corpus as C
 
-from pytest_luxgate.analysis import analyze, listen, prompt_background
-from pytest_luxgate.checks import judge
-from pytest_luxgate.thresholds import resolve
+from pytest_luxgate.judging.analysis import analyze, listen, prompt_background
+from pytest_luxgate.judging.checks import judge
+from pytest_luxgate.judging.thresholds import resolve
 
 CHECK_OF = {"lead_garbage": "start", "trail_garbage": "tail", "noise_lead": "start", "noise_tail": "tail",
             "breath": "start", "click": "start", "buzz_tail": "tail", "truncation": "tail",

@@ -26,10 +26,10 @@ CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
 which = sys.argv[1]
-from pytest_luxgate.scenarios import load_dirs, standard_dir
+from pytest_luxgate.matrix.scenarios import load_dirs, standard_dir
 from pytest_luxgate.stacks.piper import PiperStack
-from pytest_luxgate.synthesis import synthesize_chunked
-from pytest_luxgate.chunking import ChunkingOptions
+from pytest_luxgate.speech.synthesis import synthesize_chunked
+from pytest_luxgate.speech.chunking import ChunkingOptions
 s = PiperStack(); s.load()
 takes = [synthesize_chunked(s, sc.text, None, s.default_params(), 1234, ChunkingOptions())
          for sc in load_dirs([standard_dir()])]
@@ -45,7 +45,7 @@ if which == "dnsmos":
     out["per_clip_s"] = per
 elif which == "speaker":
     from pytest_luxgate.listeners import speaker
-    from pytest_luxgate.prompts import DEFAULT_FILE, load_prompts, read_prompt_audio
+    from pytest_luxgate.matrix.prompts import DEFAULT_FILE, load_prompts, read_prompt_audio
     prompt = read_prompt_audio(load_prompts(DEFAULT_FILE)[0])
     t0 = time.perf_counter(); speaker.unavailable(); out["import_s"] = round(time.perf_counter() - t0, 2)
     t0 = time.perf_counter(); speaker._encoder(); out["load_s"] = round(time.perf_counter() - t0, 2)

@@ -26,7 +26,7 @@ t0 = time.perf_counter()
 from pytest_luxgate.stacks.base import set_stack_options
 from pytest_luxgate.stacks.luxtts.stacks import LuxTTSMLXStack, LuxTTSTorchStack, DEFAULT_PARAMS
 from pytest_luxgate.stacks.luxtts.runtime import import_luxtts
-from pytest_luxgate.prompts import load_prompts, read_prompt_audio
+from pytest_luxgate.matrix.prompts import load_prompts, read_prompt_audio
 name, path, takes = sys.argv[1], sys.argv[2], int(sys.argv[3])
 mods = {"mlx": ("mlx.core", "zipvoice.luxvoice", "zipvoice.mlx.modeling_utils"),
         "torch": ("torch", "zipvoice.modeling_utils", "zipvoice.luxvoice")}[name]

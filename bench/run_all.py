@@ -44,7 +44,7 @@ def bench_gate_cold() -> dict:
 
 
 def _takes() -> list[tuple[str, object, int, str]]:
-    from pytest_luxgate.scenarios import load_dirs, standard_dir
+    from pytest_luxgate.matrix.scenarios import load_dirs, standard_dir
     from pytest_luxgate.stacks.piper import PiperStack
 
     stack = PiperStack()

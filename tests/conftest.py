@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_luxgate.audio import write_wav_atomic
+from pytest_luxgate.core.audio import write_wav_atomic
 from pytest_luxgate.stacks.piper import PiperStack
 
 

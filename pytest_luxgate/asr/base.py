@@ -6,7 +6,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..types import Transcript
+from ..core.types import Transcript
 
 WHISPER_RATE = 16_000
 

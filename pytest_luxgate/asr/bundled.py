@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ..atomic import atomic_directory
+from ..core.atomic import atomic_directory
 from .base import ASRError
 
 BUNDLED = ("tiny.en", "base")

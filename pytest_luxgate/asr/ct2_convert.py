@@ -25,7 +25,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ..atomic import atomic_directory
+from ..core.atomic import atomic_directory
 from .base import ASRError
 
 # Order of CTranslate2's DataType enum (include/ctranslate2/types.h).

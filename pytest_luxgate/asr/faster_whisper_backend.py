@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..types import Transcript, Word
+from ..core.types import Transcript, Word
 from .base import WHISPER_RATE, ASRError, resample
 from .bundled import BUNDLED, whisper_model_dir
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..types import Transcript, Word
+from ..core.types import Transcript, Word
 from .base import WHISPER_RATE, ASRError, resample
 from .bundled import BUNDLED, cache_root, whisper_model_dir
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ..core.types import Segment
 from ..metrics.level import FLOOR_DB, speech_level_db
-from ..types import Segment
 
 VAD_RATE = 16_000
 #: Silero's speech probability falls with the playback level: the same sentence at

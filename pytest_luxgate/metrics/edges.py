@@ -34,8 +34,15 @@ from typing import Any
 
 import numpy as np
 
-from ..types import Segment, Word
-from .level import FLOOR_DB, ROOM_MARGIN_DB, background_db, db, speech_level_db, window_rms
+from ..core.types import Segment, Word
+from .level import (
+    FLOOR_DB,
+    ROOM_MARGIN_DB,
+    background_db,
+    db,
+    speech_level_db,
+    window_rms,
+)
 
 DEFAULTS: dict[str, float] = {
     "lead_garbage_s": 0.25,

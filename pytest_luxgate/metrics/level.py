@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..types import Segment
+from ..core.types import Segment
 
 #: |x| at or above this counts as full scale (int16 32735/32768 and up)
 CLIP_LEVEL = 0.999

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..types import Word
+from ..core.types import Word
 from .level import ROOM_MARGIN_DB, db, window_rms
 
 #: a window this far below the loudest 10 ms window counts as silence. Speech

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
-from ..types import Segment
+from ..core.types import Segment
 
 # IPA vowel letters; a run of them (with length/stress marks between) is one nucleus
 _VOWELS = "aeiouyæɑɐɒɔəɘɚɛɜɝɞɤɨɪɯɵøœɶʉʊʌʏ"

@@ -7,7 +7,7 @@ import pytest
 from pytest_luxgate.asr import ASRError, get_asr
 from pytest_luxgate.asr.bundled import whisper_model_dir
 from pytest_luxgate.metrics.text import normalize_words, word_error
-from pytest_luxgate.prompts import DEFAULT_FILE, load_prompts, read_prompt_audio
+from pytest_luxgate.matrix.prompts import DEFAULT_FILE, load_prompts, read_prompt_audio
 
 
 @pytest.fixture(scope="module")

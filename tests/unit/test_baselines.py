@@ -7,21 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from pytest_luxgate.baselines import (
-    METRICS,
-    BaselineError,
-    BaselineExtension,
-    BaselineOptions,
-    compare,
-    delta_text,
-    entry_from_record,
-    parse_options,
-    platform_tag,
-    regression_message,
-    tolerances_for,
-    validate_tolerances,
-)
-from pytest_luxgate.scenarios import ScenarioError, load_file
+from pytest_luxgate.baselines.spec.spec import METRICS, BaselineError, BaselineOptions, parse_options, platform_tag, tolerances_for, validate_tolerances
+from pytest_luxgate.baselines.spec.extension import BaselineExtension
+from pytest_luxgate.baselines.spec.compare import compare, regression_message
+from pytest_luxgate.baselines.spec.summary import delta_text
+from pytest_luxgate.baselines.spec.entry import entry_from_record
+from pytest_luxgate.matrix.scenarios import ScenarioError, load_file
 
 # a real cell record's shape (numbers from the default gate's short_plain take)
 RECORD = {

@@ -10,18 +10,10 @@ import numpy as np
 import pytest
 from pytester_gate import read_report, run_gate
 
-from pytest_luxgate.cache import (
-    CacheConfigError,
-    ContentCache,
-    asr_identity,
-    cache_get_take,
-    cache_put_take,
-    parse_size,
-    take_key,
-)
-from pytest_luxgate.synthesis import Take
-from pytest_luxgate.types import Transcript, Word
-from pytest_luxgate.xdist_support import comparable
+from pytest_luxgate.run.cache import CacheConfigError, ContentCache, asr_identity, cache_get_take, cache_put_take, parse_size, take_key
+from pytest_luxgate.speech.synthesis import Take
+from pytest_luxgate.core.types import Transcript, Word
+from pytest_luxgate.plugin.xdist import comparable
 
 
 KEY_ARGS = dict(stack="piper", describe={"model": "en_US-joe-medium", "model_version": "1.0"},
@@ -186,8 +178,8 @@ def test_listener_results_are_reused(tmp_path: Path, piper_take: tuple[np.ndarra
     here because DNSMOS's lazily imported native stack cannot be loaded after an
     in-process pytester run in the same interpreter (this module runs several).
     """
-    from pytest_luxgate.analysis import analyze
-    from pytest_luxgate.cache import keep_listeners, reuse_listeners
+    from pytest_luxgate.judging.analysis import analyze
+    from pytest_luxgate.run.cache import keep_listeners, reuse_listeners
     from pytest_luxgate.listeners.dnsmos import MOS
     from pytest_luxgate.listeners.speaker import VoiceMatch
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pytest_luxgate.analysis import analyze
-from pytest_luxgate.checks import judge
-from pytest_luxgate.thresholds import resolve
+from pytest_luxgate.judging.analysis import analyze
+from pytest_luxgate.judging.checks import judge
+from pytest_luxgate.judging.thresholds import resolve
 
 ASR = "faster-whisper:tiny.en"
 

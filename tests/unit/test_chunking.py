@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_luxgate.chunking import DEFAULT_MAX_CHARS, ChunkingOptions, split_text, validate_chunking
-from pytest_luxgate.scenarios import load_dirs, standard_dir
+from pytest_luxgate.speech.chunking import DEFAULT_MAX_CHARS, ChunkingOptions, split_text, validate_chunking
+from pytest_luxgate.matrix.scenarios import load_dirs, standard_dir
 
 STANDARD = {s.id: s.text for s in load_dirs([standard_dir()])}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_luxgate.audio import write_wav_atomic
+from pytest_luxgate.core.audio import write_wav_atomic
 from pytest_luxgate.cli import EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS, main
 
 FAST = ["--asr", "tiny.en"]

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from pytest_luxgate.asr import get_asr
-from pytest_luxgate.audio import write_wav_atomic
+from pytest_luxgate.core.audio import write_wav_atomic
 from pytest_luxgate.cli import EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS, main
 from pytest_luxgate.listeners import dnsmos, speaker
-from pytest_luxgate.prompts import DEFAULT_FILE, load_prompts
+from pytest_luxgate.matrix.prompts import DEFAULT_FILE, load_prompts
 
 FAST = ["--asr", "tiny.en"]
 TEXT = "The quick brown fox jumps over the lazy dog near the river bank."

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_luxgate.audio import write_wav_atomic
-from pytest_luxgate.chunking import ChunkingOptions
+from pytest_luxgate.core.audio import write_wav_atomic
+from pytest_luxgate.speech.chunking import ChunkingOptions
 from pytest_luxgate.cli import EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS, main
-from pytest_luxgate.synthesis import synthesize_chunked
+from pytest_luxgate.speech.synthesis import synthesize_chunked
 
 TEXT = "We walked along the river after lunch. By noon the rain had stopped again."
 FAST = ["--asr", "tiny.en"]

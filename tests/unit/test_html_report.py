@@ -16,10 +16,9 @@ import numpy as np
 import pytest
 from pytester_gate import run_gate
 
-from pytest_luxgate import plots
-from pytest_luxgate.audio import write_wav_atomic
-from pytest_luxgate.html_report import (HtmlOptions, baseline_rows, failure_marks, parse_options,
-                                        word_diff_html, write_html, write_html_report)
+from pytest_luxgate.report.matrix import plots
+from pytest_luxgate.core.audio import write_wav_atomic
+from pytest_luxgate.report.matrix.html import HtmlOptions, baseline_rows, failure_marks, parse_options, word_diff_html, write_html, write_html_report
 
 EVIL = '<script>window.__pwned=1</script>"&\''
 
@@ -128,7 +127,7 @@ def test_plot_is_drawn_for_kept_takes_only(out_dir: Path) -> None:
 
 
 def test_plots_are_reused_from_the_cache_until_the_take_or_its_marks_change(out_dir: Path, tmp_path: Path) -> None:
-    from pytest_luxgate.cache import ContentCache
+    from pytest_luxgate.run.cache import ContentCache
 
     images = ContentCache(tmp_path / "cache", max_bytes=10**8)
     kept = _cell(wav="wavs/piper/own_voice__short_plain.wav")

@@ -22,11 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import speech_corpus as C
 from pytester_gate import run_gate
 
-from pytest_luxgate.analysis import Evidence, analyze, listen, prompt_background
-from pytest_luxgate.checks import judge
+from pytest_luxgate.judging.analysis import Evidence, analyze, listen, prompt_background
+from pytest_luxgate.judging.checks import judge
 from pytest_luxgate.listeners.vad import speech_segments
 from pytest_luxgate.metrics.level import background_db
-from pytest_luxgate.thresholds import resolve
+from pytest_luxgate.judging.thresholds import resolve
 
 HUMAN = C.HUMAN_DIR
 ARCTIC_TEXT = C.HUMAN_TEXTS["arctic_a0007"]

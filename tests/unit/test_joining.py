@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pytest_luxgate.joining import (PHRASE_PAUSE_S, SENTENCE_PAUSE_S, WORD_PAUSE_S, join, pause_after,
-                                    sound_bounds)
+from pytest_luxgate.speech.joining import PHRASE_PAUSE_S, SENTENCE_PAUSE_S, WORD_PAUSE_S, join, pause_after, sound_bounds
 
 RATE = 22_050
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_luxgate.analysis import Evidence, analyze, listen
-from pytest_luxgate.checks import CheckNotApplicable, judge
+from pytest_luxgate.judging.analysis import Evidence, analyze, listen
+from pytest_luxgate.judging.checks import CheckNotApplicable, judge
 from pytest_luxgate.listeners import dnsmos, speaker
-from pytest_luxgate.prompts import DEFAULT_FILE, load_prompts, read_prompt_audio
-from pytest_luxgate.thresholds import THRESHOLDS, resolve
+from pytest_luxgate.matrix.prompts import DEFAULT_FILE, load_prompts, read_prompt_audio
+from pytest_luxgate.judging.thresholds import THRESHOLDS, resolve
 
 for _why in (dnsmos.unavailable(), speaker.unavailable()):
     if _why:
@@ -159,9 +159,9 @@ def test_a_missing_extra_skips_with_the_install_hint() -> None:
         sys.modules["speechmos"] = None
         import numpy as np
         from pytest_luxgate import analysis
-        from pytest_luxgate.checks import CheckNotApplicable, judge
+        from pytest_luxgate.judging.checks import CheckNotApplicable, judge
         from pytest_luxgate.stacks.piper import PiperStack
-        from pytest_luxgate.thresholds import resolve
+        from pytest_luxgate.judging.thresholds import resolve
         s = PiperStack(); s.load()
         out = s.synthesize("Stop the car.", None, s.default_params(), 1)
         ev = analysis.analyze(out.audio, out.sample_rate, "Stop the car.", "tiny.en")

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from pytester_gate import read_report, run_gate
 
-from pytest_luxgate.prompt_text import PromptTextError, resolve_prompt_text, unstable_reason, validate_policy
-from pytest_luxgate.prompts import DEFAULT_FILE
+from pytest_luxgate.matrix.prompt_text import PromptTextError, resolve_prompt_text, unstable_reason, validate_policy
+from pytest_luxgate.matrix.prompts import DEFAULT_FILE
 
 PROBE = "speaks_prompt_text=luxtts_tiny:SpeaksPromptText"
 

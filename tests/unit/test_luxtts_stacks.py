@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from luxtts_tiny import requires_luxtts, tiny_checkpoint  # noqa: F401  (fixture)
 
-from pytest_luxgate.prompts import load_prompts, read_prompt_audio
+from pytest_luxgate.matrix.prompts import load_prompts, read_prompt_audio
 from pytest_luxgate.stacks.base import StackUnavailable, set_stack_options
 
 pytestmark = requires_luxtts

@@ -8,8 +8,8 @@ import pytest
 from pytester_gate import run_gate
 
 from pytest_luxgate.cli import main as luxgate
-from pytest_luxgate.sharding import Shard, assign, parse_shard, shard_cells
-from pytest_luxgate.xdist_support import comparable, comparable_summary
+from pytest_luxgate.plugin.sharding import Shard, assign, parse_shard, shard_cells
+from pytest_luxgate.plugin.xdist import comparable, comparable_summary
 
 KEYS = [f"piper/own_voice/s{i}" for i in range(11)] + [f"mlx/prompt_{p}/s{i}" for p in "ab" for i in range(5)]
 

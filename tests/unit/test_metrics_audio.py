@@ -18,17 +18,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import speech_corpus as C
 
-from pytest_luxgate.listeners.vad import (
-    HOP_S,
-    segments_from_probabilities,
-    speech_probabilities,
-    speech_segments,
-)
+from pytest_luxgate.listeners.vad import HOP_S, segments_from_probabilities, speech_probabilities, speech_segments
 from pytest_luxgate.metrics import edges, level, loops
 from pytest_luxgate.metrics.edges import start_metrics, tail_metrics
 from pytest_luxgate.metrics.level import level_metrics, validate_audio
 from pytest_luxgate.metrics.loops import audio_loops
-from pytest_luxgate.types import Segment, Word
+from pytest_luxgate.core.types import Segment, Word
 
 E = edges.DEFAULTS
 L = level.DEFAULTS

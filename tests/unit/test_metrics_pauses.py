@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pytest_luxgate.analysis import analyze
+from pytest_luxgate.judging.analysis import analyze
 from pytest_luxgate.asr import get_asr
-from pytest_luxgate.checks import judge
+from pytest_luxgate.judging.checks import judge
 from pytest_luxgate.metrics import pauses as P
-from pytest_luxgate.thresholds import resolve
+from pytest_luxgate.judging.thresholds import resolve
 
 ASR = "faster-whisper:tiny.en"
 PUNCTUATED = "Hello, how are you today? I am fine, thanks. Well... that is good news; see you soon."

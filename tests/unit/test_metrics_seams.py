@@ -10,13 +10,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from pytest_luxgate.checks import judge
-from pytest_luxgate.chunking import split_text
-from pytest_luxgate.joining import join, pause_after
+from pytest_luxgate.judging.checks import judge
+from pytest_luxgate.speech.chunking import split_text
+from pytest_luxgate.speech.joining import join, pause_after
 from pytest_luxgate.metrics.level import db, window_rms
 from pytest_luxgate.metrics.seams import DEFAULTS, click_scan, seam_metrics
-from pytest_luxgate.scenarios import load_dirs, standard_dir
-from pytest_luxgate.thresholds import resolve
+from pytest_luxgate.matrix.scenarios import load_dirs, standard_dir
+from pytest_luxgate.judging.thresholds import resolve
 
 TEXT = {s.id: s.text for s in load_dirs([standard_dir()])}["long_paragraph"]
 # natural level steps at these joins: -0.2 and +0.5 dB (clean joins measured up to +-5.1, docs/SEAMS.md),

@@ -5,13 +5,7 @@ import json
 
 import pytest
 
-from pytest_luxgate.metrics.text import (
-    DEFAULT_MAX_REPEAT_RATIO,
-    legacy_asr_sim,
-    normalize_words,
-    repeat_metrics,
-    word_error,
-)
+from pytest_luxgate.metrics.text import DEFAULT_MAX_REPEAT_RATIO, legacy_asr_sim, normalize_words, repeat_metrics, word_error
 
 SHORT = "Quick quality check for LuxTTS."
 MEDIUM = (

@@ -32,7 +32,7 @@ import soundfile as sf
 import soxr
 from pytester_gate import FAST, TESTS, run_gate
 
-from pytest_luxgate.prompts import DEFAULT_FILE
+from pytest_luxgate.matrix.prompts import DEFAULT_FILE
 
 PROMPT_WAV = DEFAULT_FILE.parent / "prompt_a.wav"
 PROMPT_TEXT = "The morning train was late, so we walked along the river and talked about the weekend."
@@ -487,8 +487,8 @@ def test_10k_character_scenario_is_chunked_not_refused(pytester: pytest.Pytester
     """A 10,000-character text (a page of an audiobook) is a fair thing to gate: it is accepted
     and spoken in chunks. Speaking it end to end takes minutes (measured: README), so here the
     plugin collects its cells and the chunker's plan is checked; the end-to-end figure is a bench."""
-    from pytest_luxgate.chunking import split_text
-    from pytest_luxgate.scenarios import load_file
+    from pytest_luxgate.speech.chunking import split_text
+    from pytest_luxgate.matrix.scenarios import load_file
 
     sentence = "The river bends twice before the old mill, and the path follows it closely. "
     text = (sentence * (10_000 // len(sentence) + 1))[:10_000].rsplit(" ", 1)[0] + "."

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_luxgate.params_file import ParamsFileError, read_params_file, render_params_file
-from pytest_luxgate.thresholds import resolve
-from pytest_luxgate.tune_search import STEP_MIN, Score, next_step, params_key, propose, score
-from pytest_luxgate.tune_space import KNOWN_RANGES, SpaceError, build_space, default_space, load_space_file
-from pytest_luxgate.tune_store import TMP_PREFIX, BudgetExceeded, Store, dir_bytes, wav_bytes
+from pytest_luxgate.matrix.params_file import ParamsFileError, read_params_file, render_params_file
+from pytest_luxgate.judging.thresholds import resolve
+from pytest_luxgate.cli.tune.search import STEP_MIN, Score, next_step, params_key, propose, score
+from pytest_luxgate.cli.tune.space import KNOWN_RANGES, SpaceError, build_space, default_space, load_space_file
+from pytest_luxgate.cli.tune.store import TMP_PREFIX, BudgetExceeded, Store, dir_bytes, wav_bytes
 
 PIPER = {"length_scale": 1, "noise_scale": 0.667, "noise_w_scale": 0.8, "volume": 0.89}
 LUX = {"num_steps": 6, "guidance_scale": 2.6, "t_shift": 0.45, "speed": 0.96,

@@ -7,13 +7,7 @@ import json
 import pytest
 from pytester_gate import run_gate
 
-from pytest_luxgate.xdist_support import (
-    VOLATILE_CELL,
-    VOLATILE_RUN,
-    comparable,
-    comparable_summary,
-    worker_env,
-)
+from pytest_luxgate.plugin.xdist import VOLATILE_CELL, VOLATILE_RUN, comparable, comparable_summary, worker_env
 
 SEL = "--luxgate-scenario=short_plain,medium_conversational"
 

@@ -181,7 +181,7 @@ def _explained_istft(stage: str, head_t: Any, a: np.ndarray, b: np.ndarray) -> S
 
 def default_inputs() -> tuple[np.ndarray, int, str]:
     """The shipped prompt_a (real speech) and its transcript."""
-    from ...prompts import load_prompts, read_prompt_audio
+    from ...matrix.prompts import load_prompts, read_prompt_audio
 
     prompt = load_prompts()[0]
     wav, rate = read_prompt_audio(prompt)

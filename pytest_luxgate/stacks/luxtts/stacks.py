@@ -109,7 +109,6 @@ def _mlx_weight_check(model: Any, fresh: Any, state: dict[str, Any], mlx_utils: 
 def _mlx_weights(tts: Any, path: Path, torch: Any, mlx_utils: Any) -> dict[str, dict[str, Any]]:
     """`_mlx_weight_check` for the flow-matching model and the vocoder of a loaded MLX LuxTTS."""
     import yaml
-
     from zipvoice.mlx import vocoder as mv
 
     config = json.loads((path / "config.json").read_text())["model"]

@@ -20,7 +20,6 @@ import json
 import sys
 from pathlib import Path
 
-
 #: ZipVoice-distill kwargs (the real model: fm_decoder_dim 512, 5 stacks of 2-4 layers, ...)
 TINY_MODEL = {
     "fm_decoder_downsampling_factor": [1, 2, 1],
@@ -64,7 +63,7 @@ def token_inventory() -> list[str]:
     """'_' (pad) first, then the phonemes espeak produces for English, punctuation, letters."""
     from piper_phonemize import phonemize_espeak
 
-    from ...scenarios import load_dirs, standard_dir
+    from ...matrix.scenarios import load_dirs, standard_dir
 
     texts = [s.text for s in load_dirs([standard_dir()])]
     texts.append("The quick brown fox jumps over the lazy dog; she sells sea shells, yes?")

@@ -1,0 +1,227 @@
+"""Everything the checks need to know about one take, computed once.
+
+`analyze` runs the listeners (ASR, VAD) and the pure metrics; checks then
+only compare numbers with thresholds. The plugin and `luxgate check` both
+call this, so a take is judged the same way everywhere.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Collection
+
+import numpy as np
+
+from ..asr import get_asr
+from ..core.types import Segment, Transcript
+from ..listeners.vad import speech_segments
+from ..metrics.edges import StartMetrics, TailMetrics, start_metrics, tail_metrics
+from ..metrics.level import (
+    LevelMetrics,
+    background_db,
+    background_dbfs,
+    level_metrics,
+    validate_audio,
+)
+from ..metrics.loops import LoopMetrics, audio_loops
+from ..metrics.pauses import PauseMetrics, pause_metrics
+from ..metrics.rate import Rate, speaking_rate
+from ..metrics.seams import SeamMetrics, click_scan, seam_metrics
+from ..metrics.text import (
+    RepeatMetrics,
+    WordError,
+    legacy_asr_sim,
+    repeat_metrics,
+    word_error,
+)
+
+
+@dataclass
+class Evidence:
+    text: str
+    duration_s: float
+    transcript: Transcript
+    segments: list[Segment]
+    wer: WordError
+    repeats: RepeatMetrics
+    loops: LoopMetrics
+    start: StartMetrics
+    tail: TailMetrics
+    level: LevelMetrics
+    rate: Rate
+    timings: dict[str, float] = field(default_factory=dict)
+    #: the joins of a chunked take, measured; None when the seam times are unknown
+    seams: SeamMetrics | None = None
+    #: whole-file click scan (time_s, dB above context), run when the seam times are unknown
+    clicks: list[tuple[float, float]] | None = None
+    #: silent gaps between words and whether the text's punctuation explains them
+    pauses: PauseMetrics | None = None
+    #: listener models, filled by `listen` only for the checks that run (see LISTENER_CHECKS)
+    quality: Any = None          # listeners.dnsmos.MOS
+    voice: Any = None            # listeners.speaker.VoiceMatch
+    #: listener check -> why it could not listen (extra not installed, no prompt): check skipped
+    not_heard: dict[str, str] = field(default_factory=dict)
+    #: listener check -> the error its model raised on this take: check failed, other checks unharmed
+    listener_errors: dict[str, str] = field(default_factory=dict)
+    #: the voice prompt's own steady background, dB re its speech (`prompt_background`); a
+    #: cloning engine copies the prompt's room, so the noise checks allow for it. None: no
+    #: prompt, a stack that does not clone, or a prompt with too little non-speech to tell
+    prompt_background_db: float | None = None
+
+    def metrics(self) -> dict[str, Any]:
+        """Flat, JSON-ready numbers for reports (the full objects stay here)."""
+        return {
+            "wer": round(self.wer.wer, 4),
+            "wer_errors": self.wer.errors, "ref_words": len(self.wer.ref_words),
+            "repeat_ratio": round(self.repeats.repeat_ratio, 4),
+            "repeated_words": self.repeats.repeated_words,
+            "longest_loop_s": self.loops.longest_repeat_s,
+            "lead_garbage_s": self.start.lead_garbage_s,
+            "pre_onset_noise_db": self.start.pre_onset_noise_db,
+            "pre_onset_click_db": self.start.pre_onset_click_db,
+            "onset_s": self.start.onset_s,
+            "trail_garbage_s": self.tail.trail_garbage_s,
+            "post_offset_noise_db": self.tail.post_offset_noise_db,
+            "tail_buzz_s": self.tail.tail_buzz_s,
+            "truncation_db": self.tail.truncation_db,
+            "offset_s": self.tail.offset_s,
+            "clip_frac": self.level.clip_frac,
+            "longest_clip_run_s": self.level.longest_clip_run_s,
+            "peak": round(self.level.peak, 5), "rms": round(self.level.rms, 5),
+            "peak_dbfs": round(self.level.peak_dbfs, 2), "rms_dbfs": round(self.level.rms_dbfs, 2),
+            "syllables_per_s": self.rate.syllables_per_s,
+            "speech_s": self.rate.speech_s,
+            "duration_s": round(self.duration_s, 3),
+            **self._seam_numbers(),
+            **self._listener_numbers(),
+        }
+
+    def _listener_numbers(self) -> dict[str, Any]:
+        q = self.quality
+        return {
+            "longest_unexplained_pause_s": None if self.pauses is None else self.pauses.longest_unexplained_s,
+            "pause_count": None if self.pauses is None else len(self.pauses.inner),
+            "mos_ovrl": None if q is None else q.ovrl, "mos_sig": None if q is None else q.sig,
+            "mos_bak": None if q is None else q.bak, "mos_p808": None if q is None else q.p808,
+            "voice_similarity": None if self.voice is None else self.voice.similarity,
+            "prompt_background_db": None if self.prompt_background_db is None else round(self.prompt_background_db, 2),
+        }
+
+    def _seam_numbers(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"seam_count": None if self.seams is None else self.seams.count}
+        for name in ("click_db", "level_jump_db", "spectral_jump_db"):
+            worst = self.seams.worst(name) if self.seams is not None else None
+            out[f"worst_seam_{name}"] = None if worst is None else getattr(worst, name)
+        out["click_scan_db"] = max((db for _, db in self.clicks), default=None) if self.clicks is not None else None
+        return out
+
+    def legacy(self) -> dict[str, Any]:
+        """The original scripts' metrics, for comparison with old runs."""
+        return {"asr_sim": round(legacy_asr_sim(self.text, self.transcript.text), 4),
+                "start_ratio": self.start.start_ratio, "tail_ratio": self.tail.tail_ratio,
+                "repeat_ratio": round(self.repeats.legacy_repeat_ratio, 4)}
+
+    def details(self) -> dict[str, Any]:
+        return {"wer": self.wer.to_dict(), "repeats": self.repeats.to_dict(),
+                "loops": self.loops.to_dict(), "start": self.start.to_dict(),
+                "tail": self.tail.to_dict(), "level": self.level.to_dict(),
+                "rate": self.rate.to_dict(),
+                "seams": None if self.seams is None else self.seams.to_dict(),
+                "clicks": None if self.clicks is None else [list(c) for c in self.clicks],
+                "pauses": None if self.pauses is None else self.pauses.to_dict(),
+                "quality": None if self.quality is None else self.quality.to_dict(),
+                "voice": None if self.voice is None else self.voice.to_dict(),
+                "segments": [[round(s.start, 3), round(s.end, 3)] for s in self.segments],
+                "words": [[w.text, round(w.start, 3), round(w.end, 3)] for w in self.transcript.words]}
+
+
+def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
+            seams: list[float] | None = None,
+            transcriber: Callable[[np.ndarray, int], Transcript] | None = None) -> Evidence:
+    """Transcribe, segment and measure one take (`asr` is a get_asr spec).
+
+    `transcriber` replaces `get_asr(asr).transcribe` (the plugin's persistent
+    cache passes one that loads the model only on a miss).
+
+    `seams`: the take's chunk joins in seconds ([] for a one-pass take); when
+    they are unknown (None) the whole file is scanned for clicks instead.
+    """
+    if not text or not text.strip():
+        raise ValueError("the reference text is empty: give the words the take should say")
+    audio = validate_audio(audio, sample_rate)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()  # first: a seam outside the audio is an input error, found before the ASR runs
+    joins = seam_metrics(audio, sample_rate, seams) if seams is not None else None
+    clicks = click_scan(audio, sample_rate) if seams is None else None
+    timings["seams_s"] = round(time.perf_counter() - t0, 4)
+    t0 = time.perf_counter()
+    transcript = (transcriber or get_asr(asr).transcribe)(audio, sample_rate)
+    timings["asr_s"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    segments = speech_segments(audio, sample_rate)
+    words = transcript.words
+    evidence = Evidence(
+        text=text, duration_s=len(audio) / sample_rate, transcript=transcript, segments=segments,
+        wer=word_error(text, transcript.text),
+        repeats=repeat_metrics(text, transcript.text),
+        loops=audio_loops(audio, sample_rate),
+        start=start_metrics(audio, sample_rate, segments, words, expected_text=text),
+        tail=tail_metrics(audio, sample_rate, segments, words, expected_text=text),
+        level=level_metrics(audio, sample_rate),
+        rate=speaking_rate(text, segments),
+        timings=timings,
+        seams=joins,
+        clicks=clicks,
+        pauses=pause_metrics(audio, sample_rate, words, text,
+                             room_dbfs=background_dbfs(audio, sample_rate, segments)),
+    )
+    timings["analysis_s"] = round(time.perf_counter() - t0, 3)
+    return evidence
+
+
+def prompt_background(audio: np.ndarray, sample_rate: int) -> float | None:
+    """The voice prompt's steady background in dB re its speech (metrics.level.background_db)."""
+    audio = validate_audio(audio, sample_rate)
+    return background_db(audio, sample_rate, speech_segments(audio, sample_rate))
+
+
+#: checks that need a listener model beyond ASR and VAD; each loads only when
+#: one of these checks is selected (pytest items or `luxgate check --checks`)
+LISTENER_CHECKS = ("quality", "voice")
+
+
+def listen(evidence: Evidence, audio: np.ndarray, sample_rate: int, checks: Collection[str], *,
+           prompt: tuple[np.ndarray, int] | None = None, no_prompt: str = "no voice prompt given") -> Evidence:
+    """Add the listener results that `checks` need and `evidence` lacks (idempotent).
+
+    `prompt` is the voice prompt's (audio, rate) for `voice`; without one,
+    `no_prompt` is the reason recorded. A listener that is not installed or
+    cannot judge this audio leaves its reason in `evidence.not_heard`, and its
+    check is then skipped with that reason rather than failed; a model that
+    crashes leaves its error in `evidence.listener_errors` (that check fails,
+    the cell's other results stand).
+    """
+    from ..listeners import dnsmos, speaker
+
+    for name in checks:
+        if name not in LISTENER_CHECKS or name in evidence.not_heard or name in evidence.listener_errors:
+            continue
+        if getattr(evidence, name) is not None:
+            continue
+        reason = dnsmos.unavailable() if name == "quality" else \
+            (no_prompt if prompt is None else speaker.unavailable())
+        if reason is not None:
+            evidence.not_heard[name] = reason
+            continue
+        t0 = time.perf_counter()
+        try:
+            if name == "quality":
+                evidence.quality = dnsmos.score(audio, sample_rate)
+            else:
+                evidence.voice = speaker.voice_match(audio, sample_rate, *prompt)
+        except ValueError as exc:  # too little speech to tell a voice
+            evidence.not_heard[name] = str(exc)
+        except Exception as exc:
+            evidence.listener_errors[name] = f"{type(exc).__name__}: {exc}"
+        evidence.timings[f"{name}_s"] = round(time.perf_counter() - t0, 3)
+    return evidence

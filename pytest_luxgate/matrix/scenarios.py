@@ -1,0 +1,104 @@
+"""Scenarios are data: one TOML file each, loaded with tomllib, never executed.
+
+A scenario file holds ``id``, ``text`` and optionally ``[thresholds]`` (per-check
+overrides, validated against the known keys), ``[params]`` (generation
+parameter overrides, passed to the stack) and ``[chunking]`` (``max_chars``,
+``crossfade_ms``: how this text is chunked, over the run's options) and
+``[baseline]`` (per-metric tolerances of `test_baseline`, see baselines.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..baselines.spec import validate_tolerances
+from ..core.tomlfile import read_toml
+from ..judging.thresholds import validate_overrides
+from ..speech.chunking import validate_chunking
+
+MAX_TEXT_CHARS = 20_000
+
+
+class ScenarioError(ValueError):
+    """A scenario file is unusable; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    text: str
+    thresholds: dict[str, float] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+    chunking: dict[str, Any] = field(default_factory=dict)
+    #: per-metric baseline tolerances ({metric: {"atol", "rtol"}}), see baselines.py
+    baseline: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def standard_dir() -> Path:
+    """The five standard scenarios shipped with the package (repo: ./scenarios)."""
+    return Path(str(resources.files("pytest_luxgate.standard_scenarios")))
+
+
+def load_file(path: Path) -> Scenario:
+    data = read_toml(path, "scenario file", ScenarioError, invalid="not valid UTF-8 TOML")
+    unknown = set(data) - {"id", "text", "thresholds", "params", "chunking", "baseline", "description"}
+    if unknown:
+        raise ScenarioError(f"scenario file {path}: unknown key(s) {sorted(unknown)}; "
+                            "allowed: id, text, description, [thresholds], [params], [chunking], [baseline]")
+    sid = data.get("id", path.stem)
+    if not isinstance(sid, str) or not sid.strip():
+        raise ScenarioError(f"scenario file {path}: 'id' must be a non-empty string")
+    text = data.get("text")
+    if text is None:
+        raise ScenarioError(f"scenario file {path}: missing 'text' (the words to synthesize)")
+    if not isinstance(text, str) or not text.strip():
+        raise ScenarioError(f"scenario file {path}: 'text' is empty; give the words to synthesize")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ScenarioError(f"scenario file {path}: 'text' has {len(text)} characters, "
+                            f"more than the {MAX_TEXT_CHARS} allowed; split it into scenarios")
+    thresholds = data.get("thresholds", {})
+    params = data.get("params", {})
+    chunking = data.get("chunking", {})
+    baseline = data.get("baseline", {})
+    if not all(isinstance(t, dict) for t in (thresholds, params, chunking, baseline)):
+        raise ScenarioError(f"scenario file {path}: [thresholds], [params], [chunking] and [baseline] "
+                            "must be tables")
+    try:
+        thresholds = validate_overrides(thresholds)
+        chunking = validate_chunking(chunking)
+        baseline = validate_tolerances(baseline, "[baseline]")
+    except ValueError as exc:
+        raise ScenarioError(f"scenario file {path}: {exc}") from exc
+    return Scenario(sid.strip(), " ".join(text.split()), thresholds, dict(params), str(path), chunking,
+                    baseline)
+
+
+def load_dirs(dirs: Iterable[Path]) -> list[Scenario]:
+    """Load every ``*.toml`` under the given directories; later dirs may not reuse ids."""
+    found: dict[str, Scenario] = {}
+    for d in dirs:
+        if not d.is_dir():
+            raise ScenarioError(f"scenario directory {d} does not exist (--luxgate-scenarios / "
+                                "ini luxgate_scenarios)")
+        for path in sorted(d.glob("*.toml")):  # file names set the order (1_short_plain.toml, ...)
+            sc = load_file(path)
+            if sc.id in found:
+                raise ScenarioError(f"duplicate scenario id {sc.id!r} in {path} and "
+                                    f"{found[sc.id].source}; ids must be unique")
+            found[sc.id] = sc
+    return list(found.values())
+
+
+def select(scenarios: list[Scenario], wanted: Iterable[str]) -> list[Scenario]:
+    wanted = [w for w in wanted if w]
+    if not wanted:
+        return scenarios
+    by_id = {s.id: s for s in scenarios}
+    missing = [w for w in wanted if w not in by_id]
+    if missing:
+        raise ScenarioError(f"unknown scenario id(s) {missing} in --luxgate-scenario; "
+                            f"known: {sorted(by_id)}")
+    return [by_id[w] for w in wanted]

@@ -1,0 +1,264 @@
+"""The run's state: the matrix, the cell runner, and the records that come back.
+
+The plugin's hooks stay thin and call into one LuxgateSession. Records arrive
+as plain dicts in test reports' user_properties (so they cross xdist), and
+only the controller (the process with no `workerinput`) writes report files.
+"""
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..baselines.extension import Scope
+from ..matrix.cells import OWN_VOICE, Cell, build_matrix
+from ..matrix.prompts import DEFAULT_FILE, PromptError, load_prompts
+from ..matrix.scenarios import ScenarioError, load_dirs, select, standard_dir
+from ..report.html import write_html_report
+from ..report.matrix import build_report, keep_wavs, write_report
+from ..report.verdict import cells_pass
+from ..run.runner import CellRunner, run_info
+from ..stacks.base import StackUnavailable, set_stack_options, stack_class
+from .guards import OutputBusy, OutputLock
+from .options import ConfigError, GateConfig, cache_from_config
+
+PROPERTY = "luxgate"
+#: temp dirs takes wait in (session._work_dir): the only dirs finish() removes
+TAKE_DIR_PREFIXES = (".takes-", "luxgate-takes-")
+
+
+class LuxgateSession:
+    def __init__(self, config: pytest.Config) -> None:
+        self.pytest_config = config
+        self.cfg = GateConfig.from_pytest(config)
+        set_stack_options(self.cfg.stack_options)  # LuxTTS weights path/device, read at stack load
+        self.content_cache = cache_from_config(config)  # None with --luxgate-no-cache
+        self.is_worker = hasattr(config, "workerinput")
+        self.started = time.time()
+        self.records: dict[str, dict[str, Any]] = {}
+        self.interrupted: str | None = None
+        self._matrix: list[Cell] | None = None
+        self._runner: CellRunner | None = None
+        #: the checks the collected gate tests run (listener models load only for these)
+        self.listen: frozenset[str] = frozenset()
+        self._stack_meta: dict[str, tuple[bool, tuple[str, ...], str | None]] = {}
+        self._work_root: Path | None = None
+        self.write_error: str | None = None
+        #: one gate run per output directory (guards.py); claimed once gate cells are collected
+        self.output_lock = OutputLock(self.cfg.output)
+
+    # -- the matrix ---------------------------------------------------------
+    def matrix(self) -> list[Cell]:
+        if self._matrix is None:
+            try:
+                self._known = load_dirs([standard_dir(), *self.cfg.scenario_dirs])
+                self._scenarios = select(self._known, self.cfg.scenario_ids)
+                self._prompts = load_prompts(self.cfg.prompts_file or DEFAULT_FILE)
+            except (ScenarioError, PromptError) as exc:
+                raise ConfigError(str(exc)) from None
+            stacks = [(name, self.stack_meta(name)[0]) for name in self.cfg.stacks]
+            self._matrix = build_matrix(stacks, self._prompts, self._scenarios)
+        return self._matrix
+
+    def baseline_scope(self) -> Scope:
+        """The cells whose baselines this run uses (others are left out on purpose, not unused)."""
+        cells = self.matrix()
+        prompts = {c.prompt for c in cells} | {OWN_VOICE} | {p.id for p in self._prompts}
+        return Scope(frozenset(self.cfg.stacks), frozenset(prompts), frozenset(c.scenario for c in cells),
+                     frozenset(s.id for s in self._known), self.cfg.baseline.platform)
+
+    def stack_meta(self, name: str) -> tuple[bool, tuple[str, ...], str | None]:
+        """(clones_voice, markers, unavailable reason) without loading models."""
+        if name not in self._stack_meta:
+            try:
+                cls = stack_class(name)
+                self._stack_meta[name] = (bool(cls.clones_voice), tuple(cls.markers), None)
+            except StackUnavailable as exc:
+                raise ConfigError(str(exc)) from None
+            except Exception as exc:  # a plug-in that cannot even import: skip its cells
+                self._stack_meta[name] = (True, (), f"stack {name!r} cannot be imported: {exc}")
+        return self._stack_meta[name]
+
+    def markers_for(self, cell: Cell) -> list[str]:
+        return [cell.stack, *self.stack_meta(cell.stack)[1]]
+
+    # -- running cells (any process that runs tests) ------------------------
+    @property
+    def runner(self) -> CellRunner:
+        if self._runner is None:
+            self.matrix()
+            self._runner = CellRunner(
+                scenarios={s.id: s for s in self._scenarios},
+                prompts={p.id: p for p in self._prompts},
+                asr_spec=self.cfg.asr, seed=self.cfg.seed, params=self.cfg.params,
+                thresholds=self.cfg.thresholds, work_dir=self._work_dir(),
+                chunking=self.cfg.chunking, listen=self.listen, cache=self.content_cache,
+                prompt_params=self.cfg.prompt_params)
+            self._runner.prompt_text_policy = self.cfg.prompt_text_policy
+        return self._runner
+
+    def _work_dir(self) -> Path | None:
+        if self.cfg.keep_wavs == "none":
+            return None
+        if self._work_root is None:
+            # takes wait here until the controller applies the retention policy;
+            # an unwritable output dir must not fail cells, so fall back to /tmp
+            try:
+                self.cfg.output.mkdir(parents=True, exist_ok=True)
+                self._work_root = Path(tempfile.mkdtemp(prefix=".takes-", dir=self.cfg.output))
+            except OSError:
+                self._work_root = Path(tempfile.mkdtemp(prefix="luxgate-takes-"))
+        return self._work_root
+
+    # -- collecting results (controller) ------------------------------------
+    def ran_report(self, report: pytest.TestReport) -> None:
+        for name, payload in report.user_properties:
+            if name != PROPERTY or not isinstance(payload, dict):
+                continue
+            key = payload["cell"]
+            rec = self.records.setdefault(key, {"checks": {}})
+            if "record" in payload:
+                rec.update(payload["record"])
+            rec.update({k: payload[k] for k in ("stack", "prompt", "scenario", "order") if k in payload})
+            if "check" in payload:
+                rec["checks"][payload["check"]["name"]] = payload["check"]
+            if "error" in payload:
+                rec["error"] = payload["error"]
+            if "skipped" in payload:
+                rec["skipped"] = payload["skipped"]
+            if "skipped_check" in payload:  # one check does not apply to this cell (test_seams, no seams)
+                name, reason = payload["skipped_check"]
+                rec.setdefault("skipped_checks", {})[name] = reason
+
+    def finish(self) -> int:
+        """Write the report (controller only); return an exit status to OR in."""
+        if self.is_worker:
+            self._drop_empty_work_root()
+            return 0
+        try:
+            return self._finish()
+        finally:
+            self.output_lock.release()
+
+    def _finish(self) -> int:
+        cells = [self._finalize(rec) for rec in self.records.values()]
+        if not cells and self._work_root is None:
+            return 0
+        # `moved`: why this run's files go to a fresh temp dir instead of the output dir
+        out, moved = self.cfg.output, None
+        # only this run's take dirs: a concurrent run's takes in the same directory are not ours
+        own = {Path(c["take_path"]).parent for c in cells if c.get("take_path")}
+        own = {d for d in own | {self._work_root} if d is not None and d.name.startswith(TAKE_DIR_PREFIXES)}
+        takes = [c.get("take_path") for c in cells]
+        try:
+            try:
+                self.output_lock.acquire()  # normally held since collection; this covers other paths
+            except OutputBusy as exc:  # another run holds `out`: keep everything, elsewhere
+                moved, out = str(exc), None
+                out = Path(tempfile.mkdtemp(prefix="luxgate-report-"))
+            try:
+                keep_wavs(cells, self.cfg.keep_wavs, out)
+            except OSError as exc:  # unwritable or full: the takes go with the report, elsewhere
+                if moved:
+                    raise
+                for c, take in zip(cells, takes):  # keep_wavs pops them as it goes
+                    c["take_path"] = take
+                moved = f"luxgate: could not write the report to {out} ({exc.strerror or exc})"
+                out = Path(tempfile.mkdtemp(prefix="luxgate-report-"))
+                keep_wavs(cells, self.cfg.keep_wavs, out)
+        except OSError as exc:  # the verdicts matter more than the WAVs: go on without them
+            self.write_error = f"luxgate: could not keep WAVs under {out}: {exc.strerror or exc}"
+            for c in cells:
+                c.pop("take_path", None)
+                c.setdefault("wav", None)
+        finally:
+            for tmp in own:
+                shutil.rmtree(tmp, ignore_errors=True)
+        run = run_info(self.cfg.asr, self.cfg.seed)
+        run.update({"stacks": list(self.cfg.stacks), "keep_wavs": self.cfg.keep_wavs,
+                    "duration_s": round(time.time() - self.started, 2),
+                    "complete": self.interrupted is None,
+                    "passed": cells_pass(cells)})
+        if self.interrupted:
+            run["incomplete_reason"] = self.interrupted
+        if getattr(self, "ci", None) is not None:  # ci.py: merge facts, shard, release verdict
+            run.update(self.ci.run_info(cells))
+            run["passed"] = run["passed"] and not self.ci.failures
+        report = build_report(cells, run)
+        if out is None:  # the output dir is another run's and no temp dir could be made
+            return self._fallback_report(report, str(moved).removeprefix("luxgate: "))
+        try:
+            write_report(report, out)
+        except OSError as exc:
+            # never lose finished cells: put the report somewhere writable and say where
+            return self._fallback_report(report, f"could not write the report to {out} ({exc.strerror or exc})")
+        self.report_paths = (out / "report.json", out / "SUMMARY.md")
+        html = self.cfg.html
+        if moved and html.path is not None:  # the page goes with the report and the takes it plays
+            html = dataclasses.replace(html, path=out / "report.html")
+        self.html_lines = write_html_report(report, out, html, self.content_cache)
+        if moved:
+            self.write_error = f"{moved}; it was written to {out} instead"
+            return int(pytest.ExitCode.INTERNAL_ERROR)
+        return 0
+
+    def _fallback_report(self, report: dict[str, Any], why: str) -> int:
+        """The report in a fresh temp dir; if even that fails (disk full), in the terminal."""
+        try:
+            fallback = Path(tempfile.mkdtemp(prefix="luxgate-report-"))
+            write_report(report, fallback)
+        except OSError as exc:
+            import json
+
+            self.write_error = (f"luxgate: {why}, nor to a temporary directory ({exc.strerror or exc}); "
+                                "so no result is lost, here is report.json:\n"
+                                + json.dumps(report, indent=1, default=str))
+            return int(pytest.ExitCode.INTERNAL_ERROR)
+        self.write_error = f"luxgate: {why}; it was written to {fallback} instead"
+        self.report_paths = (fallback / "report.json", fallback / "SUMMARY.md")
+        return int(pytest.ExitCode.INTERNAL_ERROR)
+
+    def _drop_empty_work_root(self) -> None:
+        """A worker whose cells kept no take leaves no empty temp dir behind."""
+        if self._work_root is not None:
+            try:
+                self._work_root.rmdir()  # only if empty: the controller moves the takes in it
+            except OSError:
+                pass
+
+    def summary_lines(self) -> list[str]:
+        lines = [self.write_error] if self.write_error else []
+        paths = getattr(self, "report_paths", None)
+        if paths:
+            lines += [f"luxgate: report {paths[0]}", f"luxgate: summary {paths[1]}"]
+        lines += getattr(self, "html_lines", [])
+        return lines
+
+    def mark_lost(self, cell: Cell, order: int, reason: str) -> None:
+        """A worker died while running this cell: whatever it reported, the cell is lost."""
+        rec = self.records.setdefault(cell.key, {"checks": {}})
+        rec.update(stack=cell.stack, prompt=cell.prompt, scenario=cell.scenario, order=order, lost=reason)
+        rec.setdefault("cell", cell.id)
+
+    def _finalize(self, rec: dict[str, Any]) -> dict[str, Any]:
+        checks = rec.get("checks", {})
+        if rec.get("lost"):
+            status = "lost"
+        elif rec.get("error"):
+            status = "error"
+        elif rec.get("skipped") and not checks:
+            status = "skipped"
+        elif rec.get("skipped_checks") and not checks:
+            status, rec["skipped"] = "skipped", "; ".join(rec["skipped_checks"].values())
+        elif checks:
+            status = "passed" if all(c.get("passed") for c in checks.values()) else "failed"
+        else:
+            status = "lost"
+        rec["status"] = status
+        rec["passed"] = status == "passed"
+        return rec

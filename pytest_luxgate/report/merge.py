@@ -1,0 +1,135 @@
+"""Combine shard reports (``--luxgate-shard I/N`` on several CI machines) into one.
+
+    luxgate merge shard1/report.json shard2/report.json ... -o merged/ [--force]
+
+The merged directory gets report.json, SUMMARY.md and the shards' kept WAVs;
+the exit code is the merged verdict (0 pass, 1 fail, 2 refused or bad input).
+Runs that measured different things are refused unless ``--force``: a
+different pytest-luxgate version, ASR model, seed, stack list, parameters,
+thresholds, chunking or required stacks; shards of different N, a shard given
+twice, a shard missing, or one cell in two reports. Only facts about *where*
+a shard ran (Python, platform, start time, duration) may differ; they are
+kept per input under ``run.merged_from``.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from .matrix import SCHEMA_VERSION, build_report, write_report
+from .verdict import cells_pass, release_failures
+
+#: run facts that must match for reports to be one matrix
+MUST_MATCH = ("version", "asr", "seed", "stacks", "keep_wavs", "config")
+
+
+class MergeError(ValueError):
+    """The reports cannot be merged; the message names the files and the difference."""
+
+
+def load(path: Path) -> dict[str, Any]:
+    try:
+        report = json.loads(Path(path).read_text("utf-8"))
+    except OSError as exc:
+        raise MergeError(f"{path}: cannot read it ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise MergeError(f"{path}: not JSON ({exc})") from None
+    if not isinstance(report, dict) or "cells" not in report or "run" not in report:
+        raise MergeError(f"{path}: not a luxgate report.json (no 'run'/'cells')")
+    if report.get("schema") != SCHEMA_VERSION:
+        raise MergeError(f"{path}: report schema {report.get('schema')!r}, this luxgate reads {SCHEMA_VERSION}")
+    return report
+
+
+def conflicts(paths: list[Path], reports: list[dict[str, Any]]) -> list[str]:
+    """Every reason these reports are not shards of one run (empty: they are)."""
+    problems = []
+    first = reports[0]["run"]
+    for path, rep in zip(paths[1:], reports[1:]):
+        for key in MUST_MATCH:
+            if rep["run"].get(key) != first.get(key):
+                problems.append(f"{key} differs: {paths[0]} has {first.get(key)!r}, "
+                                f"{path} has {rep['run'].get(key)!r}")
+    shards = [r["run"].get("shard") for r in reports]
+    if any(shards):
+        counts = {s["count"] for s in shards if s}
+        if None in shards or len(counts) > 1:
+            problems.append("the reports mix shard counts: " + ", ".join(
+                f"{p}: {_shard_name(s)}" for p, s in zip(paths, shards)))
+        else:
+            (n,) = counts
+            seen = [s["index"] for s in shards]
+            dup = sorted({i for i in seen if seen.count(i) > 1})
+            missing = sorted(set(range(1, n + 1)) - set(seen))
+            if dup:
+                problems.append(f"shard(s) {', '.join(f'{i}/{n}' for i in dup)} given more than once")
+            if missing:
+                problems.append(f"shard(s) {', '.join(f'{i}/{n}' for i in missing)} missing")
+    owner: dict[tuple[str, str, str], Path] = {}
+    for path, rep in zip(paths, reports):
+        for c in rep["cells"]:
+            key = (c["stack"], c["prompt"], c["scenario"])
+            if key in owner:
+                problems.append(f"cell {'/'.join(key)} is in both {owner[key]} and {path}")
+            owner.setdefault(key, path)
+    return problems
+
+
+def _shard_name(shard: dict[str, Any] | None) -> str:
+    return "unsharded" if shard is None else f"shard {shard['index']}/{shard['count']}"
+
+
+def merge(paths: list[Path], out_dir: Path, *, force: bool = False) -> tuple[dict[str, Any], list[str]]:
+    """Merge and write; returns (merged report, warnings). Raises MergeError when refused."""
+    if not paths:
+        raise MergeError("give at least one report.json")
+    reports = [load(p) for p in paths]
+    problems = conflicts(paths, reports)
+    if problems and not force:
+        raise MergeError("refusing to merge (use --force to merge anyway):\n  " + "\n  ".join(problems))
+    cells: dict[tuple[str, str, str], dict[str, Any]] = {}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for path, rep in zip(paths, reports):
+        for c in rep["cells"]:
+            key = (c["stack"], c["prompt"], c["scenario"])
+            if key in cells:  # only with --force: the first report's cell stays
+                continue
+            c = dict(c)
+            if c.get("wav"):
+                src = Path(path).parent / c["wav"]
+                if src.is_file():
+                    dest = out_dir / c["wav"]
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    if src.resolve() != dest.resolve():
+                        shutil.copy2(src, dest)
+                else:
+                    problems.append(f"{src}: kept WAV missing; the merged cell has none")
+                    c["wav"] = None
+            cells[key] = c
+    run = {k: v for k, v in reports[0]["run"].items()
+           if k not in ("shard", "started", "duration_s", "python", "platform", "workers", "release_failures")}
+    run["merged_from"] = [{"report": str(p), **{k: r["run"].get(k) for k in
+                           ("shard", "python", "platform", "started", "duration_s", "complete", "passed")}}
+                          for p, r in zip(paths, reports)]
+    run["started"] = min(str(r["run"].get("started", "")) for r in reports)
+    run["duration_s"] = max(float(r["run"].get("duration_s", 0) or 0) for r in reports)
+    run["complete"] = all(r["run"].get("complete", True) for r in reports)
+    incomplete = [r["run"].get("incomplete_reason") for r in reports if r["run"].get("incomplete_reason")]
+    if incomplete:
+        run["incomplete_reason"] = "; ".join(incomplete)
+    cell_list = list(cells.values())
+    required = (run.get("config") or {}).get("require") or []
+    failures = release_failures(required, cell_list, sharded=False)
+    if required:
+        run["release_failures"] = failures
+    run["passed"] = cells_pass(cell_list) and run["complete"] and not failures
+    if problems:
+        run["merge_warnings"] = problems
+    report = build_report(cell_list, run)
+    write_report(report, out_dir)
+    return report, problems
+
+
+# -- `luxgate merge` ------------------------------------------------------------------

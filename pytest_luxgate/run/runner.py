@@ -1,0 +1,309 @@
+"""Runs cells in this process: stack -> take -> evidence, each computed once.
+
+Lives in every process that executes tests (the controller without xdist,
+each worker with it). Results and failures are cached per cell so every
+check of a cell shares one synthesis and one transcription, and a cell whose
+stack raised is reported once per check without being re-run.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import platform
+import time
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from ..asr import get_asr
+from ..core.audio import write_wav_atomic
+from ..judging.analysis import (
+    LISTENER_CHECKS,
+    Evidence,
+    analyze,
+    listen,
+    prompt_background,
+)
+from ..judging.checks import judge
+from ..judging.thresholds import resolve
+from ..matrix.cells import OWN_VOICE, Cell, safe_name
+from ..matrix.prompt_text import (
+    DEFAULT_POLICY,
+    PromptTextError,
+    asr_transcript,
+    resolve_prompt_text,
+)
+from ..matrix.prompts import (
+    Prompt,
+    PromptError,
+    prompt_notes,
+    read_prompt_audio,
+    stack_prompt_rate,
+)
+from ..matrix.scenarios import Scenario
+from ..speech.chunking import ChunkingOptions
+from ..speech.synthesis import Take, coerce_params, synthesize_chunked
+from ..stacks.base import StackError, StackUnavailable, get_stack
+from .cache import (
+    ContentCache,
+    cache_get_take,
+    cache_put_take,
+    keep_listeners,
+    reuse_listeners,
+    take_key,
+)
+
+
+def luxgate_version() -> str:
+    try:
+        return version("pytest-luxgate")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+class CellFailed(Exception):
+    """The cell could not produce a take or evidence; message says why."""
+
+
+class CellSkipped(Exception):
+    """The cell's stack cannot run here; message says why."""
+
+
+@dataclass
+class CellOutcome:
+    cell: Cell
+    take: Take
+    evidence: Evidence
+    thresholds: dict[str, float]
+    record: dict[str, Any] = field(default_factory=dict)
+    chunking: ChunkingOptions = field(default_factory=ChunkingOptions)
+
+
+class CellRunner:
+    #: a prompt without transcript: strict|asr|target-fallback (prompt_text.py); set by the session
+    prompt_text_policy: str = DEFAULT_POLICY
+
+    def __init__(self, *, scenarios: dict[str, Scenario], prompts: dict[str, Prompt],
+                 asr_spec: str, seed: int, params: dict[str, str], thresholds: dict[str, float],
+                 work_dir: Path | None, chunking: ChunkingOptions | None = None,
+                 listen: frozenset[str] = frozenset(), cache: ContentCache | None = None,
+                 prompt_params: dict[str, dict[str, dict[str, Any]]] | None = None,
+                 encoded: dict[tuple[str, str, str], Any] | None = None) -> None:
+        self.scenarios = scenarios
+        self.prompts = prompts
+        self.asr_spec = asr_spec
+        self.seed = seed
+        self.params = params
+        self.thresholds = thresholds
+        self.work_dir = work_dir
+        self.chunking = chunking or ChunkingOptions()
+        #: persistent take/transcript cache (cache.py); None = compute everything
+        self.cache = cache
+        self._outcomes: dict[str, CellOutcome | Exception] = {}
+        #: stack -> prompt -> params (--luxgate-params-file; `luxgate tune`'s candidates),
+        #: laid over the stack defaults, under --luxgate-params and a scenario's [params]
+        self.prompt_params = prompt_params or {}
+        # a caller that runs many parameter sets (the tuner) shares one encoding cache
+        self._encoded: dict[tuple[str, str, str], Any] = {} if encoded is None else encoded
+        self._prompt_asr: dict[str, str] = {}
+        self._backgrounds: dict[str, float | None] = {}
+        #: (prompt, scenario) -> where the transcript the stack heard came from (report rows)
+        self._prompt_source: dict[tuple[str, str], str] = {}
+        #: selected checks: listener models (DNSMOS, speaker encoder) run only for these
+        self.listen = listen
+
+    def outcome(self, cell: Cell) -> CellOutcome:
+        if cell.key not in self._outcomes:
+            try:
+                self._outcomes[cell.key] = self._run(cell)
+            except (CellFailed, CellSkipped) as exc:
+                self._outcomes[cell.key] = exc
+        got = self._outcomes[cell.key]
+        if isinstance(got, Exception):
+            raise got
+        return got
+
+    def _run(self, cell: Cell) -> CellOutcome:
+        try:
+            stack = get_stack(cell.stack)
+        except StackUnavailable as exc:
+            raise CellSkipped(str(exc)) from None
+        scenario = self.scenarios[cell.scenario]
+        try:
+            tuned = self.prompt_params.get(cell.stack, {}).get(cell.prompt, {})
+            params = coerce_params(stack.default_params(), tuned, self.params, scenario.params, stack=cell.stack)
+        except ValueError as exc:
+            raise CellFailed(str(exc)) from None
+        seed = _cell_seed(self.seed, cell)
+        chunking = self.chunking.overridden(scenario.chunking)
+        key, take = self._cached_take(stack, cell, scenario.text, params, seed, chunking)
+        synth_hit = take is not None
+        if take is None:  # a cache hit needs no prompt encoding either
+            prompt = self._encoded_prompt(stack, cell, params)
+            try:
+                take = synthesize_chunked(stack, scenario.text, prompt, params, seed, chunking)
+            except StackError as exc:
+                raise CellFailed(str(exc)) from None
+            if key is not None:
+                cache_put_take(self.cache, key, take)
+        transcriber = self.cache.transcriber(self.asr_spec, lambda: get_asr(self.asr_spec)) if self.cache else None
+        try:
+            evidence = analyze(take.audio, take.sample_rate, scenario.text, self.asr_spec, seams=take.seams,
+                               transcriber=transcriber)
+        except Exception as exc:
+            raise CellFailed(f"analysis failed: {type(exc).__name__}: {exc}") from exc
+        evidence.prompt_background_db = self._prompt_background(cell)
+        thresholds = resolve(self.thresholds, scenario.thresholds)
+        outcome = CellOutcome(cell, take, evidence, thresholds, chunking=chunking)
+        self._listen(outcome, self.listen)
+        outcome.record = self._record(outcome, stack.describe())
+        outcome.record["cached"] = {"synthesis": synth_hit, "asr": bool(transcriber and transcriber.hit)}
+        return outcome
+
+    def _prompt_background(self, cell: Cell) -> float | None:
+        """The prompt's room a cloned take may keep (checks._prompt_room); none for an own voice."""
+        if cell.prompt == OWN_VOICE:
+            return None
+        if cell.prompt not in self._backgrounds:
+            try:
+                self._backgrounds[cell.prompt] = prompt_background(*read_prompt_audio(self.prompts[cell.prompt]))
+            except (PromptError, ValueError):  # the synthesis already said what is wrong with this prompt
+                self._backgrounds[cell.prompt] = None
+        return self._backgrounds[cell.prompt]
+
+    def _cached_take(self, stack: Any, cell: Cell, text: str, params: dict[str, Any], seed: int,
+                     chunking: ChunkingOptions) -> tuple[str | None, Take | None]:
+        """(cache key, take from the persistent cache or None); (None, None) with the cache off."""
+        if self.cache is None:
+            return None, None
+        prompt_hash = "" if cell.prompt == OWN_VOICE else _safe_hash(self.prompts[cell.prompt])
+        if prompt_hash and self.prompts[cell.prompt].text is None:
+            # no transcript: the text the stack hears comes from the policy (and, for asr, the ASR model)
+            policy = self.prompt_text_policy
+            prompt_hash += f"|{policy}|{self.asr_spec if policy == 'asr' else ''}"
+        key = take_key(stack=cell.stack, describe=stack.describe(), prompt_hash=prompt_hash, text=text,
+                       params=params, seed=seed, chunking=chunking.to_dict())
+        return key, cache_get_take(self.cache, key, text, params, seed)
+
+    def _encoded_prompt(self, stack: Any, cell: Cell, params: dict[str, Any]) -> Any:
+        if cell.prompt == OWN_VOICE:
+            return None
+        prompt = self.prompts[cell.prompt]
+        text = self._prompt_text(prompt, cell)
+        key = (cell.stack, _safe_hash(prompt), text, json.dumps(params, sort_keys=True, default=str))
+        if key not in self._encoded:
+            try:
+                wav, rate = read_prompt_audio(prompt, stack_prompt_rate(stack))
+                self._encoded[key] = stack.encode_prompt(wav, rate, text, params)
+            except PromptError as exc:
+                raise CellFailed(str(exc)) from None
+            except Exception as exc:
+                raise CellFailed(f"stack {cell.stack!r} could not encode prompt {prompt.id!r}: "
+                                 f"{type(exc).__name__}: {exc}") from None
+        return self._encoded[key]
+
+    def _prompt_text(self, prompt: Prompt, cell: Cell) -> str:
+        """The prompt's transcript, or one chosen by the prompt-text policy (ASR run once per prompt)."""
+        def transcribe() -> str:
+            if prompt.id not in self._prompt_asr:
+                try:
+                    wav, rate = read_prompt_audio(prompt)
+                except PromptError as exc:
+                    raise CellFailed(str(exc)) from None
+                self._prompt_asr[prompt.id] = asr_transcript(self.asr_spec, wav, rate)
+            return self._prompt_asr[prompt.id]
+
+        try:
+            text, source = resolve_prompt_text(prompt.id, prompt.text, self.prompt_text_policy,
+                                                target=self.scenarios[cell.scenario].text, transcribe=transcribe)
+        except PromptTextError as exc:
+            raise CellFailed(str(exc)) from None
+        self._prompt_source[(prompt.id, cell.scenario)] = source
+        return text
+
+    def _record(self, o: CellOutcome, stack_info: dict[str, Any]) -> dict[str, Any]:
+        ev = o.evidence
+        take_path, notes = None, []
+        if o.cell.prompt != OWN_VOICE:  # stereo downmixed, resampled, ... (audio.load_audio)
+            notes += prompt_notes(self.prompts[o.cell.prompt], stack_prompt_rate(get_stack(o.cell.stack)))
+        if self.work_dir is not None:
+            try:
+                take_path = str(write_wav_atomic(self.work_dir / f"{safe_name(o.cell.id)}.wav",
+                                                 o.take.audio, o.take.sample_rate))
+            except OSError as exc:  # disk full, unwritable: the verdicts matter more than the WAV
+                notes.append(f"take not kept: could not write it under {self.work_dir} "
+                             f"({exc.strerror or exc})")
+        return {
+            "stack": o.cell.stack, "prompt": o.cell.prompt, "scenario": o.cell.scenario,
+            "cell": o.cell.id, "text": o.take.text, "transcript": ev.transcript.text,
+            "audio_s": round(o.take.seconds, 3), "sample_rate": o.take.sample_rate,
+            "metrics": ev.metrics(), "legacy": ev.legacy(),
+            "chunks": list(o.take.chunks), "seams": [round(t, 3) for t in o.take.seams],
+            "timings": {"synthesis_s": round(o.take.synthesis_s, 3), "join_s": round(o.take.join_s, 4),
+                        **ev.timings},
+            "thresholds": o.thresholds,
+            "versions": {"stack": stack_info, "asr": ev.transcript.model, "params": o.take.params,
+                         "seed": o.take.seed, "chunking": o.chunking.to_dict(),
+                         "luxgate": luxgate_version(), "python": platform.python_version()},
+            "take_path": take_path,
+            "notes": notes,
+            "prompt_text_source": self._prompt_text_source(o.cell),
+        }
+
+    def _prompt_text_source(self, cell: Cell) -> str | None:
+        """given | asr | target-fallback; None for a stack's own voice."""
+        if cell.prompt == OWN_VOICE:
+            return None
+        if self.prompts[cell.prompt].text is not None:
+            return "given"
+        # a take served from the cache never encoded its prompt in this process
+        return self._prompt_source.get((cell.prompt, cell.scenario), f"{self.prompt_text_policy} (cached take)")
+
+    def check(self, cell: Cell, name: str) -> dict[str, Any]:
+        o = self.outcome(cell)
+        if name in LISTENER_CHECKS and name not in self.listen:  # a check not seen at collection
+            self._listen(o, {name})
+            o.record["metrics"] = o.evidence.metrics()
+            o.record.setdefault("timings", {}).update(o.evidence.timings)
+        return judge(name, o.evidence, o.thresholds).to_dict()
+
+    def _listen(self, o: CellOutcome, checks: frozenset[str] | set[str]) -> None:
+        """Run the listener models `checks` need on this cell's take (voice: against its prompt)."""
+        prompt, why = None, f"stack {o.cell.stack!r} does not clone a voice (clones_voice = False): " \
+                            "its takes are in its own voice, with no prompt to compare"
+        if "voice" in checks and o.cell.prompt != OWN_VOICE:
+            try:
+                prompt = read_prompt_audio(self.prompts[o.cell.prompt])
+            except PromptError as exc:
+                why = str(exc)
+        keys = None
+        if self.cache is not None:  # DNSMOS/speaker results are cached like transcripts (cache.py)
+            phash = "" if o.cell.prompt == OWN_VOICE else _safe_hash(self.prompts[o.cell.prompt])
+            keys, reused = reuse_listeners(self.cache, o.evidence, o.take.audio, o.take.sample_rate, checks, phash)
+        listen(o.evidence, o.take.audio, o.take.sample_rate, checks, prompt=prompt, no_prompt=why)
+        if keys is not None:
+            keep_listeners(self.cache, o.evidence, keys, reused)
+
+
+def _cell_seed(base: int, cell: Cell) -> int:
+    """Per-cell seed derived from the run seed, so a cell's take never depends on run order."""
+    # the stack is left out so every stack speaks a cell with the same seed
+    digest = hashlib.sha256(f"{base}|{cell.prompt}|{cell.scenario}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+@functools.lru_cache(maxsize=None)
+def _safe_hash(prompt: Prompt) -> str:
+    # prompts are fixed for a run: hash each wav once, not once per cell
+    try:
+        return prompt.content_hash()
+    except PromptError:
+        return f"unreadable:{prompt.wav}"
+
+
+def run_info(asr: str, seed: int) -> dict[str, Any]:
+    return {"version": luxgate_version(), "python": platform.python_version(),
+            "platform": platform.platform(), "asr": asr, "seed": seed,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
