@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> dict:
     import soundfile as sf
 
-    from pytest_luxgate.report.matrix import plots
-    from pytest_luxgate.report.matrix.html import HtmlOptions, failure_marks, write_html
+    from pytest_luxgate.report import plots
+    from pytest_luxgate.report.html import HtmlOptions, failure_marks, write_html
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report"

@@ -36,7 +36,7 @@ for _name in ("scipy.signal", "librosa", "speechmos.dnsmos", "resemblyzer", "mat
 try:
     import numpy as _np
 
-    from pytest_luxgate.report.matrix import plots as _plots
+    from pytest_luxgate.report import plots as _plots
 
     if _plots.available():
         _plots.take_image(_np.zeros(1600, _np.float32), 16000, _plots.Marks())

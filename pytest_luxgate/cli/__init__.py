@@ -16,9 +16,8 @@ import argparse
 from pathlib import Path
 from typing import Sequence
 
-from .check import _check
+from .check import EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS, _check  # noqa: F401  the exit codes are public
 
-EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_luxgate.baselines.spec.spec import METRICS, BaselineError, BaselineOptions, parse_options, platform_tag, tolerances_for, validate_tolerances
-from pytest_luxgate.baselines.spec.extension import BaselineExtension
-from pytest_luxgate.baselines.spec.compare import compare, regression_message
-from pytest_luxgate.baselines.spec.summary import delta_text
-from pytest_luxgate.baselines.spec.entry import entry_from_record
+from pytest_luxgate.baselines.spec import METRICS, BaselineError, BaselineOptions, parse_options, platform_tag, tolerances_for, validate_tolerances
+from pytest_luxgate.baselines.extension import BaselineExtension
+from pytest_luxgate.baselines.compare import compare, regression_message
+from pytest_luxgate.baselines.summary import delta_text
+from pytest_luxgate.baselines.entry import entry_from_record
 from pytest_luxgate.matrix.scenarios import ScenarioError, load_file
 
 # a real cell record's shape (numbers from the default gate's short_plain take)

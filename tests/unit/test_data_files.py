@@ -8,8 +8,8 @@ import pytest
 
 from pytest_luxgate.matrix.cells import OWN_VOICE, Cell, build_matrix, safe_name
 from pytest_luxgate.matrix.prompts import DEFAULT_FILE, PromptError, load_prompts, read_prompt_audio
-from pytest_luxgate.report.matrix.matrix import build_report, write_report
-from pytest_luxgate.report.matrix.summary import render_summary
+from pytest_luxgate.report.matrix import build_report, write_report
+from pytest_luxgate.report.summary import render_summary
 from pytest_luxgate.matrix.scenarios import ScenarioError, load_dirs, load_file, select, standard_dir
 from pytest_luxgate.judging.thresholds import THRESHOLDS, validate_overrides
 

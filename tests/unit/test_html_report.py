@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from pytester_gate import run_gate
 
-from pytest_luxgate.report.matrix import plots
+from pytest_luxgate.report import plots
 from pytest_luxgate.core.audio import write_wav_atomic
-from pytest_luxgate.report.matrix.html import HtmlOptions, baseline_rows, failure_marks, parse_options, word_diff_html, write_html, write_html_report
+from pytest_luxgate.report.html import HtmlOptions, baseline_rows, failure_marks, parse_options, word_diff_html, write_html, write_html_report
 
 EVIL = '<script>window.__pwned=1</script>"&\''
 

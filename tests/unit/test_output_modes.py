@@ -7,7 +7,7 @@ import stat
 import numpy as np
 
 from pytest_luxgate.core.audio import write_wav_atomic
-from pytest_luxgate.report.matrix.matrix import write_atomic
+from pytest_luxgate.report.matrix import write_atomic
 
 
 def test_atomic_writes_follow_the_umask(tmp_path):
