@@ -8,6 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..judging.checks import REPORTED
+from ..judging.spec import Tolerance
+
 if TYPE_CHECKING:
 
     pass
@@ -18,71 +21,9 @@ DIRECTION_TEXT = {"higher": "higher is worse", "lower": "lower is worse",
                   "both": "a change either way is worse", "info": "shown, not judged"}
 
 
-@dataclass(frozen=True)
-class Metric:
-    """How one metric is compared with its baseline."""
-
-    direction: str              # "higher" / "lower": that way is worse; "both": any change; "info"
-    atol: float                 # absolute tolerance, in the metric's unit
-    rtol: float = 0.0           # plus this share of |baseline|
-    unit: str = ""
-    floor: float | None = None  # values below (and None, "not measurable") count as the floor
-    magnitude: bool = False     # compare |value| (seam level jumps are signed)
-    decimals: int = 4           # stored rounding: keeps float noise out of the diff
-    why: str = ""
-
-
-_EDGE = "word timestamps and 32 ms VAD frames move an edge by tens of ms between machines"
-_DB_FLOOR = ("below -60 dB re speech is inaudible under the speech and swings with float noise; "
-             "6 dB is a doubling of amplitude")
-#: the metrics a baseline holds, in file order. A listener that adds a metric to
-#: Evidence.metrics() adds a row here to have it baselined; absent values are skipped.
-METRICS: dict[str, Metric] = {
-    "wer_errors": Metric("higher", 1.0, 0.1, "words", decimals=0,
-                         why="Whisper's int8 beam search on another CPU can flip one word; "
-                             "a real regression costs several (10 % of the errors on long texts)"),
-    "wer": Metric("info", 0.0, 0.0, "", why="judged through wer_errors: one word is 0.17 of a short "
-                                            "text and 0.03 of a long one, so a WER tolerance fits neither"),
-    "repeated_words": Metric("higher", 1.0, 0.0, "words", decimals=0,
-                             why="the ASR occasionally doubles one word; test_repeat judges the span"),
-    "longest_loop_s": Metric("higher", 0.15, 0.0, "s", decimals=3,
-                             why="the loop detector's frames and lag search resolve ~0.1 s"),
-    "lead_garbage_s": Metric("higher", 0.1, 0.0, "s", decimals=3, why=_EDGE),
-    "onset_s": Metric("both", 0.1, 0.0, "s", decimals=3, why=_EDGE),
-    "pre_onset_noise_db": Metric("higher", 6.0, 0.0, "dB", floor=-60.0, decimals=2, why=_DB_FLOOR),
-    "pre_onset_click_db": Metric("higher", 6.0, 0.0, "dB", floor=-60.0, decimals=2, why=_DB_FLOOR),
-    "trail_garbage_s": Metric("higher", 0.1, 0.0, "s", decimals=3, why=_EDGE),
-    "post_offset_noise_db": Metric("higher", 6.0, 0.0, "dB", floor=-60.0, decimals=2, why=_DB_FLOOR),
-    "tail_buzz_s": Metric("higher", 0.1, 0.0, "s", decimals=3, why=_EDGE),
-    "truncation_db": Metric("higher", 6.0, 0.0, "dB", floor=-60.0, decimals=2, why=_DB_FLOOR),
-    "clip_frac": Metric("higher", 1e-4, 0.0, "", decimals=6,
-                        why="a fifth of test_clipping's limit: a few samples reaching full scale"),
-    "longest_clip_run_s": Metric("higher", 0.001, 0.0, "s", decimals=4,
-                                 why="one millisecond at full scale"),
-    "duration_s": Metric("both", 0.05, 0.05, "s", decimals=3,
-                         why="a duration predictor off by a frame per word on other numerics; "
-                             "5 % faster or slower speech is at the edge of what listeners notice"),
-    "syllables_per_s": Metric("both", 0.0, 0.08, "syl/s", decimals=3,
-                              why="speech time comes from VAD frames; 8 % is under a noticeable "
-                                  "tempo change"),
-    "worst_seam_click_db": Metric("higher", 3.0, 0.0, "dB", decimals=2,
-                                  why="a 0.5 ms window at a join; 3 dB is under a third of the limit"),
-    "worst_seam_level_jump_db": Metric("higher", 1.5, 0.0, "dB", magnitude=True, decimals=2,
-                                       why="signed level change, compared as its size; 1.5 dB is "
-                                           "about the just-noticeable loudness difference"),
-    "worst_seam_spectral_jump_db": Metric("higher", 2.0, 0.0, "dB", decimals=2,
-                                          why="RMS over mel bands of voiced frames either side"),
-    # listener metrics, present when their check ran (test_pauses, test_quality, test_voice)
-    "longest_unexplained_pause_s": Metric("higher", 0.1, 0.0, "s", decimals=3, why=_EDGE),
-    "mos_ovrl": Metric("lower", 0.2, 0.0, "MOS", decimals=3,
-                       why="DNSMOS moves by a few hundredths between takes of one model; 0.2 is "
-                           "about its per-clip error against listeners"),
-    "mos_sig": Metric("lower", 0.2, 0.0, "MOS", decimals=3, why="as mos_ovrl"),
-    "mos_bak": Metric("lower", 0.2, 0.0, "MOS", decimals=3, why="as mos_ovrl"),
-    "voice_similarity": Metric("lower", 0.03, 0.0, "cos", decimals=4,
-                               why="GE2E cosine: takes of one voice spread by about 0.02; another "
-                                   "voice scores 0.4 lower"),
-}
+#: the metrics a baseline holds, in file order: every report metric whose registry row
+#: (judging/checks.py) says how to compare it; absent values are skipped
+METRICS: dict[str, Tolerance] = {k: r.baseline for k, r in REPORTED.items() if r.baseline is not None}
 
 
 class BaselineError(ValueError):

@@ -19,7 +19,6 @@ from typing import Sequence
 from .check import EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS, _check  # noqa: F401  the exit codes are public
 
 
-
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="luxgate", description="LuxTTS quality gate tools")
     sub = p.add_subparsers(dest="command", required=True)

@@ -22,7 +22,7 @@ def _check(args: argparse.Namespace) -> int:
     from ..core.audio import AudioError, read_wav
     from ..core.defaults import DEFAULT_ASR
     from ..judging.analysis import analyze, listen, prompt_background
-    from ..judging.checks import CHECK_NAMES, CheckNotApplicable, judge
+    from ..judging.checks import CHECK_NAMES, CHECKS, CheckNotApplicable, judge
     from ..judging.thresholds import parse_assignments, resolve, validate_overrides
 
     try:
@@ -40,10 +40,10 @@ def _check(args: argparse.Namespace) -> int:
         seams = _seam_times(args.seams)
     except ValueError as exc:
         return _fail_input(str(exc), args.json)
-    # seams, voice, quality and pauses join the default set only when asked for
-    # (--seams, --prompt, --checks), so the default JSON keeps its six checks
-    default = [n for n in CHECK_NAMES if n not in ("seams", "voice", "quality", "pauses")
-               or (n == "seams" and seams is not None) or (n == "voice" and args.prompt is not None)]
+    # a check whose row needs seams or a voice prompt joins the default set when they are given
+    # (--seams, --prompt); one that is not `by_default` only when named in --checks
+    given = {"seams": seams is not None, "prompt": args.prompt is not None}
+    default = [n for n, row in CHECKS.items() if row.by_default and (row.needs is None or given[row.needs])]
     names = [n.strip() for n in args.checks.split(",") if n.strip()] or default
     unknown = [n for n in names if n not in CHECK_NAMES]
     if unknown:

@@ -54,6 +54,11 @@ class CheckResult:
     threshold: float | None
     message: str
     details: dict[str, Any] = field(default_factory=dict)
+    #: where in the audio a failing verdict points: [start s, end s or None], for the HTML
+    marks: list[list[float | None]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if not self.marks:  # a passing verdict points nowhere: keep its record as it was
+            del out["marks"]
+        return out

@@ -6,6 +6,7 @@ call this, so a take is judged the same way everywhere.
 """
 from __future__ import annotations
 
+import importlib
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Collection
@@ -34,6 +35,7 @@ from ..metrics.text import (
     repeat_metrics,
     word_error,
 )
+from .checks import CHECKS, LISTENERS, REPORTED
 
 
 @dataclass
@@ -67,52 +69,15 @@ class Evidence:
     #: cloning engine copies the prompt's room, so the noise checks allow for it. None: no
     #: prompt, a stack that does not clone, or a prompt with too little non-speech to tell
     prompt_background_db: float | None = None
+    #: check name -> what that check's own `measure` found (registry rows with a measure)
+    measured: dict[str, Any] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, Any]:
-        """Flat, JSON-ready numbers for reports (the full objects stay here)."""
-        return {
-            "wer": round(self.wer.wer, 4),
-            "wer_errors": self.wer.errors, "ref_words": len(self.wer.ref_words),
-            "repeat_ratio": round(self.repeats.repeat_ratio, 4),
-            "repeated_words": self.repeats.repeated_words,
-            "longest_loop_s": self.loops.longest_repeat_s,
-            "lead_garbage_s": self.start.lead_garbage_s,
-            "pre_onset_noise_db": self.start.pre_onset_noise_db,
-            "pre_onset_click_db": self.start.pre_onset_click_db,
-            "onset_s": self.start.onset_s,
-            "trail_garbage_s": self.tail.trail_garbage_s,
-            "post_offset_noise_db": self.tail.post_offset_noise_db,
-            "tail_buzz_s": self.tail.tail_buzz_s,
-            "truncation_db": self.tail.truncation_db,
-            "offset_s": self.tail.offset_s,
-            "clip_frac": self.level.clip_frac,
-            "longest_clip_run_s": self.level.longest_clip_run_s,
-            "peak": round(self.level.peak, 5), "rms": round(self.level.rms, 5),
-            "peak_dbfs": round(self.level.peak_dbfs, 2), "rms_dbfs": round(self.level.rms_dbfs, 2),
-            "syllables_per_s": self.rate.syllables_per_s,
-            "speech_s": self.rate.speech_s,
-            "duration_s": round(self.duration_s, 3),
-            **self._seam_numbers(),
-            **self._listener_numbers(),
-        }
-
-    def _listener_numbers(self) -> dict[str, Any]:
-        q = self.quality
-        return {
-            "longest_unexplained_pause_s": None if self.pauses is None else self.pauses.longest_unexplained_s,
-            "pause_count": None if self.pauses is None else len(self.pauses.inner),
-            "mos_ovrl": None if q is None else q.ovrl, "mos_sig": None if q is None else q.sig,
-            "mos_bak": None if q is None else q.bak, "mos_p808": None if q is None else q.p808,
-            "voice_similarity": None if self.voice is None else self.voice.similarity,
-            "prompt_background_db": None if self.prompt_background_db is None else round(self.prompt_background_db, 2),
-        }
-
-    def _seam_numbers(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"seam_count": None if self.seams is None else self.seams.count}
-        for name in ("click_db", "level_jump_db", "spectral_jump_db"):
-            worst = self.seams.worst(name) if self.seams is not None else None
-            out[f"worst_seam_{name}"] = None if worst is None else getattr(worst, name)
-        out["click_scan_db"] = max((db for _, db in self.clicks), default=None) if self.clicks is not None else None
+        """Flat, JSON-ready numbers for reports (the full objects stay here): every registry
+        row's report metrics, then the cell's own facts."""
+        out = {key: row.get(self) for key, row in REPORTED.items()}
+        out["prompt_background_db"] = None if self.prompt_background_db is None \
+            else round(self.prompt_background_db, 2)
         return out
 
     def legacy(self) -> dict[str, Any]:
@@ -131,6 +96,7 @@ class Evidence:
                 "pauses": None if self.pauses is None else self.pauses.to_dict(),
                 "quality": None if self.quality is None else self.quality.to_dict(),
                 "voice": None if self.voice is None else self.voice.to_dict(),
+                **{name: m.to_dict() for name, m in self.measured.items()},
                 "segments": [[round(s.start, 3), round(s.end, 3)] for s in self.segments],
                 "words": [[w.text, round(w.start, 3), round(w.end, 3)] for w in self.transcript.words]}
 
@@ -175,6 +141,9 @@ def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
         pauses=pause_metrics(audio, sample_rate, words, text,
                              room_dbfs=background_dbfs(audio, sample_rate, segments)),
     )
+    for row in CHECKS.values():  # checks that bring a measurement of their own
+        if row.measure is not None:
+            evidence.measured[row.name] = row.measure(evidence, audio, sample_rate)
     timings["analysis_s"] = round(time.perf_counter() - t0, 3)
     return evidence
 
@@ -185,40 +154,35 @@ def prompt_background(audio: np.ndarray, sample_rate: int) -> float | None:
     return background_db(audio, sample_rate, speech_segments(audio, sample_rate))
 
 
-#: checks that need a listener model beyond ASR and VAD; each loads only when
-#: one of these checks is selected (pytest items or `luxgate check --checks`)
-LISTENER_CHECKS = ("quality", "voice")
-
-
 def listen(evidence: Evidence, audio: np.ndarray, sample_rate: int, checks: Collection[str], *,
            prompt: tuple[np.ndarray, int] | None = None, no_prompt: str = "no voice prompt given") -> Evidence:
     """Add the listener results that `checks` need and `evidence` lacks (idempotent).
 
-    `prompt` is the voice prompt's (audio, rate) for `voice`; without one,
+    The listener of each check is in its registry row (LISTENERS); its result
+    goes to the Evidence field of the check's name. `prompt` is the voice
+    prompt's (audio, rate) for a listener that judges against it; without one,
     `no_prompt` is the reason recorded. A listener that is not installed or
     cannot judge this audio leaves its reason in `evidence.not_heard`, and its
     check is then skipped with that reason rather than failed; a model that
     crashes leaves its error in `evidence.listener_errors` (that check fails,
     the cell's other results stand).
     """
-    from ..listeners import dnsmos, speaker
-
     for name in checks:
-        if name not in LISTENER_CHECKS or name in evidence.not_heard or name in evidence.listener_errors:
+        spec = LISTENERS.get(name)
+        if spec is None or name in evidence.not_heard or name in evidence.listener_errors:
             continue
         if getattr(evidence, name) is not None:
             continue
-        reason = dnsmos.unavailable() if name == "quality" else \
-            (no_prompt if prompt is None else speaker.unavailable())
+        # lazy: the listener models pull in torch / onnxruntime, loaded only for a selected check
+        module = importlib.import_module(f"{__package__.rpartition('.')[0]}.listeners.{spec.module}")
+        reason = no_prompt if spec.uses_prompt and prompt is None else module.unavailable()
         if reason is not None:
             evidence.not_heard[name] = reason
             continue
         t0 = time.perf_counter()
         try:
-            if name == "quality":
-                evidence.quality = dnsmos.score(audio, sample_rate)
-            else:
-                evidence.voice = speaker.voice_match(audio, sample_rate, *prompt)
+            args = (audio, sample_rate, *prompt) if spec.uses_prompt else (audio, sample_rate)
+            setattr(evidence, name, getattr(module, spec.run)(*args))
         except ValueError as exc:  # too little speech to tell a voice
             evidence.not_heard[name] = str(exc)
         except Exception as exc:

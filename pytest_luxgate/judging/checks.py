@@ -1,19 +1,70 @@
-"""Checks: a metric against its threshold, as a verdict with a message to act on.
+"""Checks, and the one registry of them: a metric against its threshold, as a verdict with a
+message to act on.
 
 Every check reads the same Evidence; messages carry the number, the limit,
 and where in the audio or which words. `judge(name, evidence, thresholds)`
 is the single entry point used by the pytest plugin and by `luxgate check`.
+
+Each judge function carries its registry row (`@check(...)`, judging/spec.py):
+its thresholds, the numbers it reports and how a baseline compares them, and
+for a listener check the model it loads. The gate suite, `luxgate check`, the
+report, the HTML and the baselines all read CHECKS; docs/ARCHITECTURE.md has
+the recipe for adding one.
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..core.types import CheckResult
+from ..metrics import edges as _edges
+from ..metrics import level as _level
+from ..metrics import loops as _loops
+from ..metrics import pauses as _pauses
+from ..metrics import seams as _seams
+from ..metrics import text as _text
 from ..metrics.text import normalize_words
-from .analysis import Evidence
-from .thresholds import THRESHOLDS
+from .spec import Check, Listener, Reported, Threshold, Tolerance
+
+if TYPE_CHECKING:
+    from .analysis import Evidence
+
+#: the registry: check name -> its row, in the order the checks run and report
+CHECKS: dict[str, Check] = {}
+
+
+def check(name: str, summary: str, **row: Any) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
+    """Register the decorated judge function as check `name` (see judging/spec.py Check)."""
+    def register(fn: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
+        if name in CHECKS:
+            raise ValueError(f"check {name!r} is registered twice")
+        CHECKS[name] = Check(name, fn, summary, **row)
+        return fn
+    return register
+
+
+def _d(module_defaults: dict[str, float], key: str) -> float:
+    return float(module_defaults[key])
+
+
+def _r(path: str, nd: int | None = None) -> Callable[[Evidence], Any]:
+    """A report getter: the attribute at `path`, rounded to `nd` places (None when absent)."""
+    get = attrgetter(path)
+
+    def value(ev: Evidence) -> Any:
+        try:
+            v = get(ev)
+        except AttributeError:  # an optional part (seams, pauses, a listener) was not measured
+            return None
+        return v if nd is None or v is None else round(v, nd)
+    return value
+
+
+_EDGE = "word timestamps and 32 ms VAD frames move an edge by tens of ms between machines"
+_DB_FLOOR = ("below -60 dB re speech is inaudible under the speech and swings with float noise; "
+             "6 dB is a doubling of amplitude")
 
 
 @dataclass(frozen=True)
@@ -23,6 +74,8 @@ class _Criterion:
     where: str = ""       # e.g. "at 0.00-0.42 s"
     #: a higher "max" limit this take has earned (the voice prompt's own background), and why
     allowance: tuple[float, str] | None = None
+    #: where in the audio it points, (start s, end s or None), for the HTML's marks
+    at: tuple[tuple[float, float | None], ...] = ()
 
     def limit(self, th: dict[str, float]) -> float:
         if self.allowance is not None and THRESHOLDS[self.key].limit == "max":
@@ -56,7 +109,12 @@ def _verdict(name: str, criteria: list[_Criterion], th: dict[str, float],
         message = "; ".join(c.text(th) for c in failing) + (f"\n{extra}" if extra else "")
     else:
         message = ok_text
-    return CheckResult(name, not failing, shown.value, shown.limit(th), message, details or {})
+    marks = [list(m) for c in failing for m in c.at]
+    return CheckResult(name, not failing, shown.value, shown.limit(th), message, details or {}, marks)
+
+
+def _between(a: float | None, b: float | None) -> tuple[tuple[float, float | None], ...]:
+    return () if a is None or b is None else ((a, b),)
 
 
 def _span(a: float | None, b: float | None) -> str:
@@ -65,6 +123,16 @@ def _span(a: float | None, b: float | None) -> str:
     return f"at {a:.2f}-{b:.2f} s"
 
 
+@check("wer", "The words heard match the text (Whisper-normalised word error rate).",
+       thresholds={"wer": Threshold(0.20, "ratio", "max", "word error rate after Whisper English normalisation")},
+       metrics={"wer": Reported(_r("wer.wer", 4), baseline=Tolerance(
+                    "info", 0.0, 0.0, "", why="judged through wer_errors: one word is 0.17 of a short "
+                                                "text and 0.03 of a long one, so a WER tolerance fits neither")),
+                "wer_errors": Reported(_r("wer.errors"), baseline=Tolerance(
+                    "higher", 1.0, 0.1, "words", decimals=0,
+                    why="Whisper's int8 beam search on another CPU can flip one word; "
+                        "a real regression costs several (10 % of the errors on long texts)")),
+                "ref_words": Reported(lambda ev: len(ev.wer.ref_words))})
 def check_wer(ev: Evidence, th: dict[str, float]) -> CheckResult:
     w = ev.wer
     detail = (f"{w.errors} error(s) in {len(w.ref_words)} words "
@@ -101,6 +169,23 @@ def _words_in(ev: Evidence, a: float, b: float) -> list[str]:
     return normalize_words(" ".join(inside)) if inside else []
 
 
+@check("repeat", "Nothing is said twice that the text says once (transcript and audio loops).",
+       thresholds={
+           "repeat_span_words": Threshold(float(_text.DEFAULT_MAX_REPEAT_SPAN_WORDS - 1), "count", "max",
+                                          "extra words in one repeated span the text does not have"),
+           "repeat_ratio": Threshold(_text.DEFAULT_MAX_REPEAT_RATIO, "ratio", "max",
+                                     "share of reference words said again though the text says them once"),
+           "loop_s": Threshold(_d(_loops.DEFAULTS, "longest_repeat_s"), "s", "max",
+                               "longest stretch of audio that repeats itself and the text does not explain")},
+       metrics={"repeat_ratio": Reported(_r("repeats.repeat_ratio", 4)),
+                "repeated_words": Reported(_r("repeats.repeated_words"), baseline=Tolerance(
+                    "higher", 1.0, 0.0, "words", decimals=0,
+                    why="the ASR occasionally doubles one word; test_repeat judges the span")),
+                # the check counts only the loops the text does not explain: shown for reference
+                "longest_loop_s": Reported(_r("loops.longest_repeat_s"), limits=("loop_s",), reference=True,
+                                           baseline=Tolerance("higher", 0.15, 0.0, "s", decimals=3,
+                                                              why="the loop detector's frames and lag search "
+                                                                  "resolve ~0.1 s"))})
 def check_repeat(ev: Evidence, th: dict[str, float]) -> CheckResult:
     r = ev.repeats
     longest_span = max((s["inserted"] for s in r.spans), default=0)
@@ -114,7 +199,8 @@ def check_repeat(ev: Evidence, th: dict[str, float]) -> CheckResult:
     criteria = [
         _Criterion("repeat_span_words", float(longest_span), f"({spans})" if spans else ""),
         _Criterion("repeat_ratio", round(r.repeat_ratio, 4)),
-        _Criterion("loop_s", round(loop_s, 3), loop_where),
+        _Criterion("loop_s", round(loop_s, 3), loop_where,
+                   at=tuple((a, b) for a, b, _, _ in sorted(loops, key=lambda c: c[0] - c[1]))),
     ]
     return _verdict("repeat", criteria, th,
                     f"no repeats beyond the text (longest loop {loop_s:.2f} s, "
@@ -132,39 +218,98 @@ def _prompt_room(ev: Evidence, th: dict[str, float]) -> tuple[float, str] | None
     return bg + margin, f"by the voice prompt's own background ({bg:.1f} dB re its speech, + {margin:.3g} dB)"
 
 
+@check("start", "Speech starts clean: no garbage, noise or click before the first word.",
+       thresholds={
+           "lead_garbage_s": Threshold(_d(_edges.DEFAULTS, "lead_garbage_s"), "s", "max",
+                                       "speech-like sound before the first word"),
+           "pre_onset_noise_db": Threshold(_d(_edges.DEFAULTS, "pre_onset_noise_db"), "dB", "max",
+                                           "loudest 50 ms before speech onset, re speech level"),
+           "pre_onset_click_db": Threshold(_d(_edges.DEFAULTS, "pre_onset_click_db"), "dB", "max",
+                                           "loudest isolated transient before onset, re speech level"),
+           # a cloning engine copies its prompt's room: noise no louder than the prompt's own
+           # steady background (+ this margin: 4x its power) is the prompt's, not a fault. The
+           # loudest 50 ms of a steady background reads 1-3 dB over its median (CMU ARCTIC a0007:
+           # -24.4 vs -27.7 dB re speech). Only raises the two noise limits and the truncation
+           # limit (a take that ends in that room has not stopped mid-sound), never lowers them.
+           "prompt_noise_margin_db": Threshold(
+               6.0, "dB", "max", "how far a cloned take's lead/tail noise and end level may rise above "
+                                 "its voice prompt's own background (dB re speech) before they count")},
+       metrics={"lead_garbage_s": Reported(_r("start.lead_garbage_s"), baseline=Tolerance(
+                    "higher", 0.1, 0.0, "s", decimals=3, why=_EDGE)),
+                "pre_onset_noise_db": Reported(_r("start.pre_onset_noise_db"), baseline=Tolerance(
+                    "higher", 6.0, 0.0, "dB", floor=-60.0, decimals=2, why=_DB_FLOOR)),
+                "pre_onset_click_db": Reported(_r("start.pre_onset_click_db"), baseline=Tolerance(
+                    "higher", 6.0, 0.0, "dB", floor=-60.0, decimals=2, why=_DB_FLOOR)),
+                "onset_s": Reported(_r("start.onset_s"), baseline=Tolerance(
+                    "both", 0.1, 0.0, "s", decimals=3, why=_EDGE))})
 def check_start(ev: Evidence, th: dict[str, float]) -> CheckResult:
     s = ev.start
     lead_where = _span(s.vad_onset_s, s.first_word_start_s)
     pre = _span(0.0, s.onset_s)
     click_at = f"at {s.pre_onset_click_at_s:.3f} s" if s.pre_onset_click_at_s is not None else ""
     criteria = [
-        _Criterion("lead_garbage_s", s.lead_garbage_s, f"{lead_where} before “{s.first_word}”"),
+        _Criterion("lead_garbage_s", s.lead_garbage_s, f"{lead_where} before “{s.first_word}”",
+                   at=_between(s.vad_onset_s, s.first_word_start_s)),
         _Criterion("pre_onset_noise_db", s.pre_onset_noise_db if s.pre_onset_s >= 0.05 else None, pre,
-                   _prompt_room(ev, th)),
-        _Criterion("pre_onset_click_db", s.pre_onset_click_db if s.pre_onset_s > 0 else None, click_at),
+                   _prompt_room(ev, th), at=_between(0.0, s.onset_s)),
+        _Criterion("pre_onset_click_db", s.pre_onset_click_db if s.pre_onset_s > 0 else None, click_at,
+                   at=() if s.pre_onset_click_at_s is None else ((s.pre_onset_click_at_s, None),)),
     ]
     return _verdict("start", criteria, th,
                     f"clean start: speech from {s.onset_s} s, first word “{s.first_word}” "
                     f"at {s.first_word_start_s} s")
 
 
+@check("tail", "Speech ends clean: no buzzy tail or garbage after the last word, not cut off.",
+       thresholds={
+           "trail_garbage_s": Threshold(_d(_edges.DEFAULTS, "trail_garbage_s"), "s", "max",
+                                        "speech-like sound after the last word"),
+           "post_offset_noise_db": Threshold(_d(_edges.DEFAULTS, "post_offset_noise_db"), "dB", "max",
+                                             "loudest 50 ms after speech offset, re speech level"),
+           "tail_buzz_s": Threshold(_d(_edges.DEFAULTS, "tail_buzz_s"), "s", "max",
+                                    "frozen, periodic (buzzy/robotic) sound at the end"),
+           "truncation_db": Threshold(_d(_edges.DEFAULTS, "truncation_db"), "dB", "max",
+                                      "level of the last 30 ms re speech (high = cut off mid-sound)")},
+       metrics={"trail_garbage_s": Reported(_r("tail.trail_garbage_s"), baseline=Tolerance(
+                    "higher", 0.1, 0.0, "s", decimals=3, why=_EDGE)),
+                "post_offset_noise_db": Reported(_r("tail.post_offset_noise_db"), baseline=Tolerance(
+                    "higher", 6.0, 0.0, "dB", floor=-60.0, decimals=2, why=_DB_FLOOR)),
+                "tail_buzz_s": Reported(_r("tail.tail_buzz_s"), baseline=Tolerance(
+                    "higher", 0.1, 0.0, "s", decimals=3, why=_EDGE)),
+                "truncation_db": Reported(_r("tail.truncation_db"), baseline=Tolerance(
+                    "higher", 6.0, 0.0, "dB", floor=-60.0, decimals=2, why=_DB_FLOOR)),
+                "offset_s": Reported(_r("tail.offset_s"))})
 def check_tail(ev: Evidence, th: dict[str, float]) -> CheckResult:
     t = ev.tail
     criteria = [
         _Criterion("trail_garbage_s", t.trail_garbage_s,
-                   f"{_span(t.last_word_end_s, t.vad_offset_s)} after “{t.last_word}”"),
+                   f"{_span(t.last_word_end_s, t.vad_offset_s)} after “{t.last_word}”",
+                   at=_between(t.last_word_end_s, t.vad_offset_s)),
         _Criterion("post_offset_noise_db", t.post_offset_noise_db if t.post_offset_s >= 0.05 else None,
-                   _span(t.offset_s, ev.duration_s), _prompt_room(ev, th)),
+                   _span(t.offset_s, ev.duration_s), _prompt_room(ev, th), at=_between(t.offset_s, ev.duration_s)),
         _Criterion("tail_buzz_s", t.tail_buzz_s, f"(periodicity {t.tail_buzz_periodicity:.2f})"),
         _Criterion("truncation_db", t.truncation_db,
                    f"in the last 30 ms (end decay {t.end_decay_db:+.1f} dB): the audio stops mid-sound",
-                   _prompt_room(ev, th)),  # a take that ends in its prompt's room has not stopped mid-sound
+                   _prompt_room(ev, th), at=((max(0.0, ev.duration_s - 0.03), ev.duration_s),)),  # a take that ends in its prompt's room has not stopped mid-sound
     ]
     return _verdict("tail", criteria, th,
                     f"clean end: last word “{t.last_word}” ends {t.last_word_end_s} s, "
                     f"speech until {t.offset_s} s of {ev.duration_s:.2f} s")
 
 
+@check("clipping", "Almost no samples at full scale.",
+       thresholds={
+           "clip_frac": Threshold(_d(_level.DEFAULTS, "clip_frac"), "ratio", "max",
+                                  "share of samples in runs at full scale"),
+           "longest_clip_run_s": Threshold(_d(_level.DEFAULTS, "longest_clip_run_s"), "s", "max",
+                                           "longest run of samples held at full scale")},
+       metrics={"clip_frac": Reported(_r("level.clip_frac"), baseline=Tolerance(
+                    "higher", 1e-4, 0.0, "", decimals=6,
+                    why="a fifth of test_clipping's limit: a few samples reaching full scale")),
+                "longest_clip_run_s": Reported(_r("level.longest_clip_run_s"), baseline=Tolerance(
+                    "higher", 0.001, 0.0, "s", decimals=4, why="one millisecond at full scale")),
+                "peak": Reported(_r("level.peak", 5)), "rms": Reported(_r("level.rms", 5)),
+                "peak_dbfs": Reported(_r("level.peak_dbfs", 2)), "rms_dbfs": Reported(_r("level.rms_dbfs", 2))})
 def check_clipping(ev: Evidence, th: dict[str, float]) -> CheckResult:
     lv = ev.level
     criteria = [_Criterion("clip_frac", lv.clip_frac, f"({lv.clip_runs} clipped run(s))"),
@@ -173,6 +318,21 @@ def check_clipping(ev: Evidence, th: dict[str, float]) -> CheckResult:
                     f"no clipping (peak {lv.peak_dbfs:.1f} dBFS, RMS {lv.rms_dbfs:.1f} dBFS)")
 
 
+@check("rate", "Speaking rate is within human range (duration prediction sanity).",
+       # conversational English runs at 3-6 syllables/s including pauses; espeak-ng
+       # at its slowest setting (80 wpm) measures 2.9 and at 260 wpm 8.0. Outside
+       # 2.5-8 a duration predictor has failed rather than chosen a style.
+       thresholds={"rate_min_sps": Threshold(2.5, "syl/s", "min", "slowest acceptable speaking rate"),
+                   "rate_max_sps": Threshold(8.0, "syl/s", "max", "fastest acceptable speaking rate")},
+       metrics={"syllables_per_s": Reported(_r("rate.syllables_per_s"), limits=("rate_min_sps", "rate_max_sps"),
+                                            baseline=Tolerance("both", 0.0, 0.08, "syl/s", decimals=3,
+                                                               why="speech time comes from VAD frames; 8 % is "
+                                                                   "under a noticeable tempo change")),
+                "speech_s": Reported(_r("rate.speech_s")),
+                "duration_s": Reported(_r("duration_s", 3), baseline=Tolerance(
+                    "both", 0.05, 0.05, "s", decimals=3,
+                    why="a duration predictor off by a frame per word on other numerics; "
+                        "5 % faster or slower speech is at the edge of what listeners notice"))})
 def check_rate(ev: Evidence, th: dict[str, float]) -> CheckResult:
     r = ev.rate
     value = r.syllables_per_s if r.speech_s > 0 else None
@@ -184,6 +344,36 @@ def check_rate(ev: Evidence, th: dict[str, float]) -> CheckResult:
     return _verdict("rate", criteria, th, f"{value:.2f} syllables/s {where}")
 
 
+@check("seams", "Chunk joins are inaudible: no click, loudness or timbre jump (skipped for one-pass takes).",
+       needs="seams",
+       thresholds={
+           "seam_click_db": Threshold(_d(_seams.DEFAULTS, "seam_click_db"), "dB", "max",
+                                      "click or discontinuity at a chunk join: loudest 0.5 ms above 6 kHz "
+                                      "re the 10 ms either side"),
+           "seam_level_jump_db": Threshold(_d(_seams.DEFAULTS, "seam_level_jump_db"), "dB", "max",
+                                           "speech level change across a chunk join (either direction)"),
+           "seam_spectral_jump_db": Threshold(_d(_seams.DEFAULTS, "seam_spectral_jump_db"), "dB", "max",
+                                              "change of the voiced spectral envelope across a chunk join "
+                                              "(RMS over mel bands)"),
+           "click_scan_db": Threshold(_d(_seams.DEFAULTS, "click_scan_db"), "dB", "max",
+                                      "loudest transient anywhere in the file re the 10 ms either side "
+                                      "(when the seam times are unknown)")},
+       metrics={"seam_count": Reported(_r("seams.count")),
+                "worst_seam_click_db": Reported(lambda ev: _worst_seam(ev, "click_db"), limits=("seam_click_db",),
+                                                baseline=Tolerance("higher", 3.0, 0.0, "dB", decimals=2,
+                                                                   why="a 0.5 ms window at a join; 3 dB is "
+                                                                       "under a third of the limit")),
+                "worst_seam_level_jump_db": Reported(
+                    lambda ev: _worst_seam(ev, "level_jump_db"), limits=("seam_level_jump_db",), magnitude=True,
+                    baseline=Tolerance("higher", 1.5, 0.0, "dB", magnitude=True, decimals=2,
+                                       why="signed level change, compared as its size; 1.5 dB is "
+                                           "about the just-noticeable loudness difference")),
+                "worst_seam_spectral_jump_db": Reported(
+                    lambda ev: _worst_seam(ev, "spectral_jump_db"), limits=("seam_spectral_jump_db",),
+                    baseline=Tolerance("higher", 2.0, 0.0, "dB", decimals=2,
+                                       why="RMS over mel bands of voiced frames either side")),
+                "click_scan_db": Reported(lambda ev: None if ev.clicks is None
+                                          else max((db for _, db in ev.clicks), default=None))})
 def check_seams(ev: Evidence, th: dict[str, float]) -> CheckResult:
     """Every chunk join: no click, loudness or timbre jump. Without seam times
     (a file from elsewhere) the whole file is scanned for clicks instead."""
@@ -203,7 +393,9 @@ def check_seams(ev: Evidence, th: dict[str, float]) -> CheckResult:
             if field == "level_jump_db" and value is not None:
                 where += f", {'louder' if value > 0 else 'quieter'} after the join " \
                          f"({seam.level_before_db:.1f} -> {seam.level_after_db:.1f} dBFS)"
-            criteria.append(_Criterion(key, None if value is None else abs(value), where))
+            at = ((seam.time_s, None),) + (((seam.click_at_s, None),)
+                                           if field == "click_db" and seam.click_at_s is not None else ())
+            criteria.append(_Criterion(key, None if value is None else abs(value), where, at=at))
     worst = ev.seams.worst("click_db")
     return _verdict("seams", criteria, th,
                     f"{ev.seams.count} seam(s) clean: worst click {worst.click_db:.1f} dB at seam "
@@ -218,7 +410,8 @@ def _click_scan_verdict(clicks: list[tuple[float, float]], th: dict[str, float])
     if over:
         where += f" ({len(over)} transient(s) over the limit: " + \
                  ", ".join(f"{t:.3f} s" for t, _ in over[:5]) + (" ..." if len(over) > 5 else "") + ")"
-    criterion = _Criterion("click_scan_db", loudest[1] if loudest else 0.0, where)
+    criterion = _Criterion("click_scan_db", loudest[1] if loudest else 0.0, where,
+                           at=tuple((t, None) for t, _ in over))
     return _verdict("seams", [criterion], th,
                     "no seam times given; whole-file click scan clean"
                     + (f" (loudest transient {loudest[1]:.1f} dB at {loudest[0]:.3f} s)" if loudest else ""),
@@ -239,6 +432,14 @@ def _heard(ev: Evidence, name: str, value: object) -> CheckResult | None:
     raise CheckNotApplicable(ev.not_heard.get(name, f"{name}: the listener did not run on this take"))
 
 
+@check("pauses", "No audible pause inside a phrase: every silent gap sits where the text has punctuation.",
+       by_default=False,
+       thresholds={"pause_gap_s": Threshold(_d(_pauses.DEFAULTS, "pause_gap_s"), "s", "max",
+                                            "longest silent gap (-45 dB re peak, or down to the recording's own "
+                                            "room) between two words where the text has no punctuation")},
+       metrics={"longest_unexplained_pause_s": Reported(_r("pauses.longest_unexplained_s"), baseline=Tolerance(
+                    "higher", 0.1, 0.0, "s", decimals=3, why=_EDGE)),
+                "pause_count": Reported(lambda ev: None if ev.pauses is None else len(ev.pauses.inner))})
 def check_pauses(ev: Evidence, th: dict[str, float]) -> CheckResult:
     """No silent gap inside a phrase: every pause longer than the limit sits
     where the text has punctuation."""
@@ -254,13 +455,31 @@ def check_pauses(ev: Evidence, th: dict[str, float]) -> CheckResult:
         message = (f"pause_gap_s {worst.duration:.3g} s (limit <= {th['pause_gap_s']:.3g} s) at "
                    f"{worst.start:.2f}-{worst.end:.2f} s {worst.words()}: "
                    f"{THRESHOLDS['pause_gap_s'].help}\n" + "\n".join(lines))
-        return CheckResult("pauses", False, worst.duration, th["pause_gap_s"], message, p.to_dict())
+        return CheckResult("pauses", False, worst.duration, th["pause_gap_s"], message, p.to_dict(),
+                           [[g.start, g.end] for g in over])
     at_marks = [g for g in inner if g.explained]
     return CheckResult("pauses", True, p.longest_unexplained_s, th["pause_gap_s"],
                        f"{len(inner)} pause(s) inside the take, {len(at_marks)} at punctuation; longest "
                        f"without punctuation {p.longest_unexplained_s:.2f} s", p.to_dict())
 
 
+@check("quality", "Predicted listening quality (DNSMOS OVRL) above the floor (skipped without the `listen` extra).",
+       by_default=False,
+       listener=Listener("dnsmos", "score", "MOS", packages=("speechmos",)),
+       # DNSMOS OVRL: clean Piper 2.71-3.47, clean espeak-ng 2.07-3.17 (its breathy
+       # variants read as background noise), white noise at 10 dB SNR <= 2.16,
+       # 4-bit audio median 2.10. 2.5 is "poor" (2) to "fair" (3) on the ACR scale.
+       thresholds={"quality_ovrl": Threshold(2.5, "MOS", "min", "DNSMOS overall quality, predicted mean "
+                                                                "opinion score (1 bad .. 5 excellent)")},
+       metrics={"mos_ovrl": Reported(_r("quality.ovrl"), limits=("quality_ovrl",), baseline=Tolerance(
+                    "lower", 0.2, 0.0, "MOS", decimals=3,
+                    why="DNSMOS moves by a few hundredths between takes of one model; 0.2 is "
+                        "about its per-clip error against listeners")),
+                "mos_sig": Reported(_r("quality.sig"), baseline=Tolerance("lower", 0.2, 0.0, "MOS", decimals=3,
+                                                                          why="as mos_ovrl")),
+                "mos_bak": Reported(_r("quality.bak"), baseline=Tolerance("lower", 0.2, 0.0, "MOS", decimals=3,
+                                                                          why="as mos_ovrl")),
+                "mos_p808": Reported(_r("quality.p808"))})
 def check_quality(ev: Evidence, th: dict[str, float]) -> CheckResult:
     q = ev.quality
     if (broken := _heard(ev, "quality", q)) is not None:
@@ -270,6 +489,18 @@ def check_quality(ev: Evidence, th: dict[str, float]) -> CheckResult:
                     f"DNSMOS OVRL {q.ovrl:.2f} >= {th['quality_ovrl']:.3g} {where}", details=q.to_dict())
 
 
+@check("voice", "The take sounds like its voice prompt (speaker similarity; skipped for stacks that do not clone).",
+       needs="prompt",
+       listener=Listener("speaker", "voice_match", "VoiceMatch", packages=("resemblyzer",), uses_prompt=True),
+       # take vs its 5 s prompt, >= 1 s of speech: same voice 0.71-0.96, another
+       # engine or sex <= 0.66; two variants of one espeak-ng sex reach 0.92 (the
+       # encoder cannot tell them apart): docs/CALIBRATION.md
+       thresholds={"voice_similarity": Threshold(0.70, "ratio", "min",
+                                                 "cosine similarity of the take's and the prompt's speaker "
+                                                 "embeddings (resemblyzer GE2E)")},
+       metrics={"voice_similarity": Reported(_r("voice.similarity"), baseline=Tolerance(
+           "lower", 0.03, 0.0, "cos", decimals=4,
+           why="GE2E cosine: takes of one voice spread by about 0.02; another voice scores 0.4 lower"))})
 def check_voice(ev: Evidence, th: dict[str, float]) -> CheckResult:
     v = ev.voice
     if (broken := _heard(ev, "voice", v)) is not None:
@@ -280,12 +511,19 @@ def check_voice(ev: Evidence, th: dict[str, float]) -> CheckResult:
                     f"{th['voice_similarity']:.3g} {where}", details=v.to_dict())
 
 
-CHECKS: dict[str, Callable[[Evidence, dict[str, float]], CheckResult]] = {
-    "wer": check_wer, "repeat": check_repeat, "start": check_start,
-    "tail": check_tail, "clipping": check_clipping, "rate": check_rate,
-    "seams": check_seams, "pauses": check_pauses, "quality": check_quality, "voice": check_voice,
-}
+def _worst_seam(ev: Evidence, name: str) -> float | None:
+    worst = ev.seams.worst(name) if ev.seams is not None else None
+    return None if worst is None else getattr(worst, name)
+
+
 CHECK_NAMES = tuple(CHECKS)
+#: every threshold, from the rows that define them
+THRESHOLDS: dict[str, Threshold] = {k: t for c in CHECKS.values() for k, t in c.thresholds.items()}
+#: every report metric, in report order
+REPORTED: dict[str, Reported] = {k: r for c in CHECKS.values() for k, r in c.metrics.items()}
+#: checks that need a listener model beyond ASR and VAD; each loads only when its check is selected
+LISTENERS: dict[str, Listener] = {n: c.listener for n, c in CHECKS.items() if c.listener is not None}
+LISTENER_CHECKS = tuple(LISTENERS)
 
 
 def checks_of(test_names: Iterable[str]) -> frozenset[str]:
@@ -295,7 +533,7 @@ def checks_of(test_names: Iterable[str]) -> frozenset[str]:
 
 def judge(name: str, evidence: Evidence, thresholds: dict[str, float]) -> CheckResult:
     try:
-        fn = CHECKS[name]
+        row = CHECKS[name]
     except KeyError:
         raise ValueError(f"unknown check {name!r}; known: {', '.join(CHECK_NAMES)}") from None
-    return fn(evidence, thresholds)
+    return row.judge(evidence, thresholds)

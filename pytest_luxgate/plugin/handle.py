@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from ..judging.checks import CheckNotApplicable
+from ..judging.checks import CHECKS, CheckNotApplicable
 from ..matrix.cells import Cell
 from .session import PROPERTY, LuxgateSession
 
@@ -23,6 +23,8 @@ class CellHandle:
             "cell": self.cell.key, "order": self.order, "record": self.outcome.record, **extra}))
 
     def check(self, name: str) -> dict[str, Any]:
+        if CHECKS[name].needs == "seams":
+            self.skip_without_seams()
         try:
             result = self.session.runner.check(self.cell, name)
         except CheckNotApplicable as exc:  # e.g. voice on a stack that does not clone; extra missing

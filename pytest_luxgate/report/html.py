@@ -26,23 +26,16 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 from urllib.parse import quote
 
+from ..judging.checks import REPORTED, THRESHOLDS
+from ..metrics.text import word_error
+from . import plots
+from .matrix import write_atomic
+
 AUDIO_MODES = ("embed", "link")
 DEFAULT_EMBED_MB = 50.0
 HTML_OFF = ("none", "off", "false", "0", "no")
 #: plain symbols rather than report.py's emoji: many Linux browsers have no colour-emoji font
 STATUS_ICON = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "–", "lost": "?"}
-
-#: report metrics whose limit is a threshold of another name (same name: matched directly)
-_METRIC_LIMITS: dict[str, tuple[str, ...]] = {
-    "syllables_per_s": ("rate_min_sps", "rate_max_sps"),
-    "worst_seam_click_db": ("seam_click_db",),
-    "worst_seam_level_jump_db": ("seam_level_jump_db",),
-    "worst_seam_spectral_jump_db": ("seam_spectral_jump_db",),
-    # the check counts only the loops the text does not explain; shown for reference
-    "longest_loop_s": ("loop_s",),
-}
-#: metrics judged on their magnitude (a level jump is bad either way)
-_ABS_METRICS = {"worst_seam_level_jump_db"}
 
 # where in the audio a failing check's message points: "at 0.12-0.40 s",
 # "at 2.838 s", "at seam 1 (7.58 s)". The messages are the checks' own account
@@ -104,14 +97,16 @@ class HtmlResult:
 # --------------------------------------------------------------------------
 
 def failure_marks(cell: dict[str, Any]) -> list[tuple[str, float, float | None]]:
-    """(check, start, end or None) for every time a failing check's message names."""
+    """(check, start, end or None) for every place a failing check points at (its `marks`)."""
     duration = float(cell.get("audio_s") or 0.0)
     marks: list[tuple[str, float, float | None]] = []
     for name, chk in cell.get("checks", {}).items():
         if chk.get("passed"):
             continue
-        first_line = str(chk.get("message", "")).split("\n", 1)[0]
-        found: list[tuple[str, float, float | None]] = []
+        found: list[tuple[str, float, float | None]] = [
+            (name, float(a), None if b is None else float(b)) for a, b in chk.get("marks") or ()]
+        # a report from before the checks sent their marks: read the times from the message
+        first_line = "" if "marks" in chk else str(chk.get("message", "")).split("\n", 1)[0]
         for m in _SEAM.finditer(first_line):
             found.append((name, float(m.group(1)), None))
         for m in _SPAN.finditer(first_line):
@@ -130,8 +125,6 @@ def word_diff_html(reference: str, heard: str) -> str:
     The alignment is the WER metric's own (jiwer on normalised words), so the
     highlighted words are exactly the errors the wer check counted.
     """
-    from ..metrics.text import word_error
-
     try:
         we = word_error(reference, heard)
     except ValueError as exc:
@@ -198,10 +191,6 @@ def write_html(report: dict[str, Any], out_dir: Path, options: HtmlOptions,
     `images` keeps each take's plot by content, so a rerun of unchanged takes
     draws nothing (and does not even import matplotlib).
     """
-    from .matrix import (
-        write_atomic,  # here, not at import: config.py imports this module
-    )
-
     if options.path is None:
         return None
     t0 = time.perf_counter()
@@ -243,8 +232,6 @@ class _Page:
         self.cells = list(report.get("cells", []))
         self.ids = {id(c): f"lx-c{i}" for i, c in enumerate(self.cells)}
         self.budget = int(options.embed_mb * 1024 * 1024)
-        from . import plots
-
         self.plots_ok = plots.available()
         if not self.plots_ok:
             result.notes.append("waveform/spectrogram plots left out: matplotlib is not installed "
@@ -443,8 +430,6 @@ class _Page:
     def _plot(self, cell: dict[str, Any], path: Path, cid: str) -> str:
         import soundfile as sf
 
-        from . import plots
-
         t0 = time.perf_counter()
         try:
             m = cell.get("metrics", {})
@@ -486,8 +471,6 @@ class _Page:
                 f'<th>message</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
     def _metrics_table(self, cell: dict[str, Any]) -> str:
-        from ..judging.thresholds import THRESHOLDS
-
         metrics = cell.get("metrics") or {}
         thresholds = cell.get("thresholds") or {}
         base = baseline_rows(cell)
@@ -495,7 +478,8 @@ class _Page:
         rows = []
         for key in list(metrics) + [k for k in base if k not in metrics]:
             value = metrics.get(key)
-            limits = _METRIC_LIMITS.get(key, (key,) if key in thresholds else ())
+            row = REPORTED.get(key)
+            limits = (row.limits if row is not None else ()) or ((key,) if key in thresholds else ())
             limit_txt, over = [], False
             for lk in limits:
                 if lk not in thresholds:
@@ -503,8 +487,8 @@ class _Page:
                 spec = THRESHOLDS.get(lk)
                 is_min = spec is not None and spec.limit == "min"
                 limit_txt.append(f'{"≥" if is_min else "≤"} {_fmt(thresholds[lk])}')
-                if _is_number(value) and key != "longest_loop_s":
-                    v = abs(value) if key in _ABS_METRICS else value
+                if _is_number(value) and not (row is not None and row.reference):
+                    v = abs(value) if row is not None and row.magnitude else value
                     over |= v < thresholds[lk] if is_min else v > thresholds[lk]
             cls = ' class="bad"' if over else ""
             row = f'<tr{cls}><td>{_e(key)}</td><td class="num">{_fmt(value)}</td><td>{_e(", ".join(limit_txt))}</td>'
@@ -627,8 +611,6 @@ sync();
 
 def _plot_key(wav: Path, marks: Any) -> str:
     """Content key of one plot: the take's bytes, what is marked on it, and the drawing code."""
-    from . import plots
-
     h = hashlib.sha256()
     h.update(wav.read_bytes())
     h.update(json.dumps(dataclasses.asdict(marks), sort_keys=True, default=str).encode())

@@ -24,6 +24,7 @@ that cannot be read or written is a miss, never a failed cell.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import json
 import os
@@ -38,6 +39,7 @@ import numpy as np
 
 from ..core.atomic import write_file_atomic
 from ..core.types import Transcript, Word
+from ..judging.checks import LISTENERS
 from ..speech.synthesis import Take
 
 #: bump when what a key covers changes meaning (e.g. the ASR backend's decode settings)
@@ -261,40 +263,43 @@ def _plain(obj: Any) -> Any:
     return str(obj)
 
 
-# -- listener models (DNSMOS quality, speaker similarity) -----------------------------
+# -- listener models (each listener check's row in judging/checks.py LISTENERS) -----------
 def _listener_keys(audio: np.ndarray, sample_rate: int, prompt_hash: str) -> dict[str, str]:
     """Keys of the listener results for this audio: model package versions + audio (+ prompt)."""
     heard = hashlib.sha256(np.ascontiguousarray(audio, dtype=np.float32).tobytes()).hexdigest()
-    return {"quality": digest({"listener": "dnsmos", "speechmos": _dist_version("speechmos"),
-                               "rate": int(sample_rate), "audio": heard}),
-            "voice": digest({"listener": "resemblyzer", "resemblyzer": _dist_version("resemblyzer"),
-                             "rate": int(sample_rate), "audio": heard, "prompt": prompt_hash})}
+    keys = {}
+    for name, spec in LISTENERS.items():
+        parts: dict[str, Any] = {"listener": spec.module, "rate": int(sample_rate), "audio": heard}
+        parts.update({pkg: _dist_version(pkg) for pkg in spec.packages})
+        if spec.uses_prompt:
+            parts["prompt"] = prompt_hash
+        keys[name] = digest(parts)
+    return keys
 
 
 def reuse_listeners(cache: ContentCache, evidence: Any, audio: np.ndarray, sample_rate: int,
                     checks: Any, prompt_hash: str) -> tuple[dict[str, str], set[str]]:
-    """Fill `evidence.quality`/`.voice` from the cache where present (the listeners then skip
-    them); returns (keys, names reused), for `keep_listeners` after the listeners ran."""
+    """Fill the listener results `checks` need from the cache where present (the listeners then
+    skip them); returns (keys, names reused), for `keep_listeners` after the listeners ran."""
     keys, reused = _listener_keys(audio, sample_rate, prompt_hash), set()
-    for name, attr, module, cls in (("quality", "quality", "dnsmos", "MOS"), ("voice", "voice", "speaker", "VoiceMatch")):
-        if name not in checks or getattr(evidence, attr, None) is not None or (name == "voice" and not prompt_hash):
+    for name, spec in LISTENERS.items():
+        if name not in checks or getattr(evidence, name, None) is not None or (spec.uses_prompt and not prompt_hash):
             continue
         data = cache._read(cache._path("listen", keys[name], ".json"))
         if data is None:
             continue
         try:
-            import importlib
-
-            kind = getattr(importlib.import_module(f"pytest_luxgate.listeners.{module}"), cls)
-            setattr(evidence, attr, kind(**json.loads(data)))
+            # lazy: the listener modules pull in their models' libraries
+            module = importlib.import_module(f"{__package__.rpartition('.')[0]}.listeners.{spec.module}")
+            setattr(evidence, name, getattr(module, spec.result)(**json.loads(data)))
             reused.add(name)
-        except Exception:
+        except Exception:  # an entry that does not rebuild is a miss, never trusted
             continue
     return keys, reused
 
 
 def keep_listeners(cache: ContentCache, evidence: Any, keys: dict[str, str], reused: set[str]) -> None:
-    for name in ("quality", "voice"):
+    for name in LISTENERS:
         got = getattr(evidence, name, None)
         if got is not None and name not in reused:
             cache._write(cache._path("listen", keys[name], ".json"), json.dumps(got.to_dict()).encode())

@@ -20,13 +20,12 @@ from typing import Any
 from ..asr import get_asr
 from ..core.audio import write_wav_atomic
 from ..judging.analysis import (
-    LISTENER_CHECKS,
     Evidence,
     analyze,
     listen,
     prompt_background,
 )
-from ..judging.checks import judge
+from ..judging.checks import LISTENER_CHECKS, judge
 from ..judging.thresholds import resolve
 from ..matrix.cells import OWN_VOICE, Cell, safe_name
 from ..matrix.prompt_text import (

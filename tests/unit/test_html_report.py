@@ -246,3 +246,13 @@ def test_ini_key_turns_the_page_off_and_bad_options_are_usage_errors(pytester: p
     assert (pytester.path / "out" / "report.json").is_file()
     assert not (pytester.path / "out" / "report.html").exists()
     assert "luxgate: html" not in res.stdout.str()
+
+
+def test_failure_marks_use_the_checks_structured_marks_over_the_message() -> None:
+    cell = _cell()
+    # the check's own marks travel as data; the message's times are not re-read then
+    cell["checks"]["tail"] = {"name": "tail", "passed": False, "marks": [[2.1, 2.4], [1.5, None]],
+                              "message": "trail_garbage_s 0.3 s (limit <= 0.2 s) at 0.10-0.20 s"}
+    marks = failure_marks(cell)
+    assert ("tail", 2.1, 2.4) in marks and ("tail", 1.5, None) in marks
+    assert ("tail", 0.10, 0.20) not in marks
