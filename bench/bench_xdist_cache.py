@@ -57,11 +57,12 @@ def _timed(obj, name):
     setattr(obj, name, wrapper)
 
 def pytest_configure(config):
-    from pytest_luxgate import cache, runner, session
+    from pytest_luxgate.plugin import session
+    from pytest_luxgate.run import cache, runner
     _timed(session.LuxgateSession, "ran_report")
     _timed(session.LuxgateSession, "finish")        # report.json, SUMMARY.md, WAVs (+ HTML report)
     try:
-        from pytest_luxgate import html_report
+        from pytest_luxgate.report import html as html_report
         _timed(html_report, "write_html_report")        # inside finish: shown apart
         session.write_html_report = html_report.write_html_report
     except ImportError:

@@ -158,7 +158,7 @@ class NoisyStart(_Altered):
         return Synthesized(np.concatenate([noise.astype(np.float32), out.audio]), out.sample_rate, out.info)
 
 
-# -- reliability faults (tests/unit/test_reliability.py) ------------------------------------------
+# -- reliability faults (tests/integration/test_reliability.py) ------------------------------------------
 class RateNotInt(_Altered):
     """Reports its (correct) rate as a float: the protocol wants an int in Hz."""
 

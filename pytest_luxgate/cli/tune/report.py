@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ...matrix.params_file import render_params_file
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .command import Tuner
+    from .tuner import Tuner
 
 SCHEMA = 1
 

@@ -138,7 +138,8 @@ def test_models_load_only_for_the_checks_that_need_them() -> None:
     proc = _python("""
         import sys
         import numpy as np
-        from pytest_luxgate import analysis, checks, gate_suite, plugin  # noqa: F401
+        from pytest_luxgate import gate_suite, plugin  # noqa: F401
+        from pytest_luxgate.judging import analysis, checks  # noqa: F401
         assert "resemblyzer" not in sys.modules and "speechmos" not in sys.modules, "imported eagerly"
         from pytest_luxgate.stacks.piper import PiperStack
         s = PiperStack(); s.load()
@@ -158,7 +159,7 @@ def test_a_missing_extra_skips_with_the_install_hint() -> None:
         sys.modules["resemblyzer"] = None   # as if the package were not installed
         sys.modules["speechmos"] = None
         import numpy as np
-        from pytest_luxgate import analysis
+        from pytest_luxgate.judging import analysis
         from pytest_luxgate.judging.checks import CheckNotApplicable, judge
         from pytest_luxgate.stacks.piper import PiperStack
         from pytest_luxgate.judging.thresholds import resolve

@@ -22,7 +22,8 @@ import pytest
 from pytester_gate import TESTS, read_report, run_gate
 
 from pytest_luxgate.cli import main
-from pytest_luxgate.cli.tune.command import EXIT_BAD_INPUT, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_PASS, minimum_bytes
+from pytest_luxgate.cli.tune.command import EXIT_BAD_INPUT, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_PASS
+from pytest_luxgate.cli.tune.setup import minimum_bytes
 from pytest_luxgate.cli.tune.store import TMP_PREFIX
 
 STACK = "padded_tail=fault_stacks:PaddedTail"
@@ -153,7 +154,7 @@ def test_byte_budget_stops_cleanly_and_is_never_exceeded(tmp_path: Path) -> None
     """A budget that passes the start check but cannot keep the (longer than estimated) take."""
     import argparse
 
-    from pytest_luxgate.cli.tune.command import _setup
+    from pytest_luxgate.cli.tune.setup import _setup
 
     out = tmp_path / "out"
     args = ["--params", "length_scale=1.4", "--checks", "tail", "--no-cache", "--history", "all"]

@@ -1,6 +1,6 @@
 """MLX vs Torch parity on the same weights, prompt features and starting noise.
 
-Run on its own: ``pytest tests/unit/test_luxtts_parity.py -rxs`` (``-s`` prints
+Run on its own: ``pytest tests/models/test_luxtts_parity.py -rxs`` (``-s`` prints
 the per-stage table); point ``LUXGATE_PARITY_WEIGHTS`` at real LuxTTS weights
 to check them instead of the tiny random checkpoint.
 

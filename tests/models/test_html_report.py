@@ -1,7 +1,8 @@
 """report.html rendering: escaping, word diff, failure marks, audio embedding, baselines, plots.
 
 Records are shaped like the gate's (report.py); the take is real Piper speech.
-The end-to-end run in a real browser is tests/unit/test_html_report_browser.py.
+The end-to-end run in a real browser is tests/integration/test_html_report_browser.py;
+the ini key in a gate run, tests/integration/test_html_report_gate.py.
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from pytester_gate import run_gate
 
 from pytest_luxgate.report import plots
 from pytest_luxgate.core.audio import write_wav_atomic
@@ -234,18 +234,6 @@ def test_an_unwritable_page_is_reported_not_raised(out_dir: Path) -> None:
     (out_dir / "blocked").write_text("a file where a directory should be")
     lines = write_html_report(_report(_cell()), out_dir, HtmlOptions(out_dir / "blocked" / "report.html"))
     assert len(lines) == 1 and lines[0].startswith("luxgate: could not write the HTML report to")
-
-
-def test_ini_key_turns_the_page_off_and_bad_options_are_usage_errors(pytester: pytest.Pytester) -> None:
-    bad = run_gate(pytester, "--luxgate-html-audio=mp3")
-    assert bad.ret == pytest.ExitCode.USAGE_ERROR
-    bad.stderr.fnmatch_lines(["*--luxgate-html-audio must be one of embed|link, got 'mp3'*"])
-    pytester.makeini("[pytest]\nluxgate_html = none\n")
-    res = run_gate(pytester, "--luxgate-scenario=short_plain", "-k", "clipping")
-    assert res.ret == pytest.ExitCode.OK
-    assert (pytester.path / "out" / "report.json").is_file()
-    assert not (pytester.path / "out" / "report.html").exists()
-    assert "luxgate: html" not in res.stdout.str()
 
 
 def test_failure_marks_use_the_checks_structured_marks_over_the_message() -> None:
