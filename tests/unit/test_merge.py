@@ -1,7 +1,6 @@
 """Sharding the matrix over machines (--luxgate-shard) and `luxgate merge`."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
