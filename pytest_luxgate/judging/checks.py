@@ -125,13 +125,13 @@ def _span(a: float | None, b: float | None) -> str:
 
 @check("wer", "The words heard match the text (Whisper-normalised word error rate).",
        thresholds={"wer": Threshold(0.20, "ratio", "max", "word error rate after Whisper English normalisation")},
-       metrics={"wer": Reported(_r("wer.wer", 4), baseline=Tolerance(
-                    "info", 0.0, 0.0, "", why="judged through wer_errors: one word is 0.17 of a short "
-                                                "text and 0.03 of a long one, so a WER tolerance fits neither")),
-                "wer_errors": Reported(_r("wer.errors"), baseline=Tolerance(
+       metrics={"wer_errors": Reported(_r("wer.errors"), baseline=Tolerance(
                     "higher", 1.0, 0.1, "words", decimals=0,
                     why="Whisper's int8 beam search on another CPU can flip one word; "
                         "a real regression costs several (10 % of the errors on long texts)")),
+                "wer": Reported(_r("wer.wer", 4), baseline=Tolerance(
+                    "info", 0.0, 0.0, "", why="judged through wer_errors: one word is 0.17 of a short "
+                                                "text and 0.03 of a long one, so a WER tolerance fits neither")),
                 "ref_words": Reported(lambda ev: len(ev.wer.ref_words))})
 def check_wer(ev: Evidence, th: dict[str, float]) -> CheckResult:
     w = ev.wer
@@ -236,12 +236,12 @@ def _prompt_room(ev: Evidence, th: dict[str, float]) -> tuple[float, str] | None
                                  "its voice prompt's own background (dB re speech) before they count")},
        metrics={"lead_garbage_s": Reported(_r("start.lead_garbage_s"), baseline=Tolerance(
                     "higher", 0.1, 0.0, "s", decimals=3, why=_EDGE)),
+                "onset_s": Reported(_r("start.onset_s"), baseline=Tolerance(
+                    "both", 0.1, 0.0, "s", decimals=3, why=_EDGE)),
                 "pre_onset_noise_db": Reported(_r("start.pre_onset_noise_db"), baseline=Tolerance(
                     "higher", 6.0, 0.0, "dB", floor=-60.0, decimals=2, why=_DB_FLOOR)),
                 "pre_onset_click_db": Reported(_r("start.pre_onset_click_db"), baseline=Tolerance(
-                    "higher", 6.0, 0.0, "dB", floor=-60.0, decimals=2, why=_DB_FLOOR)),
-                "onset_s": Reported(_r("start.onset_s"), baseline=Tolerance(
-                    "both", 0.1, 0.0, "s", decimals=3, why=_EDGE))})
+                    "higher", 6.0, 0.0, "dB", floor=-60.0, decimals=2, why=_DB_FLOOR))})
 def check_start(ev: Evidence, th: dict[str, float]) -> CheckResult:
     s = ev.start
     lead_where = _span(s.vad_onset_s, s.first_word_start_s)
@@ -324,15 +324,15 @@ def check_clipping(ev: Evidence, th: dict[str, float]) -> CheckResult:
        # 2.5-8 a duration predictor has failed rather than chosen a style.
        thresholds={"rate_min_sps": Threshold(2.5, "syl/s", "min", "slowest acceptable speaking rate"),
                    "rate_max_sps": Threshold(8.0, "syl/s", "max", "fastest acceptable speaking rate")},
-       metrics={"syllables_per_s": Reported(_r("rate.syllables_per_s"), limits=("rate_min_sps", "rate_max_sps"),
+       metrics={"duration_s": Reported(_r("duration_s", 3), baseline=Tolerance(
+                    "both", 0.05, 0.05, "s", decimals=3,
+                    why="a duration predictor off by a frame per word on other numerics; "
+                        "5 % faster or slower speech is at the edge of what listeners notice")),
+                "syllables_per_s": Reported(_r("rate.syllables_per_s"), limits=("rate_min_sps", "rate_max_sps"),
                                             baseline=Tolerance("both", 0.0, 0.08, "syl/s", decimals=3,
                                                                why="speech time comes from VAD frames; 8 % is "
                                                                    "under a noticeable tempo change")),
-                "speech_s": Reported(_r("rate.speech_s")),
-                "duration_s": Reported(_r("duration_s", 3), baseline=Tolerance(
-                    "both", 0.05, 0.05, "s", decimals=3,
-                    why="a duration predictor off by a frame per word on other numerics; "
-                        "5 % faster or slower speech is at the edge of what listeners notice"))})
+                "speech_s": Reported(_r("rate.speech_s"))})
 def check_rate(ev: Evidence, th: dict[str, float]) -> CheckResult:
     r = ev.rate
     value = r.syllables_per_s if r.speech_s > 0 else None
