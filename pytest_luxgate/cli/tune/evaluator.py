@@ -74,8 +74,7 @@ class Evaluator:
         self._encoded: dict[Any, Any] = {}  # prompt encodings shared by every candidate
 
     def __call__(self, prompt: str, params: dict[str, Any], round_: int, index: int) -> Evaluation:
-        from ...judging.checks import LISTENER_CHECKS
-        from ...judging.checks import CheckNotApplicable
+        from ...judging.checks import LISTENER_CHECKS, CheckNotApplicable
         from ...matrix.cells import Cell
         from ...report.matrix import take_score
         from ...run.runner import CellFailed, CellRunner, CellSkipped

@@ -12,7 +12,14 @@ from typing import Any, Callable
 import numpy as np
 
 from .evaluator import Evaluation
-from .outputs import HISTORY_FILE, PARAMS_FILE, REPORT_FILE, REPORT_SLACK, SUMMARY_FILE, WAV_DIR
+from .outputs import (
+    HISTORY_FILE,
+    PARAMS_FILE,
+    REPORT_FILE,
+    REPORT_SLACK,
+    SUMMARY_FILE,
+    WAV_DIR,
+)
 from .report import build_report, render_params, render_summary
 from .search import STEP_START, next_step, params_key, propose
 from .space import Space
