@@ -260,3 +260,17 @@ class KilledOnWait(_OnWait):
 
     def on_wait(self) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+class ClicksOnOddSeeds(_Altered):
+    """A stochastic fault, as a flow-matching engine's: takes of odd seeds start with a loud
+    click 0.3 s before the speech (test_start fails them), even seeds are clean."""
+
+    name = "clicks_on_odd_seeds"
+
+    def alter(self, out: Synthesized, seed: int) -> Synthesized:
+        if seed % 2 == 0:
+            return out
+        lead = np.zeros(int(0.3 * out.sample_rate), dtype=np.float32)
+        lead[len(lead) // 2] = 0.9
+        return Synthesized(np.concatenate([lead, out.audio]), out.sample_rate, out.info)

@@ -46,6 +46,8 @@ def entry_from_record(record: Mapping[str, Any], options: BaselineOptions, *,
                        "scenario_params": _plain(dict((scenario or {}).get("params", {}))),
                        "scenario_chunking": _plain(dict((scenario or {}).get("chunking", {}))),
                        "asr": versions.get("asr"), "seed": versions.get("seed"),
+                       # several takes per cell: the metrics are their medians (one take: no key)
+                       **({"takes": versions["takes"]} if versions.get("takes", 1) > 1 else {}),
                        "run_params": _plain(dict((run or {}).get("params", {}))),
                        "run_chunking": _plain(dict((run or {}).get("chunking", {})))},
         "metrics": metrics,

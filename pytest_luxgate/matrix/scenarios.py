@@ -19,6 +19,8 @@ from ..judging.thresholds import validate_overrides
 from ..speech.chunking import validate_chunking
 
 MAX_TEXT_CHARS = 20_000
+#: takes per cell at most (each is a full synthesis and transcription)
+MAX_TAKES = 100
 
 
 class ScenarioError(ValueError):
@@ -35,6 +37,8 @@ class Scenario:
     chunking: dict[str, Any] = field(default_factory=dict)
     #: per-metric baseline tolerances ({metric: {"atol", "rtol"}}), see baselines.py
     baseline: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: takes (seeds) per cell of this scenario; None: the run's --luxgate-takes
+    takes: int | None = None
 
 
 def standard_dir() -> Path:
@@ -44,10 +48,14 @@ def standard_dir() -> Path:
 
 def load_file(path: Path) -> Scenario:
     data = read_toml(path, "scenario file", ScenarioError, invalid="not valid UTF-8 TOML")
-    unknown = set(data) - {"id", "text", "thresholds", "params", "chunking", "baseline", "description"}
+    unknown = set(data) - {"id", "text", "thresholds", "params", "chunking", "baseline", "description", "takes"}
     if unknown:
         raise ScenarioError(f"scenario file {path}: unknown key(s) {sorted(unknown)}; "
-                            "allowed: id, text, description, [thresholds], [params], [chunking], [baseline]")
+                            "allowed: id, text, description, takes, [thresholds], [params], [chunking], [baseline]")
+    takes = data.get("takes")
+    if takes is not None and (isinstance(takes, bool) or not isinstance(takes, int) or not 1 <= takes <= MAX_TAKES):
+        raise ScenarioError(f"scenario file {path}: 'takes' must be a whole number from 1 to {MAX_TAKES}, "
+                            f"got {takes!r}")
     sid = data.get("id", path.stem)
     if not isinstance(sid, str) or not sid.strip():
         raise ScenarioError(f"scenario file {path}: 'id' must be a non-empty string")
@@ -73,7 +81,7 @@ def load_file(path: Path) -> Scenario:
     except ValueError as exc:
         raise ScenarioError(f"scenario file {path}: {exc}") from exc
     return Scenario(sid.strip(), " ".join(text.split()), thresholds, dict(params), str(path), chunking,
-                    baseline)
+                    baseline, takes)
 
 
 def load_dirs(dirs: Iterable[Path]) -> list[Scenario]:

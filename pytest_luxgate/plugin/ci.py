@@ -116,6 +116,8 @@ class CIHooks:
                        "require": list(self.required)},
             "workers": int(getattr(self.config.option, "numprocesses", 0) or 0),
         }
+        if cfg.takes > 1 or cfg.max_fail_rate:  # what merge must find equal across shards
+            info["config"].update(takes=cfg.takes, max_fail_rate=cfg.max_fail_rate)
         if self.shard is not None:
             owner = assign((c.key for c in self.lux.matrix()), self.shard.count)
             info["shard"] = {"index": self.shard.index, "count": self.shard.count,

@@ -30,6 +30,10 @@ OPTIONS: list[tuple[str, str, Any, str]] = [
     ("keep-wavs", "which takes to keep as WAV: none|best|all", "best", "string"),
     ("asr", "ASR model: faster-whisper:tiny.en|base|DIR or transformers:HUB_ID|DIR", DEFAULT_ASR, "string"),
     ("seed", "seed for every take (recorded)", str(DEFAULT_SEED), "string"),
+    ("takes", "takes (seeds) per cell, each judged: a stochastic engine is judged on a sample "
+     "(a scenario's `takes = N` wins)", "1", "string"),
+    ("max-fail-rate", "with several takes: the share of a cell's takes that may fail a check, "
+     "floor(rate x N) (0 = every take must pass)", "0", "string"),
     ("params", "generation parameters KEY=VALUE,... for every stack", "", "string"),
     ("params-file", "per-prompt generation parameters ([params.STACK.PROMPT] tables, as `luxgate tune` "
      "writes them), under --luxgate-params and a scenario's [params]", "", "string"),
@@ -142,6 +146,8 @@ class GateConfig:
     #: options stacks read at load (stacks/base.py set_stack_options), e.g. luxtts_path
     stack_options: dict[str, str] = field(default_factory=dict)
     prompt_text_policy: str = "strict"
+    takes: int = 1
+    max_fail_rate: float = 0.0
 
     @classmethod
     def from_pytest(cls, config: pytest.Config) -> "GateConfig":
@@ -211,6 +217,8 @@ class GateConfig:
             html=html,
             stack_options=_stack_options(config, path),
             prompt_text_policy=_prompt_text_policy(_get(config, "prompt-text")),
+            takes=_takes(_get(config, "takes") or "1"),
+            max_fail_rate=_fail_rate(_get(config, "max-fail-rate") or "0"),
         )
 
 
@@ -263,6 +271,28 @@ def _chunking(chars: str, crossfade: str) -> ChunkingOptions:
         return ChunkingOptions(max_chars, crossfade_ms)
     except ValueError as exc:
         raise ConfigError(f"--luxgate-chunk-chars/--luxgate-crossfade-ms: {exc}") from None
+
+
+def _takes(value: str) -> int:
+    from ..matrix.scenarios import MAX_TAKES
+
+    try:
+        takes = int(value)
+    except ValueError:
+        takes = 0
+    if not 1 <= takes <= MAX_TAKES:
+        raise ConfigError(f"--luxgate-takes must be a whole number from 1 to {MAX_TAKES}, got {value!r}")
+    return takes
+
+
+def _fail_rate(value: str) -> float:
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = -1.0
+    if not 0.0 <= rate < 1.0:
+        raise ConfigError(f"--luxgate-max-fail-rate must be a share from 0 up to (not including) 1, got {value!r}")
+    return rate
 
 
 def _number(key: str, value: str) -> float:

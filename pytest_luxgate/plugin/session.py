@@ -98,7 +98,8 @@ class LuxgateSession:
                 asr_spec=self.cfg.asr, seed=self.cfg.seed, params=self.cfg.params,
                 thresholds=self.cfg.thresholds, work_dir=self._work_dir(),
                 chunking=self.cfg.chunking, listen=self.listen, cache=self.content_cache,
-                prompt_params=self.cfg.prompt_params)
+                prompt_params=self.cfg.prompt_params, takes=self.cfg.takes,
+                max_fail_rate=self.cfg.max_fail_rate)
             self._runner.prompt_text_policy = self.cfg.prompt_text_policy
         return self._runner
 

@@ -387,6 +387,7 @@ class _Page:
         elif cell.get("text"):
             parts.append(f'<h3>Text</h3><p>{_e(cell["text"])}</p>')
         parts.append(self._checks_table(cell))
+        parts.append(self._takes_table(cell))
         parts.append(self._metrics_table(cell))
         parts.append(self._more(cell))
         parts.append("</div></section>")
@@ -469,6 +470,27 @@ class _Page:
             return ""
         return ('<h3>Checks</h3><table class="grid"><thead><tr><th>check</th><th>value</th><th>threshold</th>'
                 f'<th>message</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+
+    @staticmethod
+    def _takes_table(cell: dict[str, Any]) -> str:
+        """Several takes per cell: each take's seed, verdict and what it heard; best and worst named."""
+        takes = cell.get("takes")
+        if not takes:
+            return ""
+        wavs = cell.get("take_wavs") or []
+        rows = []
+        for i, row in enumerate(takes.get("per_take", [])):
+            role = " (best, played above)" if i == takes.get("best") else \
+                " (worst)" if i == takes.get("worst") and not row.get("passed") else ""
+            wav = f' <a href="{_e(quote(wavs[i]))}">wav</a>' if i < len(wavs) and wavs[i] else ""
+            rows.append(f'<tr class="{"ok" if row.get("passed") else "bad"}"><td>{i}{_e(role)}{wav}</td>'
+                        f'<td class="num">{_e(row.get("seed"))}</td>'
+                        f'<td>{_e(", ".join(row.get("failing") or []) or "all pass")}</td>'
+                        f'<td>{_e(row.get("transcript", ""))}</td></tr>')
+        return (f'<h3>Takes: {takes["passed"]}/{takes["count"]} pass every check</h3>'
+                '<p class="muted">The metrics below are the medians over the takes; the audio is the best take.</p>'
+                '<table class="grid"><thead><tr><th>take</th><th>seed</th><th>failing checks</th><th>heard</th>'
+                f'</tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
     def _metrics_table(self, cell: dict[str, Any]) -> str:
         metrics = cell.get("metrics") or {}

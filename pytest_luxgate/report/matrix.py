@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..core.atomic import write_file_atomic
+from ..judging.takes import take_score
 from ..matrix.cells import safe_name
 from .summary import render_summary
 from .verdict import STATUS_ICON
@@ -41,25 +42,12 @@ def summarize(cells: list[dict[str, Any]]) -> dict[str, int]:
     return counts
 
 
-def take_score(cell: dict[str, Any]) -> tuple[int, float]:
-    """Rank takes: checks passed first, then the original tools' score as tie-break."""
-    checks = cell.get("checks", {})
-    passed = sum(1 for c in checks.values() if c.get("passed"))
-    legacy = cell.get("legacy", {})
-    asr = float(legacy.get("asr_sim", 0.0))
-    score = (3.2 * asr - 0.7 * float(legacy.get("start_ratio", 0.0))
-             - 0.8 * float(legacy.get("tail_ratio", 0.0))
-             - 10.0 * float(cell.get("metrics", {}).get("clip_frac", 0.0))
-             - 1.8 * max(0.0, float(legacy.get("repeat_ratio", 0.0)) - 0.35)
-             - 0.9 * max(0.0, 0.30 - asr))
-    return passed, round(score, 6)
-
-
 def keep_wavs(cells: list[dict[str, Any]], policy: str, out_dir: Path) -> None:
     """Move the takes the policy keeps under out_dir/wavs; set each cell's `wav`."""
     chosen: set[int] = set()
     if policy == "all":
         chosen = {i for i, c in enumerate(cells) if c.get("take_path")}
+        _keep_other_takes(cells, out_dir)
     elif policy == "best":
         best: dict[tuple[str, str], int] = {}
         for i, c in enumerate(cells):
@@ -69,6 +57,8 @@ def keep_wavs(cells: list[dict[str, Any]], policy: str, out_dir: Path) -> None:
             if group not in best or take_score(c) > take_score(cells[best[group]]):
                 best[group] = i
         chosen = set(best.values())
+    for c in cells:
+        c.pop("take_paths", None)  # the other takes of a cell stay only under "all"
     for i, c in enumerate(cells):
         src = c.pop("take_path", None)
         c["wav"] = None
@@ -78,6 +68,27 @@ def keep_wavs(cells: list[dict[str, Any]], policy: str, out_dir: Path) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(src, dest)
         c["wav"] = str(dest.relative_to(out_dir))
+    for c in cells:
+        if "take_wavs" in c:  # the best take is the cell's own WAV
+            c["take_wavs"] = [w or c["wav"] for w in c["take_wavs"]]
+
+
+def _keep_other_takes(cells: list[dict[str, Any]], out_dir: Path) -> None:
+    """--luxgate-keep-wavs all with several takes per cell: every take, as ``...__takeK.wav``."""
+    for c in cells:
+        paths = c.pop("take_paths", None) or []
+        kept = []
+        for k, src in enumerate(paths):
+            if src is None or src == c.get("take_path") or not Path(src).exists():
+                kept.append(None)  # the best take: kept as the cell's own WAV below
+                continue
+            dest = out_dir / "wavs" / safe_name(c["stack"]) / \
+                f"{safe_name(c['prompt'])}__{safe_name(c['scenario'])}__take{k}.wav"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(src, dest)
+            kept.append(str(dest.relative_to(out_dir)))
+        if paths:
+            c["take_wavs"] = kept
 
 
 def build_report(cells: Iterable[dict[str, Any]], run: dict[str, Any]) -> dict[str, Any]:

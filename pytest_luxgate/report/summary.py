@@ -74,6 +74,9 @@ def _cell_text(cell: dict[str, Any] | None) -> str:
     for key, label in (("mos_ovrl", "MOS"), ("voice_similarity", "voice")):
         if isinstance(metrics.get(key), (int, float)):
             extra += f" {label} {metrics[key]:.2f}"
+    takes = cell.get("takes")
+    if takes:  # several takes: how many passed every check
+        extra += f" {takes['passed']}/{takes['count']} takes"
     return f"{icon}{extra}" + (f" ({', '.join(bad)})" if bad else "")
 
 

@@ -25,7 +25,14 @@ from ..judging.analysis import (
     listen,
     prompt_background,
 )
-from ..judging.checks import LISTENER_CHECKS, judge
+from ..judging.checks import (
+    CHECK_NAMES,
+    CHECKS,
+    LISTENER_CHECKS,
+    CheckNotApplicable,
+    judge,
+)
+from ..judging.takes import median_metrics, over_takes, take_score, take_seed
 from ..judging.thresholds import resolve
 from ..matrix.cells import OWN_VOICE, Cell, safe_name
 from ..matrix.prompt_text import (
@@ -78,6 +85,10 @@ class CellOutcome:
     thresholds: dict[str, float]
     record: dict[str, Any] = field(default_factory=dict)
     chunking: ChunkingOptions = field(default_factory=ChunkingOptions)
+    #: every take of a cell judged on several (--luxgate-takes N > 1), this one (the best) among
+    #: them; empty for one take
+    takes: list["CellOutcome"] = field(default_factory=list)
+    seed: int = 0
 
 
 class CellRunner:
@@ -89,7 +100,8 @@ class CellRunner:
                  work_dir: Path | None, chunking: ChunkingOptions | None = None,
                  listen: frozenset[str] = frozenset(), cache: ContentCache | None = None,
                  prompt_params: dict[str, dict[str, dict[str, Any]]] | None = None,
-                 encoded: dict[tuple[str, str, str], Any] | None = None) -> None:
+                 encoded: dict[tuple[str, str, str], Any] | None = None,
+                 takes: int = 1, max_fail_rate: float = 0.0) -> None:
         self.scenarios = scenarios
         self.prompts = prompts
         self.asr_spec = asr_spec
@@ -112,6 +124,9 @@ class CellRunner:
         self._prompt_source: dict[tuple[str, str], str] = {}
         #: selected checks: listener models (DNSMOS, speaker encoder) run only for these
         self.listen = listen
+        #: takes (seeds) per cell, unless its scenario says; the share of them that may fail a check
+        self.takes = takes
+        self.max_fail_rate = max_fail_rate
 
     def outcome(self, cell: Cell) -> CellOutcome:
         if cell.key not in self._outcomes:
@@ -135,8 +150,16 @@ class CellRunner:
             params = coerce_params(stack.default_params(), tuned, self.params, scenario.params, stack=cell.stack)
         except ValueError as exc:
             raise CellFailed(str(exc)) from None
-        seed = _cell_seed(self.seed, cell)
         chunking = self.chunking.overridden(scenario.chunking)
+        seed = _cell_seed(self.seed, cell)
+        n = scenario.takes or self.takes
+        outs = [self._run_take(cell, stack, scenario, params, take_seed(seed, k), chunking, k if n > 1 else None)
+                for k in range(n)]
+        return outs[0] if n == 1 else self._over_takes(outs)
+
+    def _run_take(self, cell: Cell, stack: Any, scenario: Scenario, params: dict[str, Any], seed: int,
+                  chunking: ChunkingOptions, index: int | None) -> CellOutcome:
+        """One take of a cell (`index` None: the cell's only take), synthesised and heard."""
         key, take = self._cached_take(stack, cell, scenario.text, params, seed, chunking)
         synth_hit = take is not None
         if take is None:  # a cache hit needs no prompt encoding either
@@ -155,11 +178,51 @@ class CellRunner:
             raise CellFailed(f"analysis failed: {type(exc).__name__}: {exc}") from exc
         evidence.prompt_background_db = self._prompt_background(cell)
         thresholds = resolve(self.thresholds, scenario.thresholds)
-        outcome = CellOutcome(cell, take, evidence, thresholds, chunking=chunking)
+        outcome = CellOutcome(cell, take, evidence, thresholds, chunking=chunking, seed=seed)
         self._listen(outcome, self.listen)
-        outcome.record = self._record(outcome, stack.describe())
+        outcome.record = self._record(outcome, stack.describe(), index)
         outcome.record["cached"] = {"synthesis": synth_hit, "asr": bool(transcriber and transcriber.hit)}
         return outcome
+
+    def _over_takes(self, outs: list[CellOutcome]) -> CellOutcome:
+        """The cell of several takes: each take judged on every check it can be, the best one
+        kept (listen-first), the record's metrics the median over the takes (what baselines see)."""
+        rows = []
+        for o in outs:
+            verdicts = self._verdicts(o)
+            o.record["checks"] = {n: r.to_dict() for n, r in verdicts.items()}
+            rows.append({"seed": o.seed, "passed": all(r.passed for r in verdicts.values()),
+                         "failing": [n for n, r in verdicts.items() if not r.passed],
+                         "transcript": o.evidence.transcript.text, "wer": o.record["metrics"].get("wer")})
+        order = sorted(range(len(outs)), key=lambda i: take_score(outs[i].record), reverse=True)
+        best = outs[order[0]]
+        cell = CellOutcome(best.cell, best.take, best.evidence, best.thresholds, dict(best.record),
+                           best.chunking, takes=outs, seed=best.seed)
+        cell.record.pop("checks", None)
+        cell.record["metrics"] = median_metrics([o.record["metrics"] for o in outs])
+        cell.record["best_take_metrics"] = best.record["metrics"]
+        cell.record["take_paths"] = [o.record.get("take_path") for o in outs]
+        # the cell's seed (take 0's) and how many takes: what a baseline must match, whichever take won
+        cell.record["versions"] = {**best.record["versions"], "seed": outs[0].seed, "takes": len(outs)}
+        passing = sum(r["passed"] for r in rows)
+        cell.record["takes"] = {"count": len(outs), "passed": passing, "pass_rate": round(passing / len(outs), 4),
+                                "max_fail_rate": self.max_fail_rate, "best": order[0], "worst": order[-1],
+                                "per_take": rows}
+        return cell
+
+    def _verdicts(self, o: CellOutcome) -> dict[str, Any]:
+        """Every check this take can be judged on now (listener checks once their model ran)."""
+        out = {}
+        for name in CHECK_NAMES:
+            if name in LISTENER_CHECKS and name not in self.listen:
+                continue
+            if CHECKS[name].needs == "seams" and not o.take.seams:
+                continue
+            try:
+                out[name] = judge(name, o.evidence, o.thresholds)
+            except CheckNotApplicable:
+                continue
+        return out
 
     def _prompt_background(self, cell: Cell) -> float | None:
         """The prompt's room a cloned take may keep (checks._prompt_room); none for an own voice."""
@@ -222,14 +285,15 @@ class CellRunner:
         self._prompt_source[(prompt.id, cell.scenario)] = source
         return text
 
-    def _record(self, o: CellOutcome, stack_info: dict[str, Any]) -> dict[str, Any]:
+    def _record(self, o: CellOutcome, stack_info: dict[str, Any], index: int | None = None) -> dict[str, Any]:
         ev = o.evidence
         take_path, notes = None, []
         if o.cell.prompt != OWN_VOICE:  # stereo downmixed, resampled, ... (audio.load_audio)
             notes += prompt_notes(self.prompts[o.cell.prompt], stack_prompt_rate(get_stack(o.cell.stack)))
         if self.work_dir is not None:
             try:
-                take_path = str(write_wav_atomic(self.work_dir / f"{safe_name(o.cell.id)}.wav",
+                name = safe_name(o.cell.id) + ("" if index is None else f"__take{index}")
+                take_path = str(write_wav_atomic(self.work_dir / f"{name}.wav",
                                                  o.take.audio, o.take.sample_rate))
             except OSError as exc:  # disk full, unwritable: the verdicts matter more than the WAV
                 notes.append(f"take not kept: could not write it under {self.work_dir} "
@@ -262,11 +326,19 @@ class CellRunner:
 
     def check(self, cell: Cell, name: str) -> dict[str, Any]:
         o = self.outcome(cell)
+        takes = o.takes or [o]
         if name in LISTENER_CHECKS and name not in self.listen:  # a check not seen at collection
-            self._listen(o, {name})
-            o.record["metrics"] = o.evidence.metrics()
-            o.record.setdefault("timings", {}).update(o.evidence.timings)
-        return judge(name, o.evidence, o.thresholds).to_dict()
+            for t in takes:
+                self._listen(t, {name})
+                t.record["metrics"] = t.evidence.metrics()
+                t.record.setdefault("timings", {}).update(t.evidence.timings)
+            if o.takes:
+                o.record["metrics"] = median_metrics([t.record["metrics"] for t in takes])
+                o.record["best_take_metrics"] = o.evidence.metrics()
+        if not o.takes:
+            return judge(name, o.evidence, o.thresholds).to_dict()
+        results = [judge(name, t.evidence, t.thresholds) for t in takes]
+        return over_takes(name, results, [t.seed for t in takes], self.max_fail_rate).to_dict()
 
     def _listen(self, o: CellOutcome, checks: frozenset[str] | set[str]) -> None:
         """Run the listener models `checks` need on this cell's take (voice: against its prompt)."""

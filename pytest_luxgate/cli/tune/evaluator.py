@@ -75,8 +75,8 @@ class Evaluator:
 
     def __call__(self, prompt: str, params: dict[str, Any], round_: int, index: int) -> Evaluation:
         from ...judging.checks import LISTENER_CHECKS, CheckNotApplicable
+        from ...judging.takes import take_score
         from ...matrix.cells import Cell
-        from ...report.matrix import take_score
         from ...run.runner import CellFailed, CellRunner, CellSkipped
 
         t0 = time.perf_counter()
