@@ -16,6 +16,7 @@ import numpy as np
 from ..asr import get_asr
 from ..core.types import Segment, Transcript
 from ..listeners.vad import speech_segments
+from ..metrics.content_words import ContentWordErrors, content_word_errors, hyp_probabilities
 from ..metrics.edges import StartMetrics, TailMetrics, start_metrics, tail_metrics
 from ..metrics.level import (
     LevelMetrics,
@@ -69,6 +70,9 @@ class Evidence:
     #: cloning engine copies the prompt's room, so the noise checks allow for it. None: no
     #: prompt, a stack that does not clone, or a prompt with too little non-speech to tell
     prompt_background_db: float | None = None
+    #: reference content words said wrong or not at all, the recogniser's slips excused
+    #: (metrics/content_words.py); None only for Evidence built by hand
+    content_words: ContentWordErrors | None = None
     #: check name -> what that check's own `measure` found (registry rows with a measure)
     measured: dict[str, Any] = field(default_factory=dict)
 
@@ -87,7 +91,9 @@ class Evidence:
                 "repeat_ratio": round(self.repeats.legacy_repeat_ratio, 4)}
 
     def details(self) -> dict[str, Any]:
-        return {"wer": self.wer.to_dict(), "repeats": self.repeats.to_dict(),
+        return {"wer": self.wer.to_dict(),
+                "content_words": None if self.content_words is None else self.content_words.to_dict(),
+                "repeats": self.repeats.to_dict(),
                 "loops": self.loops.to_dict(), "start": self.start.to_dict(),
                 "tail": self.tail.to_dict(), "level": self.level.to_dict(),
                 "rate": self.rate.to_dict(),
@@ -126,9 +132,12 @@ def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
     t0 = time.perf_counter()
     segments = speech_segments(audio, sample_rate)
     words = transcript.words
+    wer = word_error(text, transcript.text)
     evidence = Evidence(
         text=text, duration_s=len(audio) / sample_rate, transcript=transcript, segments=segments,
-        wer=word_error(text, transcript.text),
+        wer=wer,
+        content_words=content_word_errors(
+            wer, hyp_probabilities(wer.hyp_words, [(w.text, w.probability) for w in words])),
         repeats=repeat_metrics(text, transcript.text),
         loops=audio_loops(audio, sample_rate),
         start=start_metrics(audio, sample_rate, segments, words, expected_text=text),

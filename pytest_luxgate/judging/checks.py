@@ -123,8 +123,16 @@ def _span(a: float | None, b: float | None) -> str:
     return f"at {a:.2f}-{b:.2f} s"
 
 
-@check("wer", "The words heard match the text (Whisper-normalised word error rate).",
-       thresholds={"wer": Threshold(0.20, "ratio", "max", "word error rate after Whisper English normalisation")},
+_CONTENT_HELP = ("content words (nouns, verbs, adjectives, numbers, names) said as another word or not at "
+                 "all, heard with confidence; homophones, other endings and the ASR's unsure guesses excused")
+
+
+@check("wer", "The words heard match the text (Whisper-normalised word error rate, and no content word "
+              "said wrong).",
+       thresholds={"wer": Threshold(0.20, "ratio", "max", "word error rate after Whisper English normalisation"),
+                   # one wrong content word changes what the sentence says, whatever its length: WER
+                   # weighs it 0.08 in 13 words (docs/CALIBRATION.md, "Content words")
+                   "content_word_errors": Threshold(0.0, "count", "max", _CONTENT_HELP)},
        metrics={"wer_errors": Reported(_r("wer.errors"), baseline=Tolerance(
                     "higher", 1.0, 0.1, "words", decimals=0,
                     why="Whisper's int8 beam search on another CPU can flip one word; "
@@ -132,15 +140,28 @@ def _span(a: float | None, b: float | None) -> str:
                 "wer": Reported(_r("wer.wer", 4), baseline=Tolerance(
                     "info", 0.0, 0.0, "", why="judged through wer_errors: one word is 0.17 of a short "
                                                 "text and 0.03 of a long one, so a WER tolerance fits neither")),
-                "ref_words": Reported(lambda ev: len(ev.wer.ref_words))})
+                "ref_words": Reported(lambda ev: len(ev.wer.ref_words)),
+                "content_word_errors": Reported(
+                    _r("content_words.count"), limits=("content_word_errors",), baseline=Tolerance(
+                        "higher", 0.0, 0.0, "words", decimals=0,
+                        why="the recogniser's slips are excused before counting (homophones, endings, "
+                            "unsure words), so a content word gained is a word the take says wrong"))})
 def check_wer(ev: Evidence, th: dict[str, float]) -> CheckResult:
     w = ev.wer
+    cw = ev.content_words
     detail = (f"{w.errors} error(s) in {len(w.ref_words)} words "
               f"({w.substitutions} substituted, {w.deletions} missing, {w.insertions} extra)\n"
               f"  diff : {w.diff()}\n  heard: {ev.transcript.text!r}")
-    return _verdict("wer", [_Criterion("wer", round(w.wer, 4))], th,
-                    f"WER {w.wer:.3f} <= {th['wer']:.3g} ({len(w.ref_words)} words)",
-                    extra=detail, details={"pairs": list(w.pairs)})
+    criteria = [_Criterion("wer", round(w.wer, 4))]
+    if cw is not None:
+        criteria.append(_Criterion("content_word_errors", float(cw.count), f"({cw.describe()})" if cw.count else ""))
+    details: dict[str, Any] = {"pairs": list(w.pairs)}
+    if cw is not None:
+        details["content_words"] = cw.to_dict()
+    return _verdict("wer", criteria, th,
+                    f"WER {w.wer:.3f} <= {th['wer']:.3g} ({len(w.ref_words)} words)"
+                    + ("" if cw is None else f", no content word wrong ({len(cw.excused)} slip(s) excused)"),
+                    extra=detail, details=details)
 
 
 def unexplained_loops(ev: Evidence) -> list[tuple[float, float, float, float]]:

@@ -302,7 +302,8 @@ class _Page:
 
     def _status_line(self, cell: dict[str, Any]) -> str:
         status = cell.get("status", "lost")
-        wer = cell.get("checks", {}).get("wer", {}).get("value")
+        # the metric, not the check's value: a take failed by a content word shows that count there
+        wer = cell.get("metrics", {}).get("wer", cell.get("checks", {}).get("wer", {}).get("value"))
         extra = f' <span class="muted">WER {wer:.2f}</span>' if _is_number(wer) else ""
         return f'<span class="status">{STATUS_ICON.get(status, "?")} {_e(status)}{extra}</span>'
 

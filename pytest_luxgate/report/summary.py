@@ -67,7 +67,8 @@ def _cell_text(cell: dict[str, Any] | None) -> str:
         return f"{icon} skipped"
     if cell.get("status") == "lost":
         return f"{icon} lost"
-    wer = cell.get("checks", {}).get("wer", {}).get("value")
+    # the metric, not the check's value: a take failed by a content word shows that count there
+    wer = cell.get("metrics", {}).get("wer", cell.get("checks", {}).get("wer", {}).get("value"))
     extra = f" wer {wer:.2f}" if isinstance(wer, (int, float)) else ""
     # listener numbers when they were measured: DNSMOS overall and speaker similarity to the prompt
     metrics = cell.get("metrics", {})

@@ -1,0 +1,184 @@
+"""Calibrate the content-word rule of test_wer (metrics/content_words.py).
+
+For every text of bench/content_word_texts.py, each voice says the text
+(clean) and the text with one or two content words swapped (swap); Whisper
+base (the gate's ASR: faster-whisper int8, beam 5, word timestamps) hears
+each take, and both are judged against the ORIGINAL text. A clean take
+flagged is a false alarm; a swap flagged is caught.
+
+Tuning set: the first 24 texts, Piper joe (noise seed 1) and espeak-ng
+en-us+m3. Held out: the other 24 texts, Piper joe (noise seed 7,
+length_scale 1.1), espeak-ng en-gb+m1 and en-us+f3 at 150 wpm, and the five
+human recordings of tests/data/human (clean only).
+
+    PYTHONPATH=. .venv/bin/python bench/calibrate_content_words.py            # both sets
+    PYTHONPATH=. .venv/bin/python bench/calibrate_content_words.py --dump     # every excused/error region
+
+Deterministic: synthesis and transcripts are cached under --cache (default
+/tmp/luxgate-content-words); Piper's noise is seeded, Whisper decodes at
+temperature 0.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from content_word_texts import HOLDOUT, TUNE  # noqa: E402
+import speech_corpus as corpus  # noqa: E402
+
+from pytest_luxgate.core.types import Transcript, Word  # noqa: E402
+from pytest_luxgate.metrics.content_words import (  # noqa: E402
+    DEFAULT_MAX_PHONEME_DISTANCE,
+    DEFAULT_MIN_PROBABILITY,
+    content_word_errors,
+    hyp_probabilities,
+)
+from pytest_luxgate.metrics.text import word_error  # noqa: E402
+
+ASR = "faster-whisper:base"
+
+VOICES = {
+    "tune": [("piper", dict(seed=1)), ("espeak en-us+m3", dict(voice="en-us+m3", speed=160))],
+    "holdout": [("piper", dict(seed=7, length_scale=1.1)),
+                ("espeak en-gb+m1", dict(voice="en-gb+m1", speed=150)),
+                ("espeak en-us+f3", dict(voice="en-us+f3", speed=150))],
+}
+
+
+def take(text: str, voice: str, params: dict, cache: Path):
+    if voice == "human":
+        clip = corpus.human_clip(params["clip"])
+        return clip.audio, clip.sr
+    if voice == "piper":
+        return corpus.piper(text, cache, **params)
+    return corpus.espeak(text, cache, **params)
+
+
+def transcribe(text: str, voice: str, params: dict, cache: Path) -> Transcript:
+    key = hashlib.sha1(json.dumps([text, voice, params, ASR], sort_keys=True).encode()).hexdigest()[:16]
+    path = cache / f"asr-{key}.json"
+    if path.exists():
+        d = json.loads(path.read_text())
+        return Transcript(d["text"], tuple(Word(*w) for w in d["words"]), d["model"])
+    from pytest_luxgate.asr import get_asr
+
+    audio, sr = take(text, voice, params, cache)
+    t = get_asr(ASR).transcribe(audio, sr)
+    path.write_text(json.dumps({"text": t.text, "model": t.model,
+                                "words": [[w.text, w.start, w.end, w.probability] for w in t.words]}))
+    return t
+
+
+def judge(text: str, t: Transcript, max_dist: float, min_prob: float | None):
+    w = word_error(text, t.text)
+    probs = hyp_probabilities(w.hyp_words, [(x.text, x.probability) for x in t.words]) \
+        if min_prob is not None else None
+    return w, content_word_errors(w, probs, max_phoneme_distance=max_dist,
+                                  min_probability=min_prob if min_prob is not None else 0.0)
+
+
+def run(sets: list[str], cache: Path, max_dist: float, min_prob: float | None, dump: bool) -> list[dict]:
+    rows = []
+    for name in sets:
+        if name == "human":  # held out too: recorded speech, clean takes only (no swaps to make)
+            row = {"set": "human", "voice": "5 recordings (tests/data/human)", "clean": 0, "fa": 0,
+                   "swap": 0, "caught": 0, "wer_fa": 0, "wer_caught": 0, "new_fa": 0, "any_caught": 0,
+                   "missed": [], "alarms": []}
+            for clip, text in corpus.HUMAN_TEXTS.items():
+                t = transcribe(text, "human", {"clip": clip}, cache)
+                w, c = judge(text, t, max_dist, min_prob)
+                row["clean"] += 1
+                row["fa"] += c.count > 0
+                row["wer_fa"] += w.wer > 0.20
+                row["new_fa"] += c.count > 0 and w.wer <= 0.20
+                if c.count:
+                    row["alarms"].append(f"{c.describe()} ({w.diff()})")
+                if dump:
+                    for e in c.errors + c.excused:
+                        print(f"human   {clip:16} clean {' '.join(e['ref'])!r:28} -> {' '.join(e['hyp'])!r:28} "
+                              f"d={e['phoneme_distance']:.3f} p={e['probability']} {e['why'] or 'ERROR'}")
+            rows.append(row)
+            continue
+        pairs = TUNE if name == "tune" else HOLDOUT
+        for voice, params in VOICES[name]:
+            engine = "piper" if voice == "piper" else "espeak"
+            row = {"set": name, "voice": voice, "clean": 0, "fa": 0, "swap": 0, "caught": 0,
+                   "wer_fa": 0, "wer_caught": 0, "new_fa": 0, "any_caught": 0,
+                   "missed": [], "alarms": []}
+            for text, swapped in pairs:
+                for kind, said in (("clean", text), ("swap", swapped)):
+                    t = transcribe(said, engine, params, cache)
+                    w, c = judge(text, t, max_dist, min_prob)
+                    flagged = c.count > 0
+                    if kind == "clean":
+                        row["clean"] += 1
+                        row["fa"] += flagged
+                        row["wer_fa"] += w.wer > 0.20
+                        row["new_fa"] += flagged and w.wer <= 0.20
+                        if flagged:
+                            row["alarms"].append(f"{c.describe()} ({w.diff()})")
+                    else:
+                        row["swap"] += 1
+                        row["caught"] += flagged
+                        row["wer_caught"] += w.wer > 0.20
+                        row["any_caught"] += flagged or w.wer > 0.20
+                        if not flagged:
+                            row["missed"].append(f"{w.diff()} | excused: " + "; ".join(
+                                f"{e['ref']}->{e['hyp']} d={e['phoneme_distance']} p={e['probability']} {e['why']}"
+                                for e in c.excused))
+                    if dump:
+                        for e in c.errors + c.excused:
+                            if e["why"] != "function words":
+                                print(f"{name:7} {voice:16} {kind:5} {' '.join(e['ref'])!r:28} -> "
+                                      f"{' '.join(e['hyp'])!r:28} d={e['phoneme_distance']:.3f} "
+                                      f"p={e['probability']} {e['why'] or 'ERROR'}")
+            rows.append(row)
+    return rows
+
+
+def table(rows: list[dict], max_dist: float, min_prob: float | None) -> str:
+    out = [f"Rule: content words only, sounds-alike at phoneme distance <= {max_dist}, "
+           f"not-confident below p = {min_prob}; ASR {ASR}.", "",
+           "| set | voice | clean takes flagged: content words | ... of them passing WER 0.20 (new alarms) "
+           "| WER > 0.20 alone | swaps caught: content words | WER > 0.20 alone | test_wer (either) |",
+           "|---|---|---|---|---|---|---|---|"]
+
+    def pct(k: int, n: int) -> str:
+        return f"{k}/{n} ({100 * k / n:.0f} %)" if n else "-"
+
+    for r in rows:
+        out.append(f"| {r['set']} | {r['voice']} | {r['fa']}/{r['clean']} | {r['new_fa']}/{r['clean']} | "
+                   f"{r['wer_fa']}/{r['clean']} | {pct(r['caught'], r['swap'])} | "
+                   f"{pct(r['wer_caught'], r['swap'])} | {pct(r['any_caught'], r['swap'])} |")
+    for r in rows:
+        for a in r["alarms"]:
+            out.append(f"- false alarm, {r['set']} {r['voice']}: {a}")
+        for m in r["missed"]:
+            out.append(f"- missed swap, {r['set']} {r['voice']}: {m}")
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sets", default="tune,holdout,human")
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/luxgate-content-words"))
+    ap.add_argument("--max-phoneme-distance", type=float, default=DEFAULT_MAX_PHONEME_DISTANCE)
+    ap.add_argument("--min-probability", type=float, default=DEFAULT_MIN_PROBABILITY)
+    ap.add_argument("--no-confidence", action="store_true", help="turn the confidence rule off")
+    ap.add_argument("--dump", action="store_true", help="print every non-function-word region")
+    a = ap.parse_args()
+    a.cache.mkdir(parents=True, exist_ok=True)
+    min_prob = None if a.no_confidence else a.min_probability
+    rows = run(a.sets.split(","), a.cache, a.max_phoneme_distance, min_prob, a.dump)
+    print(table(rows, a.max_phoneme_distance, min_prob))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,319 @@
+"""Content-word errors: the words a listener would call *wrong*, not just misheard.
+
+WER weighs every word alike, so two wrong nouns in a 13-word sentence ("The
+stadium opens at nine ... on Mondays" for "The museum opens at nine ... on
+Sundays") are WER 0.15 and pass a 0.20 limit. This module counts, from the
+:class:`~pytest_luxgate.metrics.text.WordError` alignment, the reference
+*content* words (nouns, verbs, adjectives, adverbs, numbers, names) that were
+substituted or dropped, and excuses the recogniser's own slips:
+
+* **function words** (articles, pronouns, prepositions, conjunctions,
+  auxiliaries, determiners) never count: Whisper drops and swaps them freely
+  ("a"/"the", "is"/"'s") and a TTS that says the wrong one is still understood;
+* a difference that **sounds the same** is excused: the reference and heard
+  words of one error region (the run of adjacent differences, so splits and
+  joins like "commas" / "calm as" compare whole) are turned into espeak-ng
+  phonemes and compared with a weighted phoneme edit distance (voicing pairs
+  and vowel-for-vowel cost less than other substitutions), normalised by the
+  longer phoneme string; at or under ``max_phoneme_distance`` the region is a
+  homophone or near-homophone ("timbre" / "tamber", "tts" / "tds");
+* one word each side with the **same stem and another ending** ("sundays" /
+  "sunday", "opens" / "opened") is excused: Whisper's commonest slip;
+* a region whose heard words Whisper was **not confident** about (lowest word
+  probability under ``min_probability``) is excused: that is the recogniser
+  guessing at something it could not place (a brand name, "LuxTPS"), while a
+  TTS that says another word is heard clearly, with confidence.
+
+The limits are calibrated in docs/CALIBRATION.md ("Content words") with
+``bench/calibrate_content_words.py``. Pure: strings and numbers in, a small
+dataclass out; the phonemes come from espeak-ng through ``piper_phonemize``
+(no model, no audio).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from difflib import SequenceMatcher
+from functools import lru_cache
+from typing import Any, Iterable, Sequence
+
+from .text import WordError, normalize_words
+
+__all__ = [
+    "DEFAULT_MAX_PHONEME_DISTANCE",
+    "DEFAULT_MIN_PROBABILITY",
+    "FUNCTION_WORDS",
+    "ContentWordErrors",
+    "content_word_errors",
+    "hyp_probabilities",
+    "is_content_word",
+    "phoneme_distance",
+    "phonemes",
+]
+
+#: Closed-class English function words (the words that are not content words).
+#: Taken from the standard closed classes of English grammar (Quirk et al., "A
+#: Comprehensive Grammar of the English Language", 1985: articles, determiners,
+#: pronouns, prepositions, conjunctions, auxiliary and modal verbs), in the
+#: forms Whisper's English normaliser leaves ("it's" -> "it is", "don't" ->
+#: "do not"); short for stop-word lists (NLTK's "english" list is the same
+#: idea, longer). Numbers are content words. Interjections ("oh", "um") are
+#: listed too: Whisper drops them and no listener calls them the wrong word.
+FUNCTION_WORDS: frozenset[str] = frozenset("""
+a an the
+this that these those some any no every each either neither all both half several
+such what which whose whatever whichever another other
+i me my mine myself you your yours yourself yourselves he him his himself she her hers herself
+it its itself we us our ours ourselves they them their theirs themselves
+one ones oneself someone somebody something anyone anybody anything everyone everybody
+everything nobody nothing who whom whoever
+about above across after against along amid among around as at before behind below beneath
+beside besides between beyond by despite down during except for from in inside into like near
+of off on onto out outside over past per since than through throughout till to toward towards
+under underneath until unto up upon via with within without
+and but or nor so yet if because although though unless whereas while whether when whenever
+where wherever then once
+am is are was were be been being do does did doing done have has had having
+will would shall should can could may might must ought
+not there here how why
+oh um uh ah er hmm
+""".split())
+
+#: A region is a homophone or near-homophone at or under this weighted phoneme
+#: edit distance (share of the longer phoneme string): "timbre"/"tamber" 0,
+#: "tts"/"tds" 0.05, "commas"/"calm as" 0.10, but "sundays"/"mondays" 0.14.
+#: A region with a digit is excused only at 0 ("2"/"to"): another number is wrong.
+DEFAULT_MAX_PHONEME_DISTANCE = 0.12
+#: A region whose least confident heard word is under this Whisper word
+#: probability is the recogniser's guess, not a confident different word. The
+#: default gate's clean slips reach 0.455 ("pauses feel" -> "pause is still");
+#: no limit separates unsure slips from unsure swaps on espeak-ng voices
+#: (docs/CALIBRATION.md, "Content words").
+DEFAULT_MIN_PROBABILITY = 0.5
+
+
+def is_content_word(word: str) -> bool:
+    """True for a normalised word that carries meaning (not in :data:`FUNCTION_WORDS`)."""
+    return bool(word) and word not in FUNCTION_WORDS
+
+
+# --------------------------------------------------------------------------
+# Phonemes
+# --------------------------------------------------------------------------
+
+#: marks that carry no segment (stress, length, syllable break, tie) and
+#: espeak-ng's reduced vowels folded onto their full forms
+_DROP = set("ˈˌːˑ.‿ \u0361")
+_FOLD = {"ᵻ": "ɪ", "ɐ": "ə", "ɚ": "ə", "ɝ": "ɜ", "ɾ": "t", "ʔ": "t", "ɫ": "l", "r": "ɹ"}
+_VOWELS = set("aeiouæɑɒɔəɛɜɪʊʌøœɐɤɯɨʉy")
+#: consonants that differ only in voicing: one feature apart, heard alike
+_VOICING = [set(p) for p in ("pb", "td", "kg", "fv", "sz", "θð", "ʃʒ")]
+
+
+def _espeak_ipa(text: str) -> str:
+    """IPA from espeak-ng: the piper-phonemize wheel, else the espeak-ng binary, else the letters."""
+    try:
+        from piper_phonemize import phonemize_espeak
+    except ImportError:
+        pass
+    else:
+        return "".join("".join(sentence) for sentence in phonemize_espeak(text, "en-us"))
+    import shutil
+    import subprocess
+
+    exe = shutil.which("espeak-ng") or shutil.which("espeak")
+    if exe:
+        try:
+            return subprocess.run([exe, "-q", "--ipa", "-v", "en-us", text], capture_output=True,
+                                  text=True, timeout=10, check=True).stdout
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return text  # no espeak-ng at all: compare spellings (homophones then count as errors)
+
+
+@lru_cache(maxsize=4096)
+def phonemes(text: str) -> tuple[str, ...]:
+    """espeak-ng (en-us) phonemes of ``text`` as segments, stress and length dropped."""
+    return tuple(_FOLD.get(ch, ch) for ch in _espeak_ipa(text) if ch not in _DROP and not ch.isspace())
+
+
+def _sub_cost(a: str, b: str) -> float:
+    if a == b:
+        return 0.0
+    if a in _VOWELS and b in _VOWELS:
+        return 0.5
+    if any(a in pair and b in pair for pair in _VOICING):
+        return 0.3
+    return 1.0
+
+
+def phoneme_distance(a: Sequence[str], b: Sequence[str]) -> float:
+    """Weighted edit distance of two phoneme sequences over the longer one's length (0 = same)."""
+    if not a and not b:
+        return 0.0
+    if not a or not b:
+        return 1.0
+    prev = [float(j) for j in range(len(b) + 1)]
+    for i, x in enumerate(a, 1):
+        cur = [float(i)] + [0.0] * len(b)
+        for j, y in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + _sub_cost(x, y))
+        prev = cur
+    return prev[-1] / max(len(a), len(b))
+
+
+# --------------------------------------------------------------------------
+# Probabilities of the heard words
+# --------------------------------------------------------------------------
+
+
+def hyp_probabilities(hyp_words: Sequence[str],
+                      words: Iterable[tuple[str, float | None]]) -> list[float | None]:
+    """Whisper's probability for each normalised heard word.
+
+    ``words`` are the transcript's (raw word, probability) in order; each is
+    normalised on its own and the tokens aligned to ``hyp_words`` (the whole
+    transcript normalised, and split words joined, by :func:`word_error`).
+    A heard word built from several tokens ("twenty first" -> "21", "lux tds"
+    -> "luxtds") takes the lowest of them; None where nothing lines up.
+    """
+    tokens: list[str] = []
+    probs: list[float | None] = []
+    for text, p in words:
+        for token in normalize_words(text):
+            tokens.append(token)
+            probs.append(p)
+    out: list[float | None] = [None] * len(hyp_words)
+    matcher = SequenceMatcher(None, list(hyp_words), tokens, autojunk=False)
+    for op, i0, i1, j0, j1 in matcher.get_opcodes():
+        if op == "equal":
+            for k in range(i1 - i0):
+                out[i0 + k] = probs[j0 + k]
+        elif op == "replace":
+            known = [p for p in probs[j0:j1] if p is not None]
+            for k in range(i0, i1):
+                out[k] = min(known) if known else None
+    return out
+
+
+# --------------------------------------------------------------------------
+# Content-word errors
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContentWordErrors:
+    """Reference content words said wrong or not at all, and the slips excused.
+
+    ``errors`` and ``excused`` hold one dict per error region:
+    ``{"ref": reference words, "hyp": heard words, "content": the reference
+    content words in it, "phoneme_distance", "probability": lowest heard-word
+    probability (None: unknown or nothing heard), "why": "" for an error, else
+    "function words" / "sounds alike" / "not confident"}``.
+    ``count`` is the number of content words in ``errors``.
+    """
+
+    count: int
+    errors: tuple[dict[str, Any], ...]
+    excused: tuple[dict[str, Any], ...]
+
+    def describe(self) -> str:
+        """“museum” heard as “stadium”, “sundays” not heard, ..."""
+        parts = []
+        for e in self.errors:
+            ref = " ".join(e["ref"])
+            parts.append(f"“{ref}” heard as “{' '.join(e['hyp'])}”" if e["hyp"] else f"“{ref}” not heard")
+        return ", ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["errors"] = [dict(e) for e in self.errors]
+        data["excused"] = [dict(e) for e in self.excused]
+        return data
+
+
+def _regions(wer: WordError) -> list[tuple[list[int], list[int], int]]:
+    """Runs of adjacent differences as (ref indices, hyp indices, hyp position where the run starts).
+
+    Two differences belong to one region when no matched word lies between
+    them, so a split ("commas" -> "calm as": a substitution and an insertion)
+    or a shifted boundary ("pauses feel" -> "pause is still") compares whole.
+    """
+    regions: list[tuple[list[int], list[int], int]] = []
+    end: tuple[int, int] | None = None  # where the previous difference ended (ref, hyp)
+    for p in wer.pairs:  # in alignment order
+        r, h, op = p["ref_index"], p["hyp_index"], p["op"]
+        if end != (r, h):  # a matched word lies between: a new region
+            regions.append(([], [], h))
+        refs, hyps, _ = regions[-1]
+        if op != "insert":
+            refs.append(r)
+        if op != "delete":
+            hyps.append(h)
+        end = (r + (op != "insert"), h + (op != "delete"))
+    return regions
+
+
+_ENDINGS = ("", "s", "es", "'s", "d", "ed", "ing")
+
+
+def _inflection(ref: Sequence[str], hyp: Sequence[str]) -> bool:
+    """One word each side, the same stem with another inflectional ending ("sundays" / "sunday",
+    "opens" / "opened"): Whisper's commonest slip on clear speech, a change of form, not of word."""
+    if len(ref) != 1 or len(hyp) != 1:
+        return False
+    a, b = ref[0], hyp[0]
+    for stem_len in range(min(len(a), len(b)), 2, -1):
+        if a[:stem_len] == b[:stem_len]:
+            return a[stem_len:] in _ENDINGS and b[stem_len:] in _ENDINGS and a != b
+    return False
+
+
+def _confidence(hyps: Sequence[int], wer: WordError,
+                probabilities: Sequence[float | None] | None) -> float | None:
+    """How sure Whisper was of what it heard in a region: the lowest probability of its heard
+    words; for a deletion, of the heard words either side of the gap (a word Whisper lost in a
+    stretch it could not make out)."""
+    if probabilities is None or not hyps:
+        return None
+    known = [probabilities[j] for j in hyps if probabilities[j] is not None]
+    return min(known) if known else None
+
+
+def content_word_errors(wer: WordError, probabilities: Sequence[float | None] | None = None, *,
+                        max_phoneme_distance: float = DEFAULT_MAX_PHONEME_DISTANCE,
+                        min_probability: float = DEFAULT_MIN_PROBABILITY) -> ContentWordErrors:
+    """Count the reference content words that were substituted or deleted (see the module docstring).
+
+    ``probabilities``: Whisper's probability per ``wer.hyp_words`` entry
+    (:func:`hyp_probabilities`); None turns the confidence rule off.
+    """
+    errors: list[dict[str, Any]] = []
+    excused: list[dict[str, Any]] = []
+    count = 0
+    for refs, hyps, at in _regions(wer):
+        ref = [wer.ref_words[i] for i in refs]
+        hyp = [wer.hyp_words[j] for j in hyps]
+        content = [w for w in ref if is_content_word(w)]
+        if not ref:
+            continue  # insertions only: WER and the repeat check own extra words
+        digits = any(ch.isdigit() for ch in " ".join(ref + hyp))
+        dist = phoneme_distance(phonemes(" ".join(ref)), phonemes(" ".join(hyp))) if hyp else 1.0
+        prob = _confidence(hyps or [j for j in (at - 1, at) if 0 <= j < len(wer.hyp_words)],
+                           wer, probabilities)
+        region = {"ref": ref, "hyp": hyp, "content": content,
+                  "phoneme_distance": round(dist, 3),
+                  "probability": None if prob is None else round(prob, 3), "why": ""}
+        if not content:
+            region["why"] = "function words"
+        elif dist <= (0.0 if digits else max_phoneme_distance):
+            region["why"] = "sounds alike"
+        elif _inflection(ref, hyp):
+            region["why"] = "same word, other ending"
+        elif prob is not None and prob < min_probability:
+            region["why"] = "not confident"
+        if region["why"]:
+            excused.append(region)
+        else:
+            errors.append(region)
+            count += len(content)
+    return ContentWordErrors(count, tuple(errors), tuple(excused))
