@@ -5,6 +5,7 @@ once per process (per xdist worker) however many cells use it.
 """
 from __future__ import annotations
 
-from .base import ASRBackend, ASRError, get_asr, resample
+from .base import ASRBackend, ASRError, resample
+from .registry import get_asr
 
 __all__ = ["ASRBackend", "ASRError", "get_asr", "resample"]

@@ -1,7 +1,10 @@
-"""The ASR protocol and the per-process model registry."""
+"""The ASR protocol, its error type and the resampler every backend shares.
+
+Imports no backend: the factory that does is `registry` (a backend imports
+this module, so a factory here would make an import cycle).
+"""
 from __future__ import annotations
 
-import threading
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -34,39 +37,3 @@ def resample(audio: np.ndarray, rate: int, target: int = WHISPER_RATE) -> np.nda
 
     return soxr.resample(audio, rate, target).astype(np.float32)
 
-
-_LOCK = threading.Lock()
-_CACHE: dict[str, ASRBackend] = {}
-
-
-def get_asr(spec: str) -> ASRBackend:
-    """Load (once per process) the backend named by `spec`.
-
-    Specs: ``faster-whisper:tiny.en`` / ``faster-whisper:base`` (weights shipped
-    in packages), ``faster-whisper:/path/to/ct2-dir``,
-    ``transformers:openai/whisper-small`` or ``transformers:/path/to/hf-dir``.
-    A bare ``tiny.en``/``base`` means faster-whisper.
-    """
-    backend, _, model = spec.partition(":")
-    if not model:
-        backend, model = "faster-whisper", backend
-    key = f"{backend}:{model}"
-    with _LOCK:
-        if key not in _CACHE:
-            _CACHE[key] = _load(backend, model)
-        return _CACHE[key]
-
-
-def _load(backend: str, model: str) -> ASRBackend:
-    if backend == "faster-whisper":
-        from .faster_whisper_backend import FasterWhisperASR
-
-        return FasterWhisperASR(model)
-    if backend == "transformers":
-        from .transformers_backend import TransformersWhisperASR
-
-        return TransformersWhisperASR(model)
-    raise ASRError(
-        f"unknown ASR backend {backend!r} in --luxgate-asr; use 'faster-whisper:<model>' "
-        "or 'transformers:<hub id or local dir>'"
-    )
