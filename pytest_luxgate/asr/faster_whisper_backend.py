@@ -1,14 +1,14 @@
 """faster-whisper (CTranslate2) backend: the default, offline, on bundled weights."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from ..types import Transcript, Word
-from .base import WHISPER_RATE, ASRError, resample
+from .base import CPU_THREADS, WHISPER_RATE, ASRError, resample
 from .bundled import BUNDLED, whisper_model_dir
+from .features import stable_feature_extractor
 
 
 class FasterWhisperASR:
@@ -28,12 +28,15 @@ class FasterWhisperASR:
         path = whisper_model_dir(model) if model in BUNDLED else Path(model)
         if not (path / "model.bin").exists():
             raise ASRError(f"faster-whisper model {model!r}: no model.bin in {path}")
-        # CTranslate2's own default (4 threads) oversubscribes small machines and
-        # xdist workers; use the cores this process may run on unless told otherwise
-        threads = (cpu_threads or int(os.environ.get("LUXGATE_THREADS", "0"))
-                   or len(os.sched_getaffinity(0)))
+        # fixed, never read from the environment (see CPU_THREADS); an explicit count
+        # is for benches that measure what the thread count changes
+        self.cpu_threads = int(cpu_threads or CPU_THREADS)
         self._model = WhisperModel(str(path), device="cpu", compute_type=compute_type,
-                                   cpu_threads=threads)
+                                   cpu_threads=self.cpu_threads)
+        # features that do not move with the BLAS thread count or the CPU (features.py)
+        kwargs = getattr(self._model, "feat_kwargs", None) or {
+            "feature_size": len(self._model.feature_extractor.mel_filters)}
+        self._model.feature_extractor = stable_feature_extractor(**kwargs)
         self.beam_size = beam_size
         self.name = f"faster-whisper:{model} ({compute_type}, beam {beam_size})"
 
