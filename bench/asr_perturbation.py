@@ -33,6 +33,7 @@ Run:  PYTHONPATH=. .venv/bin/python bench/asr_perturbation.py all
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import itertools
 import json
@@ -71,8 +72,8 @@ ISAS = {
 ENV_KEYS = sorted({k for env in ISAS.values() for k in env})
 #: (environment, CTranslate2 threads, feature extractor: faster-whisper's own or asr.features')
 CONDITIONS = [
-    ("AVX512", 1, "stock"), ("AVX2-machine", 1, "stock"), ("AVX512+BLAS1", 1, "stock"), ("GENERIC", 1, "stock"),
-    ("AVX512", 1, "stable"), ("AVX2-machine", 1, "stable"),
+    ("AVX512", 1, "stock"), ("AVX2-machine", 1, "stock"), ("AVX512+BLAS1", 1, "stock"),
+    ("AVX512", 1, "stable"), ("AVX2-machine", 1, "stable"), ("GENERIC", 1, "stock"),
 ]
 # measured separately (same process, AVX512, 6 clips): CTranslate2 at 1, 2, 3, 4 and 8
 # threads gave identical transcripts and word probabilities, so threads stay at 1 here
@@ -204,7 +205,7 @@ def variant(audio: np.ndarray, sr: int, name: str) -> np.ndarray:
 # ---------------------------------------------------------------- decoding (subprocess per ISA)
 
 
-def decode(model: str, threads: int, features: str, out: Path) -> None:
+def decode(model: str, threads: int, features: str, out: Path, greedy_all: bool = False) -> None:
     """Child: transcribe every clip and variant, beam 5 (the gate's) and greedy."""
     from faster_whisper.feature_extractor import FeatureExtractor
 
@@ -221,18 +222,25 @@ def decode(model: str, threads: int, features: str, out: Path) -> None:
     manifest = json.loads((WORK / "clips.json").read_text())
     results: dict[str, Any] = {}
     t0 = time.time()
-    for c in manifest:
+    # the gate's takes and the word swaps first: on a busy machine a partial run still answers
+    order = sorted(manifest, key=lambda c: (c["kind"] != "swap" and not c["name"].startswith("gate/"), c["name"]))
+    for c in order:
         audio, sr = sf.read(c["path"], dtype="float32")
         for v in VARIANTS:
             x = variant(audio, sr, v)
             t = asr.transcribe(x, sr)
-            segs, _ = asr._model.transcribe(resample(x, sr), language="en", beam_size=1, word_timestamps=True,
-                                            condition_on_previous_text=False, vad_filter=False, temperature=0.0)
-            gwords = [(w.word.strip(), float(w.probability)) for s in segs for w in (s.words or ())]
-            results[f"{c['path']}|{v}"] = {
-                "text": t.text, "words": [(w.text, w.probability) for w in t.words],
-                "greedy": " ".join(w for w, _ in gwords), "greedy_words": gwords}
+            r: dict[str, Any] = {"text": t.text, "words": [(w.text, w.probability) for w in t.words],
+                                 "greedy": None}
+            if v == "float" or greedy_all:  # the second decode: beam 1
+                segs, _ = asr._model.transcribe(resample(x, sr), language="en", beam_size=1,
+                                                word_timestamps=True, condition_on_previous_text=False,
+                                                vad_filter=False, temperature=0.0)
+                gwords = [(w.word.strip(), float(w.probability)) for s in segs for w in (s.words or ())]
+                r.update(greedy=" ".join(w for w, _ in gwords), greedy_words=gwords)
+            results[f"{c['path']}|{v}"] = r
+        out.with_suffix(".partial").write_text(json.dumps(results))
     out.write_text(json.dumps(results))
+    out.with_suffix(".partial").unlink()
     print(f"{out.name}: {len(manifest)} clips in {time.time() - t0:.0f} s", flush=True)
 
 
@@ -240,18 +248,34 @@ def _decode_name(model: str, isa: str, threads: int, features: str) -> str:
     return f"{model}-{isa}-t{threads}" + ("" if features == "stock" else f"-{features}") + ".json"
 
 
+def _foreign_decodes(running: list[Any]) -> int:
+    """Decode children of an earlier scheduler still running (they count against the cores)."""
+    mine = {p.pid for p, *_ in running}
+    n = 0
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and int(proc.name) not in mine:
+            try:
+                cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            n += any(c.endswith(b"asr_perturbation.py") for c in cmd) and b"decode" in cmd
+    return n
+
+
 def run_decodes(work: Path, jobs: int = 2) -> None:
     """All (model, ISA, threads) conditions, as subprocesses, at most `jobs` cores busy."""
     todo = []
     skip = set(os.environ.get("ASR_BENCH_SKIP", "").split(","))
-    for model, (isa, threads, features) in itertools.product(MODELS, CONDITIONS):
+    order = os.environ.get("ASR_BENCH_ORDER")  # e.g. "tiny.en,base"
+    models = order.split(",") if order else MODELS
+    for model, (isa, threads, features) in itertools.product(models, CONDITIONS):
         out = work / "decodes" / _decode_name(model, isa, threads, features)
         if not out.exists() and out.name not in skip:
             todo.append((model, isa, threads, features, out))
     (work / "decodes").mkdir(parents=True, exist_ok=True)
     running: list[tuple[subprocess.Popen[bytes], int, str, float]] = []
     while todo or running:
-        busy = sum(min(t, jobs) for _, t, _, _ in running)
+        busy = sum(min(t, jobs) for _, t, _, _ in running) + _foreign_decodes(running)
         fits = [j for j in todo if busy + min(j[2], jobs) <= jobs]
         if fits:
             model, isa, threads, features, out = fits[0]
@@ -302,42 +326,60 @@ def hyp_confidence(hyp_words: Sequence[str], words: Sequence[tuple[str, float | 
     return conf
 
 
-def error_keys(ref: str, hyp: str) -> list[tuple[str, int]]:
-    """Reference positions of the errors: ("sub"/"del", ref index) or ("ins", index before)."""
+@functools.lru_cache(maxsize=None)
+def _word_error(ref: str, hyp: str) -> Any:
     from pytest_luxgate.metrics.text import word_error
 
-    return [("ins" if p["op"] == "insert" else "ref", p["ref_index"]) for p in word_error(ref, hyp).pairs]
+    return word_error(ref, hyp)
 
 
-def confident_errors(reference: str, words: Sequence[tuple[str, float | None]], hypothesis: str,
-                     min_prob: float) -> int:
-    """Rule (a): errors whose heard word has probability >= ``min_prob``.
+def _key(pair: dict[str, Any]) -> tuple[str, int]:
+    """Where an error sits in the reference: ("ref", index) for a substituted or
+    missing word, ("ins", index it comes before) for an extra word."""
+    return ("ins" if pair["op"] == "insert" else "ref", pair["ref_index"])
+
+
+def error_keys(ref: str, hyp: str) -> list[tuple[str, int]]:
+    return [_key(p) for p in _word_error(ref, hyp).pairs]
+
+
+def confident_error_keys(reference: str, words: Sequence[tuple[str, float | None]], hypothesis: str,
+                         min_prob: float) -> list[tuple[str, int]]:
+    """Rule (a): the errors whose heard word has probability >= ``min_prob``.
 
     Substitution/insertion: the heard word's probability. Deletion: the least
     of the neighbouring heard words' (a dropped word leaves no word of its own,
     and Whisper is unsure around what it skipped when the audio is ambiguous).
     """
-    from pytest_luxgate.metrics.text import word_error
-
-    w = word_error(reference, hypothesis)
+    w = _word_error(reference, hypothesis)
     conf = hyp_confidence(w.hyp_words, words)
-    n = 0
+    keys = []
     for p in w.pairs:
         if p["op"] == "delete":
             around = [conf[i] for i in (p["hyp_index"] - 1, p["hyp_index"]) if 0 <= i < len(conf)]
             c = min(around, default=1.0)
         else:
             c = conf[p["hyp_index"]]
-        n += c >= min_prob
-    return n
+        if c >= min_prob:
+            keys.append(_key(p))
+    return keys
+
+
+def confident_errors(reference: str, words: Sequence[tuple[str, float | None]], hypothesis: str,
+                     min_prob: float) -> int:
+    return len(confident_error_keys(reference, words, hypothesis, min_prob))
+
+
+def agreed_error_keys(reference: str, hypothesis: str, *others: str) -> list[tuple[str, int]]:
+    """Rules (b), (c), (e): the errors of ``hypothesis`` at reference positions where
+    every other transcript (another decode, the other model, a perturbed input)
+    also errs. The others may hear the wrong word differently: the position counts."""
+    theirs = [set(error_keys(reference, o)) for o in others]
+    return [k for k in error_keys(reference, hypothesis) if all(k in t for t in theirs)]
 
 
 def agreed_errors(reference: str, hypothesis: str, *others: str) -> int:
-    """Rules (b), (c): errors of ``hypothesis`` at reference positions where every
-    other transcript (another decode, the other model) also errs."""
-    mine = error_keys(reference, hypothesis)
-    theirs = [set(error_keys(reference, o)) for o in others]
-    return sum(all(k in t for t in theirs) for k in mine)
+    return len(agreed_error_keys(reference, hypothesis, *others))
 
 
 # ---------------------------------------------------------------- report
@@ -354,7 +396,7 @@ class Obs:
     variant: str
     text: str
     words: list[tuple[str, float]]
-    greedy: str
+    greedy: str | None
 
     @property
     def condition(self) -> tuple[str, int, str]:
@@ -367,11 +409,15 @@ def load_obs(work: Path) -> tuple[list[dict[str, Any]], list[Obs]]:
     for model, (isa, threads, features) in itertools.product(MODELS, CONDITIONS):
         path = work / "decodes" / _decode_name(model, isa, threads, features)
         if not path.exists():
-            continue
+            path = path.with_suffix(".partial")
+            if not path.exists():
+                continue
         data = json.loads(path.read_text())
         for c in manifest:
             for v in VARIANTS:
-                r = data[f"{c['path']}|{v}"]
+                r = data.get(f"{c['path']}|{v}")
+                if r is None:
+                    continue
                 obs.append(Obs(c["name"], c["kind"], model, isa, threads, features, v, r["text"],
                                [tuple(x) for x in r["words"]], r["greedy"]))
     return manifest, obs
@@ -381,42 +427,26 @@ OTHER = {"base": "tiny.en", "tiny.en": "base"}
 WER_LIMIT = 0.20  # thresholds.py default
 
 
-def rule_counts(texts: dict[str, str], by: dict[tuple, Obs], o: Obs) -> dict[str, int | None]:
-    """Every rule's verdict-relevant error count for one observation (None: input missing)."""
-    from pytest_luxgate.metrics.text import word_error
-
+def rule_keys(texts: dict[str, str], by: dict[tuple, Obs], o: Obs) -> dict[str, list[tuple[str, int]] | None]:
+    """Every rule's verdict-relevant errors (reference positions) for one observation
+    (None: an input the rule needs was not decoded)."""
     ref = texts[o.clip]
     other = by.get((o.clip, OTHER[o.model], *o.condition, o.variant))
-    out: dict[str, int | None] = {"raw": word_error(ref, o.text).errors}
+    out: dict[str, list[tuple[str, int]] | None] = {"raw": error_keys(ref, o.text)}
     for mp in (0.3, 0.5, 0.7):
-        out[f"a:prob>={mp}"] = confident_errors(ref, o.words, o.text, mp)
-    out["b:greedy-agrees"] = agreed_errors(ref, o.text, o.greedy)
-    out["c:other-model-agrees"] = None if other is None else agreed_errors(ref, o.text, other.text)
-    out["b+c"] = None if other is None else agreed_errors(ref, o.text, o.greedy, other.text)
-    out["a0.5+b"] = _prob_and_agree(ref, o, 0.5)
+        out[f"a:prob>={mp}"] = confident_error_keys(ref, o.words, o.text, mp)
+    out["b:greedy-agrees"] = None if o.greedy is None else agreed_error_keys(ref, o.text, o.greedy)
+    out["c:other-model-agrees"] = None if other is None else agreed_error_keys(ref, o.text, other.text)
+    out["b+c"] = None if other is None or o.greedy is None else agreed_error_keys(ref, o.text, o.greedy, other.text)
+    if out["b:greedy-agrees"] is None:
+        out["a0.5+b"] = None
+    else:
+        sure = set(out["a:prob>=0.5"] or ())
+        out["a0.5+b"] = [k for k in out["b:greedy-agrees"] if k in sure]
     trio = [by.get((o.clip, o.model, *o.condition, v)) for v in VARIANTS]
     # e: the take and two copies a last bit away (16-bit WAV, +-1 LSB dither) must all err there
-    out["e:3-input-vote"] = None if None in trio else agreed_errors(ref, *(t.text for t in trio))
+    out["e:3-input-vote"] = None if None in trio else agreed_error_keys(ref, *(t.text for t in trio))
     return out
-
-
-def _prob_and_agree(ref: str, o: Obs, min_prob: float) -> int:
-    """a and b together: an error counts if the greedy decode makes it too AND the heard word is confident."""
-    from pytest_luxgate.metrics.text import word_error
-
-    w = word_error(ref, o.text)
-    conf = hyp_confidence(w.hyp_words, o.words)
-    greedy = set(error_keys(ref, o.greedy))
-    n = 0
-    for p in w.pairs:
-        key = ("ins" if p["op"] == "insert" else "ref", p["ref_index"])
-        if p["op"] == "delete":
-            around = [conf[i] for i in (p["hyp_index"] - 1, p["hyp_index"]) if 0 <= i < len(conf)]
-            c = min(around, default=1.0)
-        else:
-            c = conf[p["hyp_index"]]
-        n += key in greedy and c >= min_prob
-    return n
 
 
 def report(work: Path) -> dict[str, Any]:
@@ -426,8 +456,11 @@ def report(work: Path) -> dict[str, Any]:
     texts = {c["name"]: c["text"] for c in manifest}
     n_ref = {k: len(normalize_words(t)) for k, t in texts.items()}
     by = {(o.clip, o.model, *o.condition, o.variant): o for o in obs}
-    counts = {(o.clip, o.model, *o.condition, o.variant): rule_counts(texts, by, o) for o in obs}
-    rules = list(next(iter(counts.values())))
+    keys = {(o.clip, o.model, *o.condition, o.variant): rule_keys(texts, by, o) for o in obs}
+    # the swap takes' real errors: reference positions where the take says another word
+    real = {c["name"]: {k for k in error_keys(c["text"], c["said"]) if k[0] == "ref"}
+            for c in manifest if c["kind"] == "swap"}
+    rules = list(next(iter(keys.values())))
     out: dict[str, Any] = {"clips": len(manifest), "models": {}}
     for model, features in itertools.product(MODELS, ("stock", "stable")):
         mine = [o for o in obs if o.model == model and o.features == features]
@@ -437,6 +470,8 @@ def report(work: Path) -> dict[str, Any]:
         per_clip: dict[str, Any] = {}
         for clip in texts:
             co = [o for o in mine if o.clip == clip]
+            if not co:
+                continue
             ref_o = by.get((clip, model, *REFERENCE[:2], features, REFERENCE[3]))
             distinct = sorted({" ".join(normalize_words(o.text)) for o in co})
             wers = [word_error(texts[clip], o.text).wer for o in co]
@@ -446,20 +481,23 @@ def report(work: Path) -> dict[str, Any]:
                 ref_norm = normalize_words(ref_o.text)
                 entry["moved_by"] = sorted({f"{o.isa}/t{o.threads}/{o.variant}" for o in co
                                             if normalize_words(o.text) != ref_norm})
-            domains = {rule: [counts[(o.clip, model, *o.condition, o.variant)][rule] for o in co]
-                       for rule in rules if rule != "e:3-input-vote"}
-            domains["d:pcm16-only"] = [counts[(o.clip, model, *o.condition, o.variant)]["raw"]
-                                       for o in co if o.variant == "pcm16"]
-            domains["d+b"] = [counts[(o.clip, model, *o.condition, o.variant)]["b:greedy-agrees"]
-                              for o in co if o.variant == "pcm16"]
-            domains["e:3-input-vote"] = [counts[(o.clip, model, *o.condition, "float")]["e:3-input-vote"]
-                                         for o in co if o.variant == "float"]
+            def got(o: Obs, rule: str, variant: str | None = None) -> list[tuple[str, int]] | None:
+                return keys[(o.clip, model, *o.condition, variant or o.variant)][rule]
+
+            domains = {rule: [got(o, rule) for o in co] for rule in rules if rule != "e:3-input-vote"}
+            domains["d:pcm16-only"] = [got(o, "raw") for o in co if o.variant == "pcm16"]
+            domains["d+b"] = [got(o, "b:greedy-agrees") for o in co if o.variant == "pcm16"]
+            domains["e:3-input-vote"] = [got(o, "e:3-input-vote") for o in co if o.variant == "float"]
             for rule, vals in domains.items():
                 vals = [v for v in vals if v is not None]
                 if not vals:
                     continue
-                entry[rule] = {"min": min(vals), "max": max(vals),
-                               "wer_flip": len({v / n_ref[clip] > WER_LIMIT for v in vals}) > 1}
+                n = [len(v) for v in vals]
+                entry[rule] = {"min": min(n), "max": max(n),
+                               "wer_flip": len({v / n_ref[clip] > WER_LIMIT for v in n}) > 1}
+                if clip in real:  # every real wrong word still counted, in every condition?
+                    entry[rule]["real_kept"] = min(len(real[clip] & set(v)) for v in vals)
+                    entry[rule]["real"] = len(real[clip])
             per_clip[clip] = entry
         rule_names = [r for r in per_clip[next(iter(per_clip))] if isinstance(per_clip[next(iter(per_clip))][r], dict)]
         summary: dict[str, Any] = {}
@@ -472,6 +510,8 @@ def report(work: Path) -> dict[str, Any]:
                 "clean_wer_flips": sum(e[rule]["wer_flip"] for e in clean if rule in e),
                 "clean_errors_max_total": sum(e[rule]["max"] for e in clean if rule in e),
                 "swap_min_errors": [e[rule]["min"] for e in swaps.values() if rule in e],
+                "real_kept": sum(e[rule]["real_kept"] for e in swaps.values() if rule in e),
+                "real_total": sum(e[rule]["real"] for e in swaps.values() if rule in e),
             }
         per_pert: dict[str, int] = {}
         for o in mine:
@@ -499,10 +539,12 @@ def print_report(rep: dict[str, Any]) -> None:
                       f"moved by {len(e.get('moved_by', []))}:")
                 for d in e["distinct"]:
                     print(f"      {d}")
-        print(f"  {'rule':22} {'varies':>6} {'by>=2':>6} {'WERflip':>7} {'errs':>5}  swap clips' least errors")
+        print(f"  {'rule':22} {'varies':>6} {'by>=2':>6} {'WERflip':>7} {'errs':>5} {'real kept':>9}"
+              "  swap clips' least errors")
         for rule, s in m["summary"].items():
             print(f"  {rule:22} {s['clean_count_varies']:>6} {s['clean_varies_by_2plus']:>6} "
-                  f"{s['clean_wer_flips']:>7} {s['clean_errors_max_total']:>5}  {s['swap_min_errors']}")
+                  f"{s['clean_wer_flips']:>7} {s['clean_errors_max_total']:>5} "
+                  f"{s['real_kept']:>4}/{s['real_total']:<4}  {s['swap_min_errors']}")
 
 
 def main(argv: list[str] | None = None) -> None:
