@@ -61,3 +61,16 @@ def test_probabilities_follow_normalisation(bench) -> None:
     hyp = word_error("at 5:30 pm", "at five thirty pm").hyp_words
     conf = bench.hyp_confidence(hyp, words)
     assert len(conf) == len(hyp) and conf[0] == 0.9 and min(conf) == 0.4
+
+
+def test_agreed_word_error_keeps_only_shared_errors(bench) -> None:
+    said = "The stadium opens at nine on Mondays."
+    w = bench.agreed_word_error(MUSEUM, said + " Okay", "The stadium opens at nine on Mondays.")
+    assert (w.errors, w.substitutions, w.insertions) == (2, 2, 0)  # the extra "okay" is not shared
+    assert w.wer == pytest.approx(2 / 7) and w.hits == 5
+    assert [p["ref"] for p in w.pairs] == ["museum", "sundays"]
+    assert "[-museum-]{+stadium+}" in w.diff()
+    flip = bench.agreed_word_error(SHORT, "Quick quality check for LuxTPS.", "Quick quality check for LuxTTS.")
+    assert flip.errors == 0 and flip.wer == 0.0 and flip.diff() == "(no differences)"
+    alone = bench.agreed_word_error(SHORT, "Quick quality check for LuxTPS.")
+    assert alone == word_error(SHORT, "Quick quality check for LuxTPS.")
