@@ -36,6 +36,7 @@ def recording(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
 
     _RecordingModel.built = []
     monkeypatch.setattr(faster_whisper, "WhisperModel", _RecordingModel)
+    monkeypatch.setenv("LUXGATE_ASR_ISA", "native")  # the ISA pin has its own tests
     return _RecordingModel.built
 
 
@@ -175,3 +176,94 @@ def test_the_backend_uses_the_stable_features(recording) -> None:
 
     asr = FasterWhisperASR("tiny.en")
     assert type(asr._model.feature_extractor).__name__ == "StableFeatureExtractor"
+
+
+# ---------------------------------------------------------------- the CPU ISA pin
+
+PIN = {"CT2_FORCE_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2", "DNNL_MAX_CPU_ISA": "AVX2"}
+
+
+@pytest.fixture
+def x86_avx2(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_luxgate.asr import faster_whisper_backend as fw
+
+    monkeypatch.setattr(fw.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(fw, "_cpu_has_avx2", lambda: True)
+    monkeypatch.delitem(sys.modules, "ctranslate2", raising=False)
+
+
+def test_isa_pin_sets_avx2_for_ctranslate2_mkl_and_onednn(x86_avx2) -> None:
+    from pytest_luxgate.asr.faster_whisper_backend import pin_cpu_isa
+
+    env: dict[str, str] = {}
+    assert pin_cpu_isa(env) == "AVX2" and env == PIN
+    assert pin_cpu_isa(env := {"LUXGATE_ASR_ISA": "AVX2"}) == "AVX2" and env.items() >= PIN.items()
+
+
+def test_isa_pin_can_be_declined_and_leaves_a_users_choice(x86_avx2) -> None:
+    from pytest_luxgate.asr import ASRError
+    from pytest_luxgate.asr.faster_whisper_backend import pin_cpu_isa
+
+    env = {"LUXGATE_ASR_ISA": "native"}
+    assert pin_cpu_isa(env) == "native" and env == {"LUXGATE_ASR_ISA": "native"}
+    env = {"CT2_FORCE_CPU_ISA": "AVX"}
+    pin_cpu_isa(env)
+    assert env["CT2_FORCE_CPU_ISA"] == "AVX" and env["MKL_CBWR"] == "AVX2"
+    with pytest.raises(ASRError, match="LUXGATE_ASR_ISA='avx512'"):
+        pin_cpu_isa({"LUXGATE_ASR_ISA": "avx512"})
+
+
+def test_isa_pin_only_where_avx2_exists(monkeypatch) -> None:
+    from pytest_luxgate.asr import faster_whisper_backend as fw
+
+    monkeypatch.setattr(fw.platform, "machine", lambda: "aarch64")
+    env: dict[str, str] = {}
+    assert fw.pin_cpu_isa(env).startswith("native") and env == {}
+    monkeypatch.setattr(fw.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(fw, "_cpu_has_avx2", lambda: False)
+    assert fw.pin_cpu_isa(env).startswith("native") and env == {}
+
+
+def test_isa_pin_warns_when_ctranslate2_was_loaded_first(x86_avx2, monkeypatch) -> None:
+    from pytest_luxgate.asr.faster_whisper_backend import pin_cpu_isa
+
+    monkeypatch.setitem(sys.modules, "ctranslate2", object())
+    with pytest.warns(UserWarning, match="imported before"):
+        assert pin_cpu_isa({}) == "native (ctranslate2 loaded first)"
+    assert pin_cpu_isa(dict(PIN)) == "AVX2"  # already pinned by the environment: nothing lost
+
+
+_ISA_CHILD = """
+import json, sys
+import soundfile as sf
+from pytest_luxgate.asr import get_asr
+audio, rate = sf.read(sys.argv[1], dtype="float32")
+asr = get_asr("faster-whisper:base")
+t = asr.transcribe(audio, rate)
+print(json.dumps({"isa": asr.isa, "words": [[w.text, w.probability] for w in t.words]}))
+"""
+
+
+def test_the_default_computes_what_an_explicit_avx2_environment_computes() -> None:
+    """The pin reaches CTranslate2: the default run equals a run with the AVX2 variables
+    set by hand, and (the other way) differs from the CPU's own code where that is not AVX2."""
+    import numpy as np
+
+    def run(update: dict[str, str]) -> dict:
+        env = {k: v for k, v in os.environ.items() if k not in (*PIN, "LUXGATE_ASR_ISA")}
+        env.update(update, PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
+        out = subprocess.run([sys.executable, "-c", _ISA_CHILD, str(CLIP)], env=env, capture_output=True,
+                             text=True, timeout=300, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    pinned = run({})
+    by_hand = run({**PIN, "LUXGATE_ASR_ISA": "native"})
+    assert pinned["isa"] == "AVX2" and by_hand["isa"] == "native"
+    assert pinned["words"] == by_hand["words"]
+    from numpy._core._multiarray_umath import __cpu_features__
+
+    if __cpu_features__.get("AVX512F"):
+        native = run({"LUXGATE_ASR_ISA": "native"})
+        probs = np.array([p for _, p in pinned["words"]])
+        assert len(native["words"]) != len(pinned["words"]) or \
+            not np.array_equal(probs, [p for _, p in native["words"]]), "AVX-512 code computed the same bits"
