@@ -3,13 +3,14 @@
 faster-whisper's own `FeatureExtractor` takes the Mel product with
 ``mel_filters @ magnitudes`` (an OpenBLAS SGEMM) and the power with
 ``abs(stft) ** 2`` and ``log10`` (numpy loops that pick AVX-512/AVX2 code at
-run time). Measured (issue 15, bench/asr_perturbation.py): the same take gave
-different word probabilities, and on some takes different words, with
-``OMP_NUM_THREADS=1``/``OPENBLAS_NUM_THREADS=1`` (what ``-n 2`` workers get on 2
-cores) than without, although CTranslate2 ran with the same thread count:
-OpenBLAS splits the product by thread count, and picks its kernel by CPU
-(Haswell vs SkylakeX), so the features moved in the last bits, and Whisper's
-beam search can turn last-bit differences into another word.
+run time). Measured (issue 15): the same clip (tests/data/human/arctic_a0007)
+gave other word probabilities with ``OMP_NUM_THREADS=1`` or
+``OPENBLAS_NUM_THREADS=1`` (what ``-n 2`` workers get on 2 cores) than without,
+although CTranslate2 ran with the same thread count, and faster-whisper's
+features of one take had four different bit patterns under OpenBLAS 1 vs 2
+threads and numpy with and without its AVX-512 loops. Features that move in
+the last bits are a perturbation like any other, and bench/asr_perturbation.py
+shows Whisper's beam search turning such perturbations into other words.
 
 Here every step is either exact-rounded elementwise IEEE arithmetic, whose
 result does not depend on the SIMD width, or done in float64 in a fixed order
