@@ -100,7 +100,13 @@ VARIANTS = ("float", "pcm16", "dither")
 REFERENCE = ("AVX512", 1, "stock", "float")
 #: per feature extractor, the condition the others are compared with: this machine's
 #: native code for faster-whisper's own features, the backend's default (pinned) for ours
-REF_ISA = {"stock": "AVX512", "stable": "pinned"}
+REF_ISA = {"stock": "AVX512", "stable": "AVX512", "pinned": "pinned"}
+
+
+def _group(o: "Obs") -> str:
+    """stock: faster-whisper's features, native ISA (the old backend); stable: our features,
+    native ISA; pinned: our features and the AVX2 pin (the backend's default now)."""
+    return "pinned" if o.isa.startswith("pinned") else o.features
 
 # ---------------------------------------------------------------- clips
 
@@ -508,8 +514,8 @@ def report(work: Path) -> dict[str, Any]:
             for c in manifest if c["kind"] == "swap"}
     rules = list(next(iter(keys.values())))
     out: dict[str, Any] = {"clips": len(manifest), "models": {}}
-    for model, features in itertools.product(MODELS, ("stock", "stable")):
-        mine = [o for o in obs if o.model == model and o.features == features]
+    for model, features in itertools.product(MODELS, ("stock", "stable", "pinned")):
+        mine = [o for o in obs if o.model == model and _group(o) == features]
         if not mine:
             continue
         conds = sorted({o.condition for o in mine})
@@ -518,7 +524,7 @@ def report(work: Path) -> dict[str, Any]:
             co = [o for o in mine if o.clip == clip]
             if not co:
                 continue
-            ref_o = by.get((clip, model, REF_ISA[features], 1, features, "float"))
+            ref_o = by.get((clip, model, REF_ISA[features], 1, co[0].features, "float"))
             distinct = sorted({" ".join(normalize_words(o.text)) for o in co})
             wers = [word_error(texts[clip], o.text).wer for o in co]
             entry: dict[str, Any] = {"kind": co[0].kind, "distinct": distinct,
@@ -561,7 +567,7 @@ def report(work: Path) -> dict[str, Any]:
             }
         per_pert: dict[str, int] = {}
         for o in mine:
-            ref_o = by.get((o.clip, model, REF_ISA[features], 1, features, "float"))
+            ref_o = by.get((o.clip, model, REF_ISA[features], 1, o.features, "float"))
             key = f"{o.isa}/t{o.threads}/{o.variant}"
             per_pert.setdefault(key, 0)
             if ref_o is not None and normalize_words(o.text) != normalize_words(ref_o.text):
