@@ -6,7 +6,6 @@ backend is built; importing this module costs nothing.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..core.types import Transcript, Word
-from .base import WHISPER_RATE, ASRError, resample
+from .base import CPU_THREADS, WHISPER_RATE, ASRError, resample
 from .bundled import BUNDLED, cache_root, whisper_model_dir
 
 _HF_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
@@ -59,7 +58,7 @@ class TransformersWhisperASR:
     """
 
     def __init__(self, model: str, *, device: str = "cpu", num_beams: int = 1,
-                 dtype: Any = None) -> None:
+                 dtype: Any = None, threads: int | None = None) -> None:
         try:
             import torch
             import transformers
@@ -90,11 +89,13 @@ class TransformersWhisperASR:
         if multilingual:  # English-only checkpoints reject a language argument
             self._generate.update(language="en", task="transcribe")
         self.num_beams = int(num_beams)
-        # One intra-op thread unless LUXGATE_THREADS says otherwise: with torch's
-        # default (one per core) a busy machine (xdist workers, a TTS model next
-        # door) leaves OpenMP threads spinning at barriers; measured on 2 cores
-        # under load, 2 threads ran 6-13x slower than 1.
-        self.threads = int(os.environ.get("LUXGATE_THREADS", "0")) or 1
+        # One intra-op thread, whatever the environment: with torch's default (one
+        # per core) a busy machine (xdist workers, a TTS model next door) leaves
+        # OpenMP threads spinning at barriers (measured on 2 cores under load, 2
+        # threads ran 6-13x slower than 1); and not LUXGATE_THREADS, which xdist
+        # sets to cores // workers, so a transcript would depend on ``-n`` and the
+        # machine (issue 15; see base.CPU_THREADS).
+        self.threads = int(threads or CPU_THREADS)
         self._torch = torch
         self._lock = threading.Lock()  # the pipeline and the thread setting are not re-entrant
         self.name = f"transformers:{model} (beams {self.num_beams})"
