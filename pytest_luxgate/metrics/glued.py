@@ -39,7 +39,7 @@ VOICED_APERIODICITY = 0.5  # YIN's cumulative-mean-normalised difference at the 
 NOISE_APERIODICITY = 0.7  # ...and above this a frame is noise-like (white, pink: ~1; vowel onsets up to ~0.65)
 NOISE_LEVEL_DB = -14.0     # a frame louder than this re speech, unvoiced and not sibilant, is noise
 SIBILANT_LOW_DB = -12.0    # energy < 1 kHz vs 1-8 kHz: white noise -8.7 dB, /s/ /sh/ far lower
-CRACKLE_KURTOSIS = 12.0    # Gaussian noise and fricatives ~3; a few clicks per frame >> 10
+CRACKLE_KURTOSIS = 15.0    # Gaussian noise and fricatives ~3, a plosive release ~11; a few clicks per frame >> 15
 LO_BAND = (60.0, 1000.0)
 HI_BAND = (1000.0, 8000.0)
 YIN_RATE = 16_000
@@ -120,7 +120,7 @@ def noise_frames(feat: dict[str, np.ndarray]) -> np.ndarray:
     return (feat["level"] > NOISE_LEVEL_DB) & unvoiced & shaped
 
 
-MIN_RUN = 3        # noise frames (10 ms hop, 20 ms each: 40 ms of sound); clean edges: at most 2 (lead)
+MIN_RUN = 4        # noise frames (10 ms hop, 20 ms each: 50 ms of sound); a clean plosive burst + aspiration: 3
 MAX_HOLE = 1       # one odd frame inside a burst (a quiet moment of brown noise, a gap in crackle)
 VOICED_MIN_RUN = 3  # a word's voicing: 3 voiced frames (40 ms)
 VOICED_LEVEL_DB = -25.0
