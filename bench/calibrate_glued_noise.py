@@ -90,8 +90,9 @@ LIM = edges.DEFAULTS
 
 # ---------------------------------------------------------------- corpus
 
-def clean_clips(which: str, n: int, cache: Path) -> list[C.Clip]:
-    texts, seed, voices = SETS[which]
+def clean_clips(which: str, n: int, cache: Path, seed: int | None = None) -> list[C.Clip]:
+    texts, default_seed, voices = SETS[which]
+    seed = default_seed if seed is None else seed
     rng = np.random.default_rng(seed)
     ids = list(texts)
     clips = []
@@ -221,9 +222,10 @@ def verdicts(audio: np.ndarray, sr: int, text: str, asr: ASRCache, room: float |
             "start": s.to_dict(), "tail": t.to_dict(), "words": " ".join(w.text for w in words)}
 
 
-def run(which: str, n: int, cache: Path) -> list[dict[str, Any]]:
+def run(which: str, n: int, cache: Path, seed: int | None = None) -> list[dict[str, Any]]:
     asr = ASRCache(cache / "glued-asr.json")
-    clips = clean_clips(which, n, cache)
+    clips = clean_clips(which, n, cache, seed)
+    fseed = SETS[which][1] if seed is None else seed
     donor_specs = [C.ClipSpec("long", "espeak", voice="en-us+m7", speed=170),
                    C.ClipSpec("pauses", "espeak", voice="en-gb+m1", speed=150),
                    C.ClipSpec("numbers", "piper", seed=77, length_scale=1.1)]
@@ -241,14 +243,14 @@ def run(which: str, n: int, cache: Path) -> list[dict[str, Any]]:
             for side in ("lead", "tail"):
                 li = (k + si + (side == "tail")) % 3
                 vi = (k // 3 + si + 2 * (side == "tail")) % 3
-                rng = np.random.default_rng([29 if which == "held" else 11, k, si, side == "tail"])
+                rng = np.random.default_rng([fseed, k, si, side == "tail"])
                 b = burst(shape, LENGTHS[li], LEVELS[vi], clip, donor, rng)
                 audio, span = glue(clip, side, b)
                 rows.append({**base, "fault": shape, "side": side, "glue": "glued", "length": LENGTHS[li],
                              "rel_db": LEVELS[vi], "span": span,
                              **verdicts(audio, clip.sr, clip.text, asr, room)})
         for side in ("lead", "tail"):  # the older, gap-separated form
-            rng = np.random.default_rng([7, k, side == "tail"])
+            rng = np.random.default_rng([7, fseed, k, side == "tail"])
             shape = SHAPES[int(rng.integers(0, len(SHAPES)))]
             b = burst(shape, float(rng.choice(LENGTHS)), float(rng.choice(LEVELS)), clip, donor, rng)
             audio, span = glue(clip, side, b, gap_s=float(rng.uniform(0.05, 0.15)))
@@ -312,15 +314,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", choices=tuple(SETS), default="held")
     ap.add_argument("--n", type=int, default=0, help="synthetic clean clips (default: 2 per text)")
+    ap.add_argument("--seed", type=int, help="another draw of the set (default: dev 11, held 29)")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/luxgate-calibration"))
     ap.add_argument("--dump", type=Path, help="write all rows as JSON here")
     args = ap.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     n = args.n or 2 * len(SETS[args.set][0])
-    rows = run(args.set, n, args.cache)
+    rows = run(args.set, n, args.cache, args.seed)
     if args.dump:
         args.dump.write_text(json.dumps(rows, default=float, indent=1))
-    print(report(rows, args.set))
+    print(report(rows, args.set + ("" if args.seed is None else f", seed {args.seed}")))
 
 
 if __name__ == "__main__":

@@ -121,6 +121,10 @@ def noise_frames(feat: dict[str, np.ndarray]) -> np.ndarray:
 
 
 MIN_RUN = 4        # noise frames (10 ms hop, 20 ms each: 50 ms of sound); a clean plosive burst + aspiration: 3
+TAIL_MIN_RUN = 6   # a final /t/ release after /f/ ("left", espeak at 130 wpm): 5
+TOUCH_S = 0.06     # the run must reach the outer end of the sound (onset/offset) within this: glued
+                   # noise is the first (last) thing heard; a loud stretch with the word going on
+                   # beyond it (a mic thump from a final /f/ in a human "himself") is part of the word
 MAX_HOLE = 1       # one odd frame inside a burst (a quiet moment of brown noise, a gap in crackle)
 VOICED_MIN_RUN = 3  # a word's voicing: 3 voiced frames (40 ms)
 VOICED_LEVEL_DB = -25.0
@@ -131,7 +135,7 @@ def _voiced(feat: dict[str, np.ndarray]) -> np.ndarray:
     return (feat["aper"] < VOICED_APERIODICITY) & (feat["level"] > VOICED_LEVEL_DB)
 
 
-def _noise_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def _noise_runs(mask: np.ndarray, min_run: int = MIN_RUN) -> list[tuple[int, int]]:
     """Runs of True (end exclusive), merging runs split by at most MAX_HOLE frames,
     keeping those of >= MIN_RUN noise frames."""
     idx = np.nonzero(mask)[0]
@@ -144,7 +148,7 @@ def _noise_runs(mask: np.ndarray) -> list[tuple[int, int]]:
             s = i
         prev = i
     runs.append((s, prev + 1))
-    return [(a, b) for a, b in runs if mask[a:b].sum() >= MIN_RUN]
+    return [(a, b) for a, b in runs if mask[a:b].sum() >= min_run]
 
 
 def _first_run(mask: np.ndarray, n: int) -> int | None:
@@ -164,7 +168,7 @@ def lead_noise(x: np.ndarray, sr: int, level_db: float, onset: float) -> tuple[f
     v = _first_run(_voiced(feat), VOICED_MIN_RUN)
     stop = len(feat["t"]) if v is None else v
     runs = _noise_runs(noise_frames(feat)[:stop])
-    if not runs:
+    if not runs or feat["t"][runs[0][0]] > onset + TOUCH_S:
         return None
     s, e = runs[-1]
     return float(feat["t"][s]), float(feat["t"][e - 1] + FRAME_S)
@@ -179,8 +183,8 @@ def tail_noise(x: np.ndarray, sr: int, level_db: float, offset: float) -> tuple[
         return None
     v = _first_run(_voiced(feat)[::-1], VOICED_MIN_RUN)
     first = 0 if v is None else len(feat["t"]) - v
-    runs = _noise_runs(noise_frames(feat)[first:])
-    if not runs:
+    runs = _noise_runs(noise_frames(feat)[first:], TAIL_MIN_RUN)
+    if not runs or feat["t"][first + runs[-1][1] - 1] + FRAME_S < offset - TOUCH_S:
         return None
     s, e = runs[0]
     return float(feat["t"][first + s]), float(feat["t"][first + e - 1] + FRAME_S)
