@@ -120,8 +120,9 @@ def noise_frames(feat: dict[str, np.ndarray]) -> np.ndarray:
     return (feat["level"] > NOISE_LEVEL_DB) & unvoiced & shaped
 
 
-MIN_RUN = 4        # noise frames (10 ms hop, 20 ms each: 50 ms of sound); a clean plosive burst + aspiration: 3
-TAIL_MIN_RUN = 6   # a final /t/ release after /f/ ("left", espeak at 130 wpm): 5
+MIN_RUN = 6        # noise frames (10 ms hop, 20 ms each: 70 ms of sound). Clean edges reach 5: Piper's
+                   # aspirated /t/ of "Today" (4, at -9 dB), espeak's final /t/ release after /f/
+                   # in "left" at 130 wpm (5); a burst of >= 0.1 s gives ~9
 TOUCH_S = 0.06     # the run must reach the outer end of the sound (onset/offset) within this: glued
                    # noise is the first (last) thing heard; a loud stretch with the word going on
                    # beyond it (a mic thump from a final /f/ in a human "himself") is part of the word
@@ -135,7 +136,7 @@ def _voiced(feat: dict[str, np.ndarray]) -> np.ndarray:
     return (feat["aper"] < VOICED_APERIODICITY) & (feat["level"] > VOICED_LEVEL_DB)
 
 
-def _noise_runs(mask: np.ndarray, min_run: int = MIN_RUN) -> list[tuple[int, int]]:
+def _noise_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """Runs of True (end exclusive), merging runs split by at most MAX_HOLE frames,
     keeping those of >= MIN_RUN noise frames."""
     idx = np.nonzero(mask)[0]
@@ -148,7 +149,7 @@ def _noise_runs(mask: np.ndarray, min_run: int = MIN_RUN) -> list[tuple[int, int
             s = i
         prev = i
     runs.append((s, prev + 1))
-    return [(a, b) for a, b in runs if mask[a:b].sum() >= min_run]
+    return [(a, b) for a, b in runs if mask[a:b].sum() >= MIN_RUN]
 
 
 def _first_run(mask: np.ndarray, n: int) -> int | None:
@@ -183,7 +184,7 @@ def tail_noise(x: np.ndarray, sr: int, level_db: float, offset: float) -> tuple[
         return None
     v = _first_run(_voiced(feat)[::-1], VOICED_MIN_RUN)
     first = 0 if v is None else len(feat["t"]) - v
-    runs = _noise_runs(noise_frames(feat)[first:], TAIL_MIN_RUN)
+    runs = _noise_runs(noise_frames(feat)[first:])
     if not runs or feat["t"][first + runs[-1][1] - 1] + FRAME_S < offset - TOUCH_S:
         return None
     s, e = runs[0]
