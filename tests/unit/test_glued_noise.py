@@ -141,3 +141,32 @@ def test_noise_glued_after_last_word_fails_tail(clips: dict[str, C.Clip], key: s
     assert tail_fails(t), (key, burst, t)
     # where: the reported stretch (offset to the end) holds at least 50 ms of the burst
     assert t.offset_s is not None and b0 - 0.12 <= t.offset_s <= b1 - 0.06, (t.offset_s, b0, b1)
+
+
+@pytest.mark.parametrize("name", ["arctic_a0007", "librivox_sense_0930"])
+def test_human_recordings_both_ways(name: str) -> None:
+    """Real speech in a real room, judged as a cloned take of itself (its own room
+    + 6 dB allowed, as the gate does for a prompt): clean passes (0930 ends
+    "himself;" in a loud low mic thump that its /f/ outlasts), and white noise
+    glued to either end fails."""
+    from pytest_luxgate.metrics.level import background_db
+
+    c = C.human_clip(name)
+    room = background_db(c.audio, c.sr, speech_segments(c.audio, c.sr))
+    assert room is not None
+    allow = max(E["pre_onset_noise_db"], room + 6.0)
+
+    def noisy_start(s: StartMetrics) -> bool:
+        return s.pre_onset_s >= 0.05 and s.pre_onset_noise_db is not None and s.pre_onset_noise_db > allow
+
+    def noisy_tail(t: TailMetrics) -> bool:
+        return t.post_offset_s >= 0.05 and t.post_offset_noise_db is not None and t.post_offset_noise_db > allow
+
+    assert not noisy_start(_start(c.audio, c.sr, c.text))
+    assert not noisy_tail(_tail(c.audio, c.sr, c.text))
+    lead, _, b1 = _glue(c, "lead", _burst("white", 0.15, -5.0, c, seed=1))
+    s = _start(lead, c.sr, c.text)
+    assert noisy_start(s) and s.onset_s is not None and s.onset_s >= b1 - 0.05, s
+    tail, b0, _ = _glue(c, "tail", _burst("white", 0.15, -5.0, c, seed=2))
+    t = _tail(tail, c.sr, c.text)
+    assert noisy_tail(t) and t.offset_s is not None and t.offset_s <= b0 + 0.05, t
