@@ -27,10 +27,12 @@ from pytest_luxgate.listeners.vad import speech_segments
 from pytest_luxgate.metrics.edges import DEFAULTS as E
 from pytest_luxgate.metrics.edges import StartMetrics, TailMetrics, start_metrics, tail_metrics
 
+# Piper seeds no other test uses: a voice instance is shared per seed in the session, and its
+# noise draws depend on what it said before, so a shared seed would make these takes order-dependent
 CLEAN = {
-    "piper_sixty_48k": C.ClipSpec("Sixty five percent of this.", "piper", seed=3, rate=48_000,
+    "piper_sixty_48k": C.ClipSpec("Sixty five percent of this.", "piper", seed=61, rate=48_000,
                                   lead_s=0.0, trail_s=0.05),
-    "piper_she_22k": C.ClipSpec("She said it was fine.", "piper", length_scale=1.3, seed=5,
+    "piper_she_22k": C.ClipSpec("She said it was fine.", "piper", length_scale=1.3, seed=63,
                                 rate=22_050, lead_s=0.3, trail_s=0.3),
     "espeak_five_16k": C.ClipSpec("Five thousand steps.", "espeak", voice="en-us+f3", speed=160,
                                   rate=16_000, lead_s=0.02, trail_s=0.05),
