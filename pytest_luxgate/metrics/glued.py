@@ -16,17 +16,18 @@ near each edge, and classifies every frame:
   impulsive (crackle: kurtosis > CRACKLE_KURTOSIS).
 
 Why those classes: the only sounds at the edge of an English word as loud as
--10 dB re the speech level are vowels and sonorants (voiced) and the
-sibilants /s/ /z/ /sh/ /ch/, whose energy sits above 2-4 kHz. The weak
-fricatives /f/ /th/ /h/ and the aspiration of /p t k/ are broadband but
-quiet (measured: docs/CALIBRATION.md "Noise glued to speech"). Broadband
-noise (white, pink, brown, speech-shaped) at that level has as much energy
-below 1 kHz as a vowel and no periodicity; crackle is impulsive.
+-10 dB re the speech level are voiced (vowels, sonorants) or sibilants
+(/s/ /z/ /sh/ /ch/, energy above 2-4 kHz). The broadband unvoiced consonants
+are quieter (espeak's /f/ /th/: -14..-21 dB) or short (an aspirated /t/:
+40-50 ms, even at -9 dB). Broadband noise (white, pink, brown) at that level
+has as much energy below 1 kHz as a vowel and no periodicity; crackle is
+impulsive. Speech-like garbage (speech-shaped noise, reversed speech) is
+partly periodic and is NOT found here (docs/CALIBRATION.md).
 
-A run of noise frames touching the speech before its first voiced stretch
-(after its last one) is not a consonant: the words begin after it (end
-before it). Everything in the module works at the clip's own rate except the
-voicing measure, which runs at 16 kHz.
+A run of >= MIN_RUN noise frames that starts at the sound's onset and comes
+before its first voiced stretch is not a consonant: the words begin after it
+(`lead_noise`); mirrored at the end (`tail_noise`). Everything works at the
+clip's own rate except the voicing measure, which runs at 16 kHz.
 """
 from __future__ import annotations
 
