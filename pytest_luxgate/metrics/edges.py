@@ -35,14 +35,8 @@ from typing import Any
 import numpy as np
 
 from ..core.types import Segment, Word
-from .level import (
-    FLOOR_DB,
-    ROOM_MARGIN_DB,
-    background_db,
-    db,
-    speech_level_db,
-    window_rms,
-)
+from .glued import lead_noise, tail_noise
+from .level import FLOOR_DB, ROOM_MARGIN_DB, background_db, db, speech_level_db, window_rms
 
 DEFAULTS: dict[str, float] = {
     "lead_garbage_s": 0.25,
@@ -161,6 +155,9 @@ def start_metrics(audio: np.ndarray, sample_rate: int, segments: Sequence[Segmen
     ctx = _Context(audio, sample_rate, segments, words, expected_text)
     vad_on = segments[0].start if segments else None
     onset = ctx.walk_edge(vad_on, -1, EDGE_MAX_S) if vad_on is not None else None
+    glued = lead_noise(ctx.x, sample_rate, ctx.level_db, onset) if onset is not None else None
+    if glued is not None:  # noise glued to the first word is not its consonant: speech starts after it
+        onset = max(onset, glued[1])
 
     first_est = first = prob = asr_start = None
     if ctx.words and ctx.anchored:
@@ -192,6 +189,9 @@ def tail_metrics(audio: np.ndarray, sample_rate: int, segments: Sequence[Segment
     dur = len(ctx.x) / sample_rate
     vad_off = segments[-1].end if segments else None
     offset = ctx.walk_edge(vad_off, +1, TAIL_EDGE_MAX_S) if vad_off is not None else None
+    glued = tail_noise(ctx.x, sample_rate, ctx.level_db, offset) if offset is not None else None
+    if glued is not None:  # ...nor the last word's: speech ended where it began
+        offset = min(offset, glued[0])
 
     last_est = last = prob = asr_end = None
     if ctx.words and ctx.anchored:
@@ -200,7 +200,10 @@ def tail_metrics(audio: np.ndarray, sample_rate: int, segments: Sequence[Segment
         last_est = ctx.refine_last_end()
     trail = max(0.0, vad_off - last_est) if (last_est is not None and vad_off is not None) else None
 
-    post_start = ctx.decay_end(offset) if offset is not None else dur
+    if glued is not None:  # no natural decay to wait for: the noise starts right at the word
+        post_start = offset
+    else:
+        post_start = ctx.decay_end(offset) if offset is not None else dur
     noise = ctx.loudest(post_start, dur)
     buzz_from = max(0.0, (vad_off or dur) - 1.5)
     if last_est is not None:

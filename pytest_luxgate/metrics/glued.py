@@ -1,0 +1,195 @@
+"""Noise glued to speech: where the words really begin and end.
+
+A burst of noise or garbage glued to the first or last word with no gap
+between them moves every edge clock with it: Silero hears one stretch of
+sound, Whisper stretches the word over it, and the envelope walk in
+`edges._Context.walk_edge` takes it for the word's first (or last)
+consonant. So the edge metrics saw nothing "before the onset".
+
+This module looks at the sound itself, frame by frame (20 ms, 10 ms hop),
+near each edge, and classifies every frame:
+
+- *voiced*: periodic (YIN aperiodicity < VOICED_APERIODICITY at 60-500 Hz);
+- *noise*: loud (> NOISE_LEVEL_DB re speech) and either aperiodic
+  (>= NOISE_APERIODICITY) and not shaped like a sibilant (more than
+  SIBILANT_LOW_DB of its 1-8 kHz energy below 1 kHz), or not voiced and
+  impulsive (crackle: kurtosis > CRACKLE_KURTOSIS).
+
+Why those classes: the only sounds at the edge of an English word as loud as
+-10 dB re the speech level are voiced (vowels, sonorants) or sibilants
+(/s/ /z/ /sh/ /ch/, energy above 2-4 kHz). The broadband unvoiced consonants
+are quieter (espeak's /f/ /th/: -14..-21 dB) or short (an aspirated /t/:
+40-50 ms, even at -9 dB). Broadband noise (white, pink, brown) at that level
+has as much energy below 1 kHz as a vowel and no periodicity; crackle is
+impulsive. Speech-like garbage (speech-shaped noise, reversed speech) is
+partly periodic and is NOT found here (docs/CALIBRATION.md).
+
+A run of >= MIN_RUN noise frames that starts at the sound's onset and comes
+before its first voiced stretch is not a consonant: the words begin after it
+(`lead_noise`); mirrored at the end (`tail_noise`). Everything works at the
+clip's own rate except the voicing measure, which runs at 16 kHz.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .level import db
+
+FRAME_S = 0.02
+HOP_S = 0.01
+VOICED_APERIODICITY = 0.5  # YIN's cumulative-mean-normalised difference at the best lag
+NOISE_APERIODICITY = 0.7  # ...and above this a frame is noise-like (white, pink: ~1; vowel onsets up to ~0.65)
+NOISE_LEVEL_DB = -14.0     # a frame louder than this re speech, unvoiced and not sibilant, is noise
+SIBILANT_LOW_DB = -12.0    # energy < 1 kHz vs 1-8 kHz: white noise -8.7 dB, /s/ /sh/ far lower
+CRACKLE_KURTOSIS = 15.0    # Gaussian noise and fricatives ~3, a plosive release ~11; a few clicks per frame >> 15
+LO_BAND = (60.0, 1000.0)
+HI_BAND = (1000.0, 8000.0)
+YIN_RATE = 16_000
+YIN_WIN_S = 0.04
+F0_RANGE = (60.0, 500.0)
+
+
+def frame_features(x: np.ndarray, sr: int, level_db: float, a: float, b: float) -> dict[str, np.ndarray]:
+    """Per-frame features of x[a:b] (seconds): t (frame start), level (dB re speech),
+    low (dB, energy below 1 kHz re 1-8 kHz), aper (YIN aperiodicity), kurt."""
+    win, hop = round(FRAME_S * sr), round(HOP_S * sr)
+    i0, i1 = max(0, int(a * sr)), min(len(x), int(b * sr))
+    seg = np.asarray(x[i0:i1], dtype=np.float64)
+    if len(seg) < win:
+        z = np.zeros(0)
+        return {"t": z, "level": z, "low": z, "aper": z, "kurt": z}
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    frames = sliding_window_view(seg, win)[::hop]
+    t = (i0 + np.arange(len(frames)) * hop) / sr
+    ms = np.mean(frames ** 2, axis=1)
+    level = db(np.sqrt(ms)) - level_db
+    nfft = 1 << int(np.ceil(np.log2(win)))
+    spec = np.abs(np.fft.rfft(frames * np.hanning(win), nfft)) ** 2
+    f = np.fft.rfftfreq(nfft, 1 / sr)
+    lo = spec[:, (f >= LO_BAND[0]) & (f < LO_BAND[1])].sum(axis=1)
+    hi = spec[:, (f >= HI_BAND[0]) & (f < min(HI_BAND[1], sr / 2))].sum(axis=1)
+    low = 10 * np.log10((lo + 1e-20) / (hi + 1e-20))
+    c = frames - frames.mean(axis=1, keepdims=True)
+    m2 = np.mean(c ** 2, axis=1)
+    kurt = np.mean(c ** 4, axis=1) / np.maximum(m2 ** 2, 1e-30)
+    aper = _yin_aperiodicity(seg, sr, len(frames))
+    return {"t": t, "level": level, "low": low, "aper": aper, "kurt": kurt}
+
+
+def _yin_aperiodicity(seg: np.ndarray, sr: int, n_frames: int) -> np.ndarray:
+    """YIN (de Cheveigne & Kawahara 2002) cumulative-mean-normalised difference,
+    minimum over lags for F0_RANGE, per frame: ~0 for a periodic frame, ~1 for
+    noise (also low-passed noise, whose plain autocorrelation looks periodic)."""
+    if sr != YIN_RATE:
+        import soxr
+
+        y = soxr.resample(seg.astype(np.float32), sr, YIN_RATE).astype(np.float64)
+    else:
+        y = seg
+    win, hop = round(YIN_WIN_S * YIN_RATE), round(HOP_S * YIN_RATE)
+    tmax = int(YIN_RATE / F0_RANGE[0])
+    tmin = int(YIN_RATE / F0_RANGE[1])
+    # the YIN window is centred on the 20 ms frame (a longer window is steadier across a transition)
+    pad = (win - round(FRAME_S * YIN_RATE)) // 2
+    y = np.concatenate([np.zeros(pad), y, np.zeros(win + tmax)])
+    out = np.ones(n_frames)
+    for k in range(n_frames):
+        fr = y[k * hop: k * hop + win + tmax]
+        if not np.any(fr[:win]):
+            continue
+        # d(tau) = sum_j (x_j - x_{j+tau})^2 over j < win
+        e = np.cumsum(np.concatenate([[0.0], fr ** 2]))
+        e0 = e[win]
+        et = e[win:win + tmax + 1] - e[0:tmax + 1]  # energy of fr[tau:tau+win]
+        n = len(fr)
+        nfft = 1 << int(np.ceil(np.log2(n + win)))
+        r = np.fft.irfft(np.fft.rfft(fr, nfft) * np.conj(np.fft.rfft(fr[:win], nfft)), nfft)[:tmax + 1]
+        d = np.maximum(e0 + et - 2 * r, 0.0)
+        d[0] = 0.0
+        cm = np.cumsum(d[1:]) / np.arange(1, tmax + 1)
+        dn = d[1:] / np.maximum(cm, 1e-20)
+        out[k] = float(dn[tmin - 1:].min())
+    return out
+
+
+def noise_frames(feat: dict[str, np.ndarray]) -> np.ndarray:
+    """Boolean per frame: loud, unvoiced, and broadband or impulsive (see module doc)."""
+    if feat["t"].size == 0:
+        return np.zeros(0, dtype=bool)
+    broadband = (feat["aper"] >= NOISE_APERIODICITY) & (feat["low"] > SIBILANT_LOW_DB)
+    # a few clicks in a frame read as partly periodic to YIN (0.5-0.7), so crackle
+    # only has to be not voiced
+    crackle = (feat["aper"] >= VOICED_APERIODICITY) & (feat["kurt"] > CRACKLE_KURTOSIS)
+    return (feat["level"] > NOISE_LEVEL_DB) & (broadband | crackle)
+
+
+MIN_RUN = 6        # noise frames (10 ms hop, 20 ms each: 70 ms of sound). Clean edges reach 5: Piper's
+                   # aspirated /t/ of "Today" (4, at -9 dB), espeak's final /t/ release after /f/
+                   # in "left" at 130 wpm (5); a burst of >= 0.1 s gives ~9
+TOUCH_S = 0.06     # the run must reach the outer end of the sound (onset/offset) within this: glued
+                   # noise is the first (last) thing heard; a loud stretch with the word going on
+                   # beyond it (a mic thump from a final /f/ in a human "himself") is part of the word
+MAX_HOLE = 1       # one odd frame inside a burst (a quiet moment of brown noise, a gap in crackle)
+VOICED_MIN_RUN = 3  # a word's voicing: 3 voiced frames (40 ms)
+VOICED_LEVEL_DB = -25.0
+SEARCH_S = 0.6     # a burst of up to 0.3 s plus the word's first (last) consonant
+
+
+def _voiced(feat: dict[str, np.ndarray]) -> np.ndarray:
+    return (feat["aper"] < VOICED_APERIODICITY) & (feat["level"] > VOICED_LEVEL_DB)
+
+
+def _noise_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of True (end exclusive), merging runs split by at most MAX_HOLE frames,
+    keeping those of >= MIN_RUN noise frames."""
+    idx = np.nonzero(mask)[0]
+    if idx.size == 0:
+        return []
+    runs, s, prev = [], idx[0], idx[0]
+    for i in idx[1:]:
+        if i - prev > MAX_HOLE + 1:
+            runs.append((s, prev + 1))
+            s = i
+        prev = i
+    runs.append((s, prev + 1))
+    return [(a, b) for a, b in runs if mask[a:b].sum() >= MIN_RUN]
+
+
+def _first_run(mask: np.ndarray, n: int) -> int | None:
+    for i in range(len(mask) - n + 1):
+        if mask[i:i + n].all():
+            return i
+    return None
+
+
+def lead_noise(x: np.ndarray, sr: int, level_db: float, onset: float) -> tuple[float, float] | None:
+    """(start, end) of noise glued to the speech before its first voiced sound,
+    found from `onset` (where the sound starts); None when there is none."""
+    a = max(0.0, onset - 2 * HOP_S)
+    feat = frame_features(x, sr, level_db, a, min(len(x) / sr, onset + SEARCH_S))
+    if feat["t"].size == 0:
+        return None
+    v = _first_run(_voiced(feat), VOICED_MIN_RUN)
+    stop = len(feat["t"]) if v is None else v
+    runs = _noise_runs(noise_frames(feat)[:stop])
+    if not runs or feat["t"][runs[0][0]] > onset + TOUCH_S:
+        return None
+    s, e = runs[-1]
+    return float(feat["t"][s]), float(feat["t"][e - 1] + FRAME_S)
+
+
+def tail_noise(x: np.ndarray, sr: int, level_db: float, offset: float) -> tuple[float, float] | None:
+    """(start, end) of noise glued to the speech after its last voiced sound,
+    searched back from `offset` (where the sound ends); None when there is none."""
+    b = min(len(x) / sr, offset + 2 * HOP_S)
+    feat = frame_features(x, sr, level_db, max(0.0, offset - SEARCH_S), b)
+    if feat["t"].size == 0:
+        return None
+    v = _first_run(_voiced(feat)[::-1], VOICED_MIN_RUN)
+    first = 0 if v is None else len(feat["t"]) - v
+    runs = _noise_runs(noise_frames(feat)[first:])
+    if not runs or feat["t"][first + runs[-1][1] - 1] + FRAME_S < offset - TOUCH_S:
+        return None
+    s, e = runs[0]
+    return float(feat["t"][first + s]), float(feat["t"][first + e - 1] + FRAME_S)
