@@ -16,8 +16,8 @@ from .bundled import BUNDLED, whisper_model_dir
 from .features import stable_feature_extractor
 
 
-#: LUXGATE_ASR_ISA: "avx2" (the default) or "native" (the CPU's fastest code, which
-#: may hear a word differently from another machine's)
+#: LUXGATE_ASR_ISA: "native" (the default: the CPU's fastest code, which may hear a word
+#: differently from another machine's) or "avx2" (the same kernels on every x86 CPU with AVX2)
 ISA_VAR = "LUXGATE_ASR_ISA"
 #: what "avx2" sets, unless already set: CTranslate2's own kernels, MKL (conditional
 #: numerical reproducibility: the same results on every AVX2 CPU) and oneDNN
@@ -37,12 +37,18 @@ def pin_cpu_isa(environ: MutableMapping[str, str] = os.environ) -> str:
     machine that runs the AVX2 code hears what every AVX2 machine hears. The
     variables are read when ctranslate2 loads, so this must run before the
     first import of faster_whisper/ctranslate2 in the process.
+
+    Opt-in (LUXGATE_ASR_ISA=avx2) for now: the checks' limits (WER, content
+    words) were calibrated on native AVX-512 decodes, and the AVX2 kernels hear
+    two of the default takes worse ("LuxTPS"; "makes us pause as calm as an"),
+    slips the judging must learn to excuse before the pin can be the default.
     """
-    choice = environ.get(ISA_VAR, "avx2").strip().lower()
+    choice = environ.get(ISA_VAR, "native").strip().lower()
     if choice == "native":
         return "native"
     if choice != "avx2":
-        raise ASRError(f"{ISA_VAR}={environ[ISA_VAR]!r}: use 'avx2' (reproducible, the default) or 'native'")
+        raise ASRError(f"{ISA_VAR}={environ[ISA_VAR]!r}: use 'native' (the default) or 'avx2' (the same "
+                       "kernels on every AVX2 machine)")
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return f"native (no AVX2 on {platform.machine()})"
     if not _cpu_has_avx2():

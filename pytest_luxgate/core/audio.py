@@ -99,6 +99,27 @@ def load_audio(path: Path, target_rate: int | None = None, *, prompt: bool = Fal
     return LoadedAudio(np.ascontiguousarray(mono, dtype=np.float32), int(rate), tuple(notes))
 
 
+def as_saved(audio: np.ndarray, rate: int) -> np.ndarray:
+    """The samples a kept 16-bit WAV of `audio` holds, read back as `read_wav` reads them.
+
+    The gate judges a take as it keeps it, so `luxgate check` on the kept WAV hears the very
+    same samples (Whisper heard one take's float and 16-bit forms as 7 and 2 word errors).
+    Idempotent. Audio that is not finite is returned as it is: analysis refuses it, by name.
+    """
+    import io
+
+    import soundfile as sf
+
+    x = np.asarray(audio)
+    if x.ndim != 1 or x.size == 0 or not np.issubdtype(x.dtype, np.floating) or not np.all(np.isfinite(x)):
+        return audio
+    buf = io.BytesIO()
+    sf.write(buf, np.clip(x, -1.0, 1.0), rate, subtype="PCM_16", format="WAV")
+    buf.seek(0)
+    out, _ = sf.read(buf, dtype="float32")
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
 def write_wav_atomic(path: Path, audio: np.ndarray, rate: int) -> Path:
     """Write 16-bit PCM through a temp file and rename, so readers never see half a file."""
     import soundfile as sf

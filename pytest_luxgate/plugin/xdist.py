@@ -32,7 +32,8 @@ import pytest
 #: environment variables that size the thread pools of the native libraries in a worker
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS",
-               # read by our Piper stack (onnxruntime intra-op) and faster-whisper backend (CTranslate2)
+               # read by our Piper stack (onnxruntime intra-op); the ASR runs on a fixed thread
+               # count whatever the workers (asr/base.py CPU_THREADS): transcripts must not follow -n
                "LUXGATE_THREADS")
 WORKERINPUT_KEY = "luxgate_loadgroup"
 

