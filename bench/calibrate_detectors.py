@@ -75,7 +75,7 @@ class ASRCache:
         self.asr: Any = None
 
     def words(self, audio: np.ndarray, sr: int) -> tuple[Word, ...]:
-        key = hashlib.sha1(audio.tobytes() + str(sr).encode()).hexdigest()
+        key = hashlib.sha1(np.ascontiguousarray(audio, np.float32).tobytes() + str(sr).encode()).hexdigest()
         if key not in self.data:
             if self.asr is None:
                 from pytest_luxgate.asr import get_asr

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import hashlib
 import json
 import sys
 import time
@@ -49,11 +48,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import speech_corpus as C
+from calibrate_detectors import ASRCache  # Whisper words per audio hash, on disk
 
 from pytest_luxgate.listeners.vad import speech_segments
 from pytest_luxgate.metrics import edges
 from pytest_luxgate.metrics.level import background_db
-from pytest_luxgate.core.types import Word
 
 HELD_TEXTS = {
     "sixty": "Sixty five percent of this.",
@@ -174,26 +173,6 @@ def glue(clip: C.Clip, side: str, b: np.ndarray, gap_s: float = 0.0) -> tuple[np
 
 
 # ---------------------------------------------------------------- measuring
-
-class ASRCache:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-        self.asr: Any = None
-
-    def words(self, audio: np.ndarray, sr: int) -> tuple[Word, ...]:
-        key = hashlib.sha1(audio.astype(np.float32).tobytes() + str(sr).encode()).hexdigest()
-        if key not in self.data:
-            if self.asr is None:
-                from pytest_luxgate.asr import get_asr
-
-                self.asr = get_asr("tiny.en")
-            self.data[key] = [[w.text, w.start, w.end, w.probability] for w in self.asr.transcribe(audio, sr).words]
-        return tuple(Word(*w) for w in self.data[key])
-
-    def save(self) -> None:
-        self.path.write_text(json.dumps(self.data))
-
 
 def verdicts(audio: np.ndarray, sr: int, text: str, asr: ASRCache, room: float | None) -> dict[str, Any]:
     segs = speech_segments(audio, sr)
