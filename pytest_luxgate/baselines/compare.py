@@ -70,7 +70,9 @@ class Comparison:
 #: what the scenario file defines: when it changed, the cell is another cell and its baseline stale
 _DEFINITION = ("text", "scenario_params", "scenario_chunking")
 #: what the run chose (ASR, seed, parameter and chunking options): another experiment, not a regression
-_APPARATUS = ("asr", "seed", "run_params", "run_chunking")
+_APPARATUS = ("asr", "seed", "run_params", "run_chunking", "takes")
+#: conditions an entry leaves out at their usual value (one take per cell: no key, files as before)
+_USUAL = {"takes": 1}
 
 
 def compare(baseline: Mapping[str, Any], now: Mapping[str, Any],
@@ -80,6 +82,8 @@ def compare(baseline: Mapping[str, Any], now: Mapping[str, Any],
             or not isinstance(baseline.get("metrics"), Mapping):
         return Comparison("unreadable", reasons=[f"not a luxgate baseline of format {FORMAT}"])
     bcond, ncond = baseline.get("conditions", {}), now.get("conditions", {})
+    bcond = {**_USUAL, **bcond}
+    ncond = {**_USUAL, **ncond}
     stale = [k for k in _DEFINITION if bcond.get(k) != ncond.get(k)]
     other = [k for k in _APPARATUS if bcond.get(k) != ncond.get(k)]
     if "transcript" in now and "transcript" not in baseline:

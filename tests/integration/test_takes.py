@@ -1,6 +1,7 @@
 """--luxgate-takes N: every take of a cell judged, one verdict per check by the documented rule."""
 from __future__ import annotations
 
+import json
 
 import pytest
 from pytester_gate import read_report, run_gate
@@ -86,3 +87,20 @@ def test_a_scenario_sets_its_own_takes_and_bad_values_are_refused(pytester: pyte
     res = run_gate(pytester, f"--luxgate-scenarios={scen}", "--luxgate-scenario=two")
     assert res.ret == pytest.ExitCode.USAGE_ERROR
     assert "'takes' must be a whole number from 1 to 100, got 0" in res.stderr.str()
+
+
+def test_baselines_compare_the_median_over_takes_and_know_how_many(pytester: pytest.Pytester) -> None:
+    args = ["--luxgate-takes=2", "--luxgate-scenario=short_plain", "-k", "test_baseline"]
+    rec = run_gate(pytester, *args, "--snapshot-update")
+    assert rec.ret == pytest.ExitCode.OK, rec.stdout.str()
+    (snap,) = (pytester.path / "__snapshots__").rglob("*.json")
+    entry = json.loads(snap.read_text())
+    cell = read_report(pytester)["cells"][0]
+    assert entry["conditions"]["takes"] == 2
+    assert entry["metrics"]["duration_s"] == round(cell["metrics"]["duration_s"], 3)  # the median of the takes
+    again = run_gate(pytester, *args)
+    assert again.ret == pytest.ExitCode.OK and read_report(pytester)["cells"][0]["baseline"]["status"] == "passed"
+    # one take is measured differently: not compared with the two-take baseline, and said why
+    run_gate(pytester, "--luxgate-scenario=short_plain", "-k", "test_baseline")
+    section = read_report(pytester)["cells"][0]["baseline"]
+    assert section["status"] == "incomparable" and any("takes" in r for r in section["reasons"])
