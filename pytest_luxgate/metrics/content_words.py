@@ -178,6 +178,24 @@ def phonemes(text: str) -> tuple[str, ...]:
     return tuple(_FOLD.get(ch, ch) for ch in _espeak_ipa(text) if ch not in _DROP and not ch.isspace())
 
 
+#: unit and title abbreviations Whisper writes for a spoken word ("3 kilograms" -> "3 kg"): a
+#: written form of the same word, so it is compared as said (espeak-ng would spell the letters)
+SPOKEN_ABBREVIATIONS: dict[str, str] = {
+    "kg": "kilograms", "mg": "milligrams", "km": "kilometers",
+    "cm": "centimeters", "mm": "millimeters", "lb": "pounds", "lbs": "pounds", "oz": "ounces",
+    "ft": "feet", "mi": "miles", "mph": "miles per hour", "kph": "kilometers per hour",
+    "hr": "hours", "hrs": "hours", "min": "minutes", "mins": "minutes", "sec": "seconds",
+    "ml": "milliliters", "dr": "doctor", "mr": "mister", "mrs": "missus",
+    "st": "street", "ave": "avenue",
+}
+
+
+def _said(words: Sequence[str]) -> tuple[str, ...]:
+    """Phonemes of normalised words as said: the abbreviations of :data:`SPOKEN_ABBREVIATIONS`
+    spelled out (the normaliser keeps "kg", espeak-ng would read it letter by letter)."""
+    return phonemes(" ".join(SPOKEN_ABBREVIATIONS.get(w, w) for w in words))
+
+
 def _sub_cost(a: str, b: str) -> float:
     if a == b:
         return 0.0
@@ -347,7 +365,7 @@ def content_word_errors(wer: WordError, probabilities: Sequence[float | None] | 
         if not ref:
             continue  # insertions only: WER and the repeat check own extra words
         digits = any(ch.isdigit() for ch in " ".join(ref + hyp))
-        dist = phoneme_distance(phonemes(" ".join(ref)), phonemes(" ".join(hyp))) if hyp else 1.0
+        dist = phoneme_distance(_said(ref), _said(hyp)) if hyp else 1.0
         prob = _confidence(hyps or [j for j in (at - 1, at) if 0 <= j < len(wer.hyp_words)],
                            wer, probabilities)
         region = {"ref": ref, "hyp": hyp, "content": content,
@@ -414,7 +432,7 @@ def sounds_alike_wer(wer: WordError, *,
         hyp = [wer.hyp_words[j] for j in hyps]
         if ref and hyp:
             digits = any(ch.isdigit() for ch in " ".join(ref + hyp))
-            dist = phoneme_distance(phonemes(" ".join(ref)), phonemes(" ".join(hyp)))
+            dist = phoneme_distance(_said(ref), _said(hyp))
             if dist <= (0.0 if digits else max_phoneme_distance):
                 excused.append({"ref": ref, "hyp": hyp, "phoneme_distance": round(dist, 3), "errors": n})
                 continue

@@ -93,3 +93,10 @@ def test_check_wer_judges_the_counted_wer_and_reports_the_raw_one():
                          transcript=Transcript(heard))
     result = judge("wer", ev, resolve())
     assert not result.passed and result.message.startswith("wer ")
+
+
+def test_an_abbreviation_is_compared_as_said():
+    w = word_error("The package weighs three kilograms.", "The package weighs 3 kg.")
+    assert sounds_alike_wer(w).errors == 0 and content_word_errors(w, [0.99] * len(w.hyp_words)).count == 0
+    w = word_error("The package weighs three kilograms.", "The package weighs 3 km.")  # another unit
+    assert sounds_alike_wer(w).errors == 1 and content_word_errors(w, [0.99] * len(w.hyp_words)).count == 1
