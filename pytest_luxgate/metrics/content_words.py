@@ -22,7 +22,18 @@ substituted or dropped, and excuses the recogniser's own slips:
 * a region whose heard words Whisper was **not confident** about (lowest word
   probability under ``min_probability``) is excused: that is the recogniser
   guessing at something it could not place (a brand name, "LuxTPS"), while a
-  TTS that says another word is heard clearly, with confidence.
+  TTS that says another word is heard clearly, with confidence;
+* a region whose reference content words are all **rare** in English (wordfreq
+  Zipf under ``DEFAULT_RARE_ZIPF``, judged on the word as written: "LuxTTS") is
+  excused up to the looser ``max_rare_phoneme_distance``: Whisper's language
+  model cannot be expected to write a brand name ("LuxTPS", 0.17).
+
+:func:`sounds_alike_wer` applies the sounds-alike idea to the WER limit: a
+region whose heard words sound like the reference (distance at most
+``DEFAULT_MAX_WER_PHONEME_DISTANCE``) is the recogniser segmenting the same
+sounds otherwise ("mixes pauses commas and" / "makes us pause as calm as an")
+and is left out of the WER the limit counts; dropped and added words always
+count. Abbreviations Whisper writes for a spoken word ("kg") are compared as said.
 
 The limits are calibrated in docs/CALIBRATION.md ("Content words") with
 ``bench/calibrate_content_words.py``. Pure: strings and numbers in, a small
