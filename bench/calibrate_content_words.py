@@ -23,8 +23,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -36,13 +38,19 @@ import speech_corpus as corpus  # noqa: E402
 from pytest_luxgate.core.types import Transcript, Word  # noqa: E402
 from pytest_luxgate.metrics.content_words import (  # noqa: E402
     DEFAULT_MAX_PHONEME_DISTANCE,
+    DEFAULT_MAX_RARE_PHONEME_DISTANCE,
+    DEFAULT_MAX_WER_PHONEME_DISTANCE,
     DEFAULT_MIN_PROBABILITY,
     content_word_errors,
     hyp_probabilities,
+    rare_words,
+    sounds_alike_wer,
 )
 from pytest_luxgate.metrics.text import word_error  # noqa: E402
 
 ASR = "faster-whisper:base"
+#: --cached-only: judge only the takes already transcribed (a partial table while a run fills the cache)
+CACHED_ONLY = False
 
 VOICES = {
     "tune": [("piper", dict(seed=1)), ("espeak en-us+m3", dict(voice="en-us+m3", speed=160))],
@@ -50,6 +58,24 @@ VOICES = {
                 ("espeak en-gb+m1", dict(voice="en-gb+m1", speed=150)),
                 ("espeak en-us+f3", dict(voice="en-us+f3", speed=150))],
 }
+
+
+#: the held-out voices that also say each held-out text with a fault WER must catch
+FAULT_VOICES = ("piper", "espeak en-us+f3")
+
+
+def dropped(text: str) -> str:
+    """The text with three words from its middle left out."""
+    w = text.split()
+    k = len(w) // 3
+    return " ".join(w[:k] + w[k + 3:])
+
+
+def repeated(text: str) -> str:
+    """The text with three words from its middle said twice."""
+    w = text.split()
+    k = len(w) // 3
+    return " ".join(w[:k + 3] + w[k:k + 3] + w[k + 3:])
 
 
 def take(text: str, voice: str, params: dict, cache: Path):
@@ -61,15 +87,29 @@ def take(text: str, voice: str, params: dict, cache: Path):
     return corpus.espeak(text, cache, **params)
 
 
-def transcribe(text: str, voice: str, params: dict, cache: Path) -> Transcript:
-    key = hashlib.sha1(json.dumps([text, voice, params, ASR], sort_keys=True).encode()).hexdigest()[:16]
+def _isa() -> str:
+    """The ISA the ASR backend will compute with (LUXGATE_ASR_ISA): part of the transcript cache key."""
+    from pytest_luxgate.asr.faster_whisper_backend import pin_cpu_isa
+
+    return pin_cpu_isa(dict(os.environ))
+
+
+def transcribe(text: str, voice: str, params: dict, cache: Path, fault: str = "") -> Transcript:
+    ident = [text, voice, params, ASR] + ([_isa()] if _isa() != "native" else [])
+    if fault:
+        ident.append(fault)
+    key = hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
     path = cache / f"asr-{key}.json"
+    if CACHED_ONLY and not path.exists():
+        raise LookupError(path)
     if path.exists():
         d = json.loads(path.read_text())
         return Transcript(d["text"], tuple(Word(*w) for w in d["words"]), d["model"])
     from pytest_luxgate.asr import get_asr
 
     audio, sr = take(text, voice, params, cache)
+    if fault == "reversed":
+        audio = audio[::-1].copy()
     t = get_asr(ASR).transcribe(audio, sr)
     path.write_text(json.dumps({"text": t.text, "model": t.model,
                                 "words": [[w.text, w.start, w.end, w.probability] for w in t.words]}))
@@ -173,11 +213,93 @@ def main() -> None:
     ap.add_argument("--min-probability", type=float, default=DEFAULT_MIN_PROBABILITY)
     ap.add_argument("--no-confidence", action="store_true", help="turn the confidence rule off")
     ap.add_argument("--dump", action="store_true", help="print every non-function-word region")
+    ap.add_argument("--slips", action="store_true",
+                    help="test_wer before/after the slip rules on clean takes, swaps and faults")
+    ap.add_argument("--rare-distance", type=float, default=DEFAULT_MAX_RARE_PHONEME_DISTANCE)
+    ap.add_argument("--wer-distance", type=float, default=DEFAULT_MAX_WER_PHONEME_DISTANCE)
+    ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--cached-only", action="store_true", help="--slips on the takes already transcribed")
     a = ap.parse_args()
+    global CACHED_ONLY
+    CACHED_ONLY = a.cached_only
     a.cache.mkdir(parents=True, exist_ok=True)
+    if a.slips:
+        print(slips(a.sets.split(","), a.cache, a.rare_distance, a.wer_distance, a.verbose))
+        return
     min_prob = None if a.no_confidence else a.min_probability
     rows = run(a.sets.split(","), a.cache, a.max_phoneme_distance, min_prob, a.dump)
     print(table(rows, a.max_phoneme_distance, min_prob))
+
+
+
+# --------------------------------------------------------------------------
+# --slips: the rules for the recogniser's slips (rare words, sounds-alike WER
+# regions) before and after, on clean takes, swaps and faults
+# --------------------------------------------------------------------------
+
+
+def verdicts(text: str, t: Transcript, rare_dist: float, wer_dist: float) -> dict[str, bool]:
+    """test_wer's verdict on a take without the slip rules (before) and with them (after)."""
+    w = word_error(text, t.text)
+    probs = hyp_probabilities(w.hyp_words, [(x.text, x.probability) for x in t.words])
+    before = content_word_errors(w, probs).count > 0 or w.wer > 0.20
+    cw = content_word_errors(w, probs, rare=rare_words(text), max_rare_phoneme_distance=rare_dist)
+    sw = sounds_alike_wer(w, max_phoneme_distance=wer_dist)
+    return {"before": before, "after": cw.count > 0 or sw.wer > 0.20,
+            "note": f"{w.diff()} | WER {w.wer:.2f} counted {sw.wer:.2f} | cw {cw.describe()}"}
+
+
+def slips(sets: list[str], cache: Path, rare_dist: float, wer_dist: float, verbose: bool) -> str:
+    """Fail rates of test_wer before and after the slip rules, per set/voice and kind of take."""
+    kinds = ("clean", "swap", "dropped", "repeated", "other text", "reversed")
+    counts: dict[tuple[str, str, str], list[int]] = {}
+    notes: list[str] = []
+
+    def add(key: tuple[str, str, str], v: dict | Callable[[], dict]) -> None:
+        if callable(v):
+            try:
+                v = v()
+            except LookupError:  # --cached-only: not transcribed yet
+                return
+        c = counts.setdefault(key, [0, 0, 0])
+        c[0] += 1
+        c[1] += v["before"]
+        c[2] += v["after"]
+        if v["before"] != v["after"] or verbose and (v["after"] == (key[2] == "clean")):
+            notes.append(f"- {key[0]} {key[1]} {key[2]}: {'fail' if v['before'] else 'pass'} -> "
+                         f"{'fail' if v['after'] else 'pass'}: {v['note']}")
+
+    for name in sets:
+        if name == "human":
+            for clip, text in corpus.HUMAN_TEXTS.items():
+                add(("human", "5 recordings", "clean"), lambda: verdicts(
+                    text, transcribe(text, "human", {"clip": clip}, cache), rare_dist, wer_dist))
+            continue
+        pairs = TUNE if name == "tune" else HOLDOUT
+        for voice, params in VOICES[name]:
+            engine = "piper" if voice == "piper" else "espeak"
+            heard = [lambda text=text: transcribe(text, engine, params, cache) for text, _ in pairs]
+            for i, (text, swapped) in enumerate(pairs):
+                add((name, voice, "clean"), lambda: verdicts(text, heard[i](), rare_dist, wer_dist))
+                add((name, voice, "swap"), lambda: verdicts(text, transcribe(swapped, engine, params, cache),
+                                                            rare_dist, wer_dist))
+                if name != "holdout" or voice not in FAULT_VOICES:
+                    continue
+                add((name, voice, "dropped"), lambda: verdicts(
+                    text, transcribe(dropped(text), engine, params, cache), rare_dist, wer_dist))
+                add((name, voice, "repeated"), lambda: verdicts(
+                    text, transcribe(repeated(text), engine, params, cache), rare_dist, wer_dist))
+                add((name, voice, "other text"), lambda: verdicts(
+                    text, heard[(i + 1) % len(pairs)](), rare_dist, wer_dist))
+                add((name, voice, "reversed"), lambda: verdicts(
+                    text, transcribe(text, engine, params, cache, fault="reversed"), rare_dist, wer_dist))
+    out = [f"ISA {_isa()}; rare-word distance {rare_dist}, sounds-alike WER distance {wer_dist}", "",
+           "| set | voice | takes | test_wer fails: before | after |", "|---|---|---|---|---|"]
+    for k in kinds:
+        for (name, voice, kind), (n, b, a) in counts.items():
+            if kind == k:
+                out.append(f"| {name} | {voice} | {kind} ({n}) | {b}/{n} | {a}/{n} |")
+    return "\n".join(out + [""] + notes)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ import numpy as np
 from ..asr import get_asr
 from ..core.types import Segment, Transcript
 from ..listeners.vad import speech_segments
-from ..metrics.content_words import ContentWordErrors, content_word_errors, hyp_probabilities
+from ..metrics.content_words import (ContentWordErrors, SoundsAlikeWER, content_word_errors, hyp_probabilities,
+                                     rare_words, sounds_alike_wer)
 from ..metrics.edges import StartMetrics, TailMetrics, start_metrics, tail_metrics
 from ..metrics.level import (
     LevelMetrics,
@@ -73,6 +74,9 @@ class Evidence:
     #: reference content words said wrong or not at all, the recogniser's slips excused
     #: (metrics/content_words.py); None only for Evidence built by hand
     content_words: ContentWordErrors | None = None
+    #: the WER the limit counts: error regions that sound like the text (the recogniser
+    #: cutting the same sounds into other words) left out; None only for Evidence built by hand
+    wer_counted: SoundsAlikeWER | None = None
     #: check name -> what that check's own `measure` found (registry rows with a measure)
     measured: dict[str, Any] = field(default_factory=dict)
 
@@ -93,6 +97,7 @@ class Evidence:
     def details(self) -> dict[str, Any]:
         return {"wer": self.wer.to_dict(),
                 "content_words": None if self.content_words is None else self.content_words.to_dict(),
+                "wer_counted": None if self.wer_counted is None else self.wer_counted.to_dict(),
                 "repeats": self.repeats.to_dict(),
                 "loops": self.loops.to_dict(), "start": self.start.to_dict(),
                 "tail": self.tail.to_dict(), "level": self.level.to_dict(),
@@ -137,7 +142,9 @@ def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
         text=text, duration_s=len(audio) / sample_rate, transcript=transcript, segments=segments,
         wer=wer,
         content_words=content_word_errors(
-            wer, hyp_probabilities(wer.hyp_words, [(w.text, w.probability) for w in words])),
+            wer, hyp_probabilities(wer.hyp_words, [(w.text, w.probability) for w in words]),
+            rare=rare_words(text)),
+        wer_counted=sounds_alike_wer(wer),
         repeats=repeat_metrics(text, transcript.text),
         loops=audio_loops(audio, sample_rate),
         start=start_metrics(audio, sample_rate, segments, words, expected_text=text),

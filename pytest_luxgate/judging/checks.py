@@ -19,6 +19,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..core.types import CheckResult
+from ..metrics import content_words as _cw
 from ..metrics import edges as _edges
 from ..metrics import level as _level
 from ..metrics import loops as _loops
@@ -127,39 +128,64 @@ _CONTENT_HELP = ("content words (nouns, verbs, adjectives, numbers, names) said 
                  "all, heard with confidence; homophones, other endings and the ASR's unsure guesses excused")
 
 
-@check("wer", "The words heard match the text (Whisper-normalised word error rate, and no content word "
-              "said wrong).",
-       thresholds={"wer": Threshold(0.20, "ratio", "max", "word error rate after Whisper English normalisation"),
+_WER_HELP = ("word error rate after Whisper English normalisation, not counting error regions whose heard "
+             "words sound like the text (espeak-ng phoneme distance <= "
+             f"{_cw.DEFAULT_MAX_WER_PHONEME_DISTANCE}: the recogniser cutting the same sounds into other "
+             "words); dropped and added words always count")
+
+
+def _wer_counted(ev: Evidence) -> tuple[int, float]:
+    """The errors and WER the limit counts (the raw ones for Evidence built by hand)."""
+    c = getattr(ev, "wer_counted", None)
+    return (ev.wer.errors, ev.wer.wer) if c is None else (c.errors, c.wer)
+
+
+@check("wer", "The words heard match the text (Whisper-normalised word error rate, sounds-alike "
+              "segmentations left out, and no content word said wrong).",
+       thresholds={"wer": Threshold(0.20, "ratio", "max", _WER_HELP),
                    # one wrong content word changes what the sentence says, whatever its length: WER
                    # weighs it 0.08 in 13 words (docs/CALIBRATION.md, "Content words")
                    "content_word_errors": Threshold(0.0, "count", "max", _CONTENT_HELP)},
-       metrics={"wer_errors": Reported(_r("wer.errors"), baseline=Tolerance(
+       metrics={"wer_errors": Reported(lambda ev: _wer_counted(ev)[0], baseline=Tolerance(
                     "higher", 1.0, 0.1, "words", decimals=0,
-                    why="Whisper's int8 beam search on another CPU can flip one word; "
-                        "a real regression costs several (10 % of the errors on long texts)")),
+                    why="the errors the WER limit counts (sounds-alike regions left out); Whisper's int8 "
+                        "beam search on another CPU can flip one word; a real regression costs several "
+                        "(10 % of the errors on long texts)")),
                 "wer": Reported(_r("wer.wer", 4), baseline=Tolerance(
                     "info", 0.0, 0.0, "", why="judged through wer_errors: one word is 0.17 of a short "
                                                 "text and 0.03 of a long one, so a WER tolerance fits neither")),
+                "wer_counted": Reported(lambda ev: round(_wer_counted(ev)[1], 4), limits=("wer",)),
+                "wer_raw_errors": Reported(_r("wer.errors")),
                 "ref_words": Reported(lambda ev: len(ev.wer.ref_words)),
                 "content_word_errors": Reported(
                     _r("content_words.count"), limits=("content_word_errors",), baseline=Tolerance(
                         "higher", 0.0, 0.0, "words", decimals=0,
                         why="the recogniser's slips are excused before counting (homophones, endings, "
-                            "unsure words), so a content word gained is a word the take says wrong"))})
+                            "unsure words, rare words heard close), so a content word gained is a word "
+                            "the take says wrong"))})
 def check_wer(ev: Evidence, th: dict[str, float]) -> CheckResult:
     w = ev.wer
     cw = ev.content_words
+    errors, counted = _wer_counted(ev)
+    excused = () if getattr(ev, "wer_counted", None) is None else ev.wer_counted.excused
     detail = (f"{w.errors} error(s) in {len(w.ref_words)} words "
-              f"({w.substitutions} substituted, {w.deletions} missing, {w.insertions} extra)\n"
-              f"  diff : {w.diff()}\n  heard: {ev.transcript.text!r}")
-    criteria = [_Criterion("wer", round(w.wer, 4))]
+              f"({w.substitutions} substituted, {w.deletions} missing, {w.insertions} extra)"
+              + (f", {w.errors - errors} of them in regions that sound like the text ("
+                 + ", ".join(f"“{' '.join(e['ref'])}” heard as “{' '.join(e['hyp'])}”" for e in excused)
+                 + ")" if excused else "")
+              + f"\n  diff : {w.diff()}\n  heard: {ev.transcript.text!r}")
+    criteria = [_Criterion("wer", round(counted, 4))]
     if cw is not None:
         criteria.append(_Criterion("content_word_errors", float(cw.count), f"({cw.describe()})" if cw.count else ""))
     details: dict[str, Any] = {"pairs": list(w.pairs)}
     if cw is not None:
         details["content_words"] = cw.to_dict()
+    if getattr(ev, "wer_counted", None) is not None:
+        details["wer_counted"] = ev.wer_counted.to_dict()
     return _verdict("wer", criteria, th,
-                    f"WER {w.wer:.3f} <= {th['wer']:.3g} ({len(w.ref_words)} words)"
+                    f"WER {counted:.3f} <= {th['wer']:.3g} ({len(w.ref_words)} words"
+                    + (f"; raw WER {w.wer:.3f}, {len(excused)} sounds-alike region(s) not counted)"
+                       if excused else ")")
                     + ("" if cw is None else f", no content word wrong ({len(cw.excused)} slip(s) excused)"),
                     extra=detail, details=details)
 

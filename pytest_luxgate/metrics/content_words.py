@@ -22,7 +22,18 @@ substituted or dropped, and excuses the recogniser's own slips:
 * a region whose heard words Whisper was **not confident** about (lowest word
   probability under ``min_probability``) is excused: that is the recogniser
   guessing at something it could not place (a brand name, "LuxTPS"), while a
-  TTS that says another word is heard clearly, with confidence.
+  TTS that says another word is heard clearly, with confidence;
+* a region whose reference content words are all **rare** in English (wordfreq
+  Zipf under ``DEFAULT_RARE_ZIPF``, judged on the word as written: "LuxTTS") is
+  excused up to the looser ``max_rare_phoneme_distance``: Whisper's language
+  model cannot be expected to write a brand name ("LuxTPS", 0.17).
+
+:func:`sounds_alike_wer` applies the sounds-alike idea to the WER limit: a
+region whose heard words sound like the reference (distance at most
+``DEFAULT_MAX_WER_PHONEME_DISTANCE``) is the recogniser segmenting the same
+sounds otherwise ("mixes pauses commas and" / "makes us pause as calm as an")
+and is left out of the WER the limit counts; dropped and added words always
+count. Abbreviations Whisper writes for a spoken word ("kg") are compared as said.
 
 The limits are calibrated in docs/CALIBRATION.md ("Content words") with
 ``bench/calibrate_content_words.py``. Pure: strings and numbers in, a small
@@ -34,18 +45,25 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
-from typing import Any, Iterable, Sequence
+from typing import Any, Collection, Iterable, Sequence
 
 from .text import WordError, normalize_words
 
 __all__ = [
     "DEFAULT_MAX_PHONEME_DISTANCE",
     "DEFAULT_MIN_PROBABILITY",
+    "DEFAULT_MAX_RARE_PHONEME_DISTANCE",
+    "DEFAULT_RARE_ZIPF",
+    "DEFAULT_MAX_WER_PHONEME_DISTANCE",
     "FUNCTION_WORDS",
     "ContentWordErrors",
+    "SoundsAlikeWER",
     "content_word_errors",
     "hyp_probabilities",
     "is_content_word",
+    "is_rare_word",
+    "rare_words",
+    "sounds_alike_wer",
     "phoneme_distance",
     "phonemes",
 ]
@@ -89,11 +107,46 @@ DEFAULT_MAX_PHONEME_DISTANCE = 0.12
 #: no limit separates unsure slips from unsure swaps on espeak-ng voices
 #: (docs/CALIBRATION.md, "Content words").
 DEFAULT_MIN_PROBABILITY = 0.5
+#: A reference word rarer than this Zipf frequency (wordfreq, English: 3 = once per million
+#: words, 0 = not in the lists) is a brand name, a coined word or spelled letters, which
+#: Whisper's language model cannot be expected to write ("luxtts" 0, "tts" 2.6, "plums" 3.0).
+DEFAULT_RARE_ZIPF = 2.5
+#: ... and a region whose reference content words are all rare is excused up to this phoneme
+#: distance ("luxtts" / "luxtps" 0.17), where common words keep ``max_phoneme_distance``.
+DEFAULT_MAX_RARE_PHONEME_DISTANCE = 0.35
+#: A WER region (reference words and heard words both present) at or under this phoneme
+#: distance is said right and segmented otherwise by the recogniser ("mixes pauses commas
+#: and" / "makes us pause as calm as an" 0.20): not counted toward the WER limit.
+DEFAULT_MAX_WER_PHONEME_DISTANCE = 0.25
 
 
 def is_content_word(word: str) -> bool:
     """True for a normalised word that carries meaning (not in :data:`FUNCTION_WORDS`)."""
     return bool(word) and word not in FUNCTION_WORDS
+
+
+@lru_cache(maxsize=4096)
+def _zipf(word: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en")
+
+
+def is_rare_word(word: str, max_zipf: float = DEFAULT_RARE_ZIPF) -> bool:
+    """True for a word rarer in English than ``max_zipf`` (wordfreq's Zipf scale): brand
+    names, coined words, acronyms. Numbers are never rare (another number is wrong)."""
+    word = word.lower().strip(".,;:!?\"'()[]“”‘’")
+    return bool(word) and not any(ch.isdigit() for ch in word) and _zipf(word) < max_zipf
+
+
+def rare_words(text: str, max_zipf: float = DEFAULT_RARE_ZIPF) -> frozenset[str]:
+    """The normalised words of ``text`` that come from a rare written word (:func:`is_rare_word`).
+
+    Judged on the word as written, so a brand name the normaliser splits
+    ("LuxTTS" -> "lux tts") is rare in both parts, while "TTS" alone (Zipf 2.6)
+    is looked up as itself."""
+    return frozenset(w for token in text.split() if is_rare_word(token, max_zipf)
+                     for w in normalize_words(token))
 
 
 # --------------------------------------------------------------------------
@@ -134,6 +187,24 @@ def _espeak_ipa(text: str) -> str:
 def phonemes(text: str) -> tuple[str, ...]:
     """espeak-ng (en-us) phonemes of ``text`` as segments, stress and length dropped."""
     return tuple(_FOLD.get(ch, ch) for ch in _espeak_ipa(text) if ch not in _DROP and not ch.isspace())
+
+
+#: unit and title abbreviations Whisper writes for a spoken word ("3 kilograms" -> "3 kg"): a
+#: written form of the same word, so it is compared as said (espeak-ng would spell the letters)
+SPOKEN_ABBREVIATIONS: dict[str, str] = {
+    "kg": "kilograms", "mg": "milligrams", "km": "kilometers",
+    "cm": "centimeters", "mm": "millimeters", "lb": "pounds", "lbs": "pounds", "oz": "ounces",
+    "ft": "feet", "mi": "miles", "mph": "miles per hour", "kph": "kilometers per hour",
+    "hr": "hours", "hrs": "hours", "min": "minutes", "mins": "minutes", "sec": "seconds",
+    "ml": "milliliters", "dr": "doctor", "mr": "mister", "mrs": "missus",
+    "st": "street", "ave": "avenue",
+}
+
+
+def _said(words: Sequence[str]) -> tuple[str, ...]:
+    """Phonemes of normalised words as said: the abbreviations of :data:`SPOKEN_ABBREVIATIONS`
+    spelled out (the normaliser keeps "kg", espeak-ng would read it letter by letter)."""
+    return phonemes(" ".join(SPOKEN_ABBREVIATIONS.get(w, w) for w in words))
 
 
 def _sub_cost(a: str, b: str) -> float:
@@ -231,24 +302,26 @@ class ContentWordErrors:
         return data
 
 
-def _regions(wer: WordError) -> list[tuple[list[int], list[int], int]]:
-    """Runs of adjacent differences as (ref indices, hyp indices, hyp position where the run starts).
+def _regions(wer: WordError) -> list[tuple[list[int], list[int], int, int]]:
+    """Runs of adjacent differences as (ref indices, hyp indices, hyp position where the run
+    starts, number of word errors in it).
 
     Two differences belong to one region when no matched word lies between
     them, so a split ("commas" -> "calm as": a substitution and an insertion)
     or a shifted boundary ("pauses feel" -> "pause is still") compares whole.
     """
-    regions: list[tuple[list[int], list[int], int]] = []
+    regions: list[tuple[list[int], list[int], int, int]] = []
     end: tuple[int, int] | None = None  # where the previous difference ended (ref, hyp)
     for p in wer.pairs:  # in alignment order
         r, h, op = p["ref_index"], p["hyp_index"], p["op"]
         if end != (r, h):  # a matched word lies between: a new region
-            regions.append(([], [], h))
-        refs, hyps, _ = regions[-1]
+            regions.append(([], [], h, 0))
+        refs, hyps, at, n = regions[-1]
         if op != "insert":
             refs.append(r)
         if op != "delete":
             hyps.append(h)
+        regions[-1] = (refs, hyps, at, n + 1)
         end = (r + (op != "insert"), h + (op != "delete"))
     return regions
 
@@ -281,23 +354,29 @@ def _confidence(hyps: Sequence[int], wer: WordError,
 
 def content_word_errors(wer: WordError, probabilities: Sequence[float | None] | None = None, *,
                         max_phoneme_distance: float = DEFAULT_MAX_PHONEME_DISTANCE,
-                        min_probability: float = DEFAULT_MIN_PROBABILITY) -> ContentWordErrors:
+                        min_probability: float = DEFAULT_MIN_PROBABILITY,
+                        rare: Collection[str] | None = None,
+                        max_rare_phoneme_distance: float = DEFAULT_MAX_RARE_PHONEME_DISTANCE,
+                        ) -> ContentWordErrors:
     """Count the reference content words that were substituted or deleted (see the module docstring).
 
     ``probabilities``: Whisper's probability per ``wer.hyp_words`` entry
     (:func:`hyp_probabilities`); None turns the confidence rule off.
+    ``rare``: the reference words that are rare (:func:`rare_words` of the text); a
+    region whose content words are all rare is excused up to ``max_rare_phoneme_distance``
+    (Whisper's language model cannot be expected to write a brand name). None: off.
     """
     errors: list[dict[str, Any]] = []
     excused: list[dict[str, Any]] = []
     count = 0
-    for refs, hyps, at in _regions(wer):
+    for refs, hyps, at, _ in _regions(wer):
         ref = [wer.ref_words[i] for i in refs]
         hyp = [wer.hyp_words[j] for j in hyps]
         content = [w for w in ref if is_content_word(w)]
         if not ref:
             continue  # insertions only: WER and the repeat check own extra words
         digits = any(ch.isdigit() for ch in " ".join(ref + hyp))
-        dist = phoneme_distance(phonemes(" ".join(ref)), phonemes(" ".join(hyp))) if hyp else 1.0
+        dist = phoneme_distance(_said(ref), _said(hyp)) if hyp else 1.0
         prob = _confidence(hyps or [j for j in (at - 1, at) if 0 <= j < len(wer.hyp_words)],
                            wer, probabilities)
         region = {"ref": ref, "hyp": hyp, "content": content,
@@ -307,6 +386,9 @@ def content_word_errors(wer: WordError, probabilities: Sequence[float | None] | 
             region["why"] = "function words"
         elif dist <= (0.0 if digits else max_phoneme_distance):
             region["why"] = "sounds alike"
+        elif (rare is not None and not digits and dist <= max_rare_phoneme_distance
+              and all(w in rare for w in content)):
+            region["why"] = "rare word, sounds close"
         elif _inflection(ref, hyp):
             region["why"] = "same word, other ending"
         elif prob is not None and prob < min_probability:
@@ -317,3 +399,54 @@ def content_word_errors(wer: WordError, probabilities: Sequence[float | None] | 
             errors.append(region)
             count += len(content)
     return ContentWordErrors(count, tuple(errors), tuple(excused))
+
+
+# --------------------------------------------------------------------------
+# WER without the recogniser's sounds-alike segmentations
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SoundsAlikeWER:
+    """WER with the error regions that sound like the reference left out.
+
+    ``errors``: the word errors counted; ``wer``: ``errors`` over the reference
+    words; ``excused``: one dict per region left out (``ref``, ``hyp``,
+    ``phoneme_distance``, ``errors``: its word errors).
+    """
+
+    errors: int
+    wer: float
+    excused: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"errors": self.errors, "wer": self.wer, "excused": [dict(e) for e in self.excused]}
+
+
+def sounds_alike_wer(wer: WordError, *,
+                     max_phoneme_distance: float = DEFAULT_MAX_WER_PHONEME_DISTANCE) -> SoundsAlikeWER:
+    """The WER of ``wer`` counting only the error regions that do not sound like the reference.
+
+    A region (a run of adjacent differences, :func:`_regions`) with reference
+    and heard words whose espeak-ng phonemes are within ``max_phoneme_distance``
+    is the same sounds cut into other words ("mixes pauses commas and" heard
+    as "makes us pause as calm as an"): the take said it. Whole words dropped
+    or added (a region with nothing on one side: distance 1) always count, and
+    a region with a digit counts unless its phonemes are identical ("2"/"to").
+    Whether a content word in an excused region was the wrong word is
+    :func:`content_word_errors`' question, with its tighter limit.
+    """
+    counted = 0
+    excused: list[dict[str, Any]] = []
+    for refs, hyps, _, n in _regions(wer):
+        ref = [wer.ref_words[i] for i in refs]
+        hyp = [wer.hyp_words[j] for j in hyps]
+        if ref and hyp:
+            digits = any(ch.isdigit() for ch in " ".join(ref + hyp))
+            dist = phoneme_distance(_said(ref), _said(hyp))
+            if dist <= (0.0 if digits else max_phoneme_distance):
+                excused.append({"ref": ref, "hyp": hyp, "phoneme_distance": round(dist, 3), "errors": n})
+                continue
+        counted += n
+    n_ref = len(wer.ref_words)
+    return SoundsAlikeWER(counted, counted / n_ref if n_ref else 0.0, tuple(excused))
