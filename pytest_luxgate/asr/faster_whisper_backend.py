@@ -38,10 +38,13 @@ def pin_cpu_isa(environ: MutableMapping[str, str] = os.environ) -> str:
     variables are read when ctranslate2 loads, so this must run before the
     first import of faster_whisper/ctranslate2 in the process.
 
-    Opt-in (LUXGATE_ASR_ISA=avx2) for now: the checks' limits (WER, content
-    words) were calibrated on native AVX-512 decodes, and the AVX2 kernels hear
-    two of the default takes worse ("LuxTPS"; "makes us pause as calm as an"),
-    slips the judging must learn to excuse before the pin can be the default.
+    Opt-in (LUXGATE_ASR_ISA=avx2) for now: the pin works only where it runs before
+    ctranslate2 is first imported and it travels to child processes through the
+    environment, so a process that imported faster-whisper first (a test session,
+    a user's own code) decodes natively while its children are pinned. With the pin
+    as the default, a full test run saw the default cells' transcripts differ between
+    -n 0 and -n 2 runs ("5.30pm" / "5.30 pm"), most likely so. Default it once the
+    pin holds whatever the import order.
     """
     choice = environ.get(ISA_VAR, "native").strip().lower()
     if choice == "native":
