@@ -15,7 +15,6 @@ from .base import CPU_THREADS, WHISPER_RATE, ASRError, resample
 from .bundled import BUNDLED, whisper_model_dir
 from .features import stable_feature_extractor
 
-
 #: LUXGATE_ASR_ISA: "native" (the default: the CPU's fastest code, which may hear a word
 #: differently from another machine's) or "avx2" (the same kernels on every x86 CPU with AVX2)
 ISA_VAR = "LUXGATE_ASR_ISA"

@@ -66,11 +66,10 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..judging.thresholds import parse_assignments, validate_overrides
+    from ..judging.thresholds import parse_overrides
 
     try:
-        raw = parse_assignments(args.threshold, "--threshold")
-        overrides = validate_overrides({k: _number(k, v) for k, v in raw.items()})
+        overrides = parse_overrides(args.threshold, "--threshold")
         seams = _seam_times(args.seams)
         items = _items(args, seams)
         judge = _Judge(args, overrides)
@@ -262,13 +261,6 @@ def _fail_input(message: str, as_json: bool, wav: Path | None = None) -> int:
                          else {"wav": str(wav), "passed": False, "error": message}))
     print(f"luxgate: error: {message}", file=sys.stderr)
     return EXIT_BAD_INPUT
-
-
-def _number(key: str, value: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        raise InputError(f"--threshold {key}: must be a number, got {value!r}") from None
 
 
 def _seam_times(value: str | None) -> list[float] | None:

@@ -16,8 +16,14 @@ import numpy as np
 from ..asr import get_asr
 from ..core.types import Segment, Transcript
 from ..listeners.vad import speech_segments
-from ..metrics.content_words import (ContentWordErrors, SoundsAlikeWER, content_word_errors, hyp_probabilities,
-                                     rare_words, sounds_alike_wer)
+from ..metrics.content_words import (
+    ContentWordErrors,
+    SoundsAlikeWER,
+    content_word_errors,
+    hyp_probabilities,
+    rare_words,
+    sounds_alike_wer,
+)
 from ..metrics.edges import StartMetrics, TailMetrics, start_metrics, tail_metrics
 from ..metrics.level import (
     LevelMetrics,

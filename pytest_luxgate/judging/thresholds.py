@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from .checks import THRESHOLDS
 from .spec import Threshold
 
-__all__ = ["THRESHOLDS", "Threshold", "parse_assignments", "resolve", "validate_overrides"]
+__all__ = ["THRESHOLDS", "Threshold", "parse_assignments", "parse_overrides", "resolve", "validate_overrides"]
 
 
 def validate_overrides(values: Mapping[str, Any]) -> dict[str, float]:
@@ -47,6 +47,18 @@ def parse_assignments(items: list[str], what: str) -> dict[str, str]:
                 raise ValueError(f"{what}: expected KEY=VALUE, got {part!r}")
             out[key.strip()] = value.strip()
     return out
+
+
+def parse_overrides(items: list[str], option: str) -> dict[str, float]:
+    """``KEY=VALUE`` strings given to `option` (command line or ini) as validated overrides;
+    a bad one raises ValueError naming the option, the key and the value."""
+    numbers: dict[str, float] = {}
+    for key, value in parse_assignments(items, option).items():
+        try:
+            numbers[key] = float(value)
+        except ValueError:
+            raise ValueError(f"{option} {key}: must be a number, got {value!r}") from None
+    return validate_overrides(numbers)
 
 
 def resolve(*layers: Mapping[str, float]) -> dict[str, float]:

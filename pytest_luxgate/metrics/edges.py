@@ -36,7 +36,14 @@ import numpy as np
 
 from ..core.types import Segment, Word
 from .glued import lead_noise, tail_noise
-from .level import FLOOR_DB, ROOM_MARGIN_DB, background_db, db, speech_level_db, window_rms
+from .level import (
+    FLOOR_DB,
+    ROOM_MARGIN_DB,
+    background_db,
+    db,
+    speech_level_db,
+    window_rms,
+)
 
 DEFAULTS: dict[str, float] = {
     "lead_garbage_s": 0.25,

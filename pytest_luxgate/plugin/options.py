@@ -10,7 +10,7 @@ import pytest
 from ..baselines.spec import BaselineError, BaselineOptions
 from ..baselines.spec import parse_options as parse_baseline_options
 from ..core.defaults import DEFAULT_ASR, DEFAULT_SEED
-from ..judging.thresholds import parse_assignments, validate_overrides
+from ..judging.thresholds import parse_assignments, parse_overrides
 from ..report.html import HtmlOptions
 from ..report.html import parse_options as parse_html_options
 from ..run.cache import DEFAULT_SIZE, CacheConfigError, ContentCache, parse_size
@@ -167,8 +167,7 @@ class GateConfig:
             raise ConfigError(f"--luxgate-seed must be an integer, got {seed_text!r}") from None
         try:
             params = parse_assignments([_get(config, "params")], "--luxgate-params")
-            raw = parse_assignments([_get(config, "threshold")], "--luxgate-threshold")
-            thresholds = validate_overrides({k: _number(k, v) for k, v in raw.items()})
+            thresholds = parse_overrides([_get(config, "threshold")], "--luxgate-threshold")
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         try:
@@ -293,13 +292,6 @@ def _fail_rate(value: str) -> float:
     if not 0.0 <= rate < 1.0:
         raise ConfigError(f"--luxgate-max-fail-rate must be a share from 0 up to (not including) 1, got {value!r}")
     return rate
-
-
-def _number(key: str, value: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"threshold {key!r} must be a number, got {value!r}") from None
 
 
 def _prompt_params(value: str, path: Any) -> dict[str, dict[str, dict[str, Any]]]:

@@ -202,8 +202,7 @@ class CellRunner:
         cell = CellOutcome(best.cell, best.take, best.evidence, best.thresholds, dict(best.record),
                            best.chunking, takes=outs, seed=best.seed)
         cell.record.pop("checks", None)
-        cell.record["metrics"] = median_metrics([o.record["metrics"] for o in outs])
-        cell.record["best_take_metrics"] = best.record["metrics"]
+        _aggregate_metrics(cell)
         cell.record["take_paths"] = [o.record.get("take_path") for o in outs]
         # the cell's seed (take 0's) and how many takes: what a baseline must match, whichever take won
         cell.record["versions"] = {**best.record["versions"], "seed": outs[0].seed, "takes": len(outs)}
@@ -336,8 +335,7 @@ class CellRunner:
                 t.record["metrics"] = t.evidence.metrics()
                 t.record.setdefault("timings", {}).update(t.evidence.timings)
             if o.takes:
-                o.record["metrics"] = median_metrics([t.record["metrics"] for t in takes])
-                o.record["best_take_metrics"] = o.evidence.metrics()
+                _aggregate_metrics(o)
         if not o.takes:
             return judge(name, o.evidence, o.thresholds).to_dict()
         results = [judge(name, t.evidence, t.thresholds) for t in takes]
@@ -359,6 +357,13 @@ class CellRunner:
         listen(o.evidence, o.take.audio, o.take.sample_rate, checks, prompt=prompt, no_prompt=why)
         if keys is not None:
             keep_listeners(self.cache, o.evidence, keys, reused)
+
+
+def _aggregate_metrics(cell: CellOutcome) -> None:
+    """A cell of several takes reports the median of each metric (what baselines compare) and
+    its best take's own (the take it keeps and plays)."""
+    cell.record["metrics"] = median_metrics([t.record["metrics"] for t in cell.takes])
+    cell.record["best_take_metrics"] = cell.evidence.metrics()
 
 
 def _cell_seed(base: int, cell: Cell) -> int:
