@@ -42,6 +42,7 @@ from .level import (
     background_db,
     db,
     speech_level_db,
+    true_runs,
     window_rms,
 )
 
@@ -277,7 +278,7 @@ class _Context:
         burst_gap = int(BURST_GAP_S / ENV_HOP_S)
         min_run = 3  # 10 ms windows, 5 ms hop: 3 frames = 20 ms of signal
         best, prev_end = None, 0
-        for s, e in _runs(loud):
+        for s, e in true_runs(loud):
             at_boundary = idx[e - 1] in (0, len(self.env_db) - 1)
             long_enough = e - s >= min_run or at_boundary
             if s - prev_end > (max_gap if long_enough else burst_gap):
@@ -304,7 +305,7 @@ class _Context:
         i, j = self._frame(a), self._frame(b)
         quiet = self.env_db[i:j + 1] < self.gap_db
         out = []
-        for s, e in _runs(quiet):
+        for s, e in true_runs(quiet):
             t0, t1 = self.env_t[i + s], self.env_t[i + e - 1] + ENV_WIN_S
             if t1 - t0 >= min_s + ENV_WIN_S - ENV_HOP_S:
                 out.append((t0, t1))
@@ -480,7 +481,7 @@ def _tail_buzz(ctx: _Context, t_from: float) -> tuple[float, float]:
                   & (np.abs(level[k:] - level[:-k]) < BUZZ_LEVEL_CHANGE_DB))
     frozen = static & (level > BUZZ_LEVEL_DB) & (per > BUZZ_PERIODICITY)
     frozen[1:-1] |= frozen[:-2] & frozen[2:]  # forgive one odd frame inside a run
-    runs = _runs(frozen)
+    runs = true_runs(frozen)
     if len(runs) == 0:
         return 0.0, 0.0
     i = int(np.argmax(runs[:, 1] - runs[:, 0]))
@@ -579,13 +580,6 @@ def _speaking_rate(words: Sequence[Word], first: int, last: int) -> float:
     # floor: inner words are often quick function words ("how are you") while the
     # edge words are stressed and lengthened; below 0.06 s/letter the cap got too tight
     return float(np.clip(np.median(rates), MIN_S_PER_CHAR, 0.16))
-
-
-def _runs(mask: np.ndarray) -> np.ndarray:
-    if not np.any(mask):
-        return np.zeros((0, 2), dtype=np.int64)
-    d = np.diff(np.concatenate([[0], np.asarray(mask, dtype=np.int8), [0]]))
-    return np.stack([np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]], axis=1)
 
 
 def _rms(x: np.ndarray) -> float:

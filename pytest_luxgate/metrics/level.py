@@ -97,7 +97,7 @@ def level_metrics(audio: np.ndarray, sample_rate: int | None = None) -> LevelMet
         raise ValueError("audio is empty (0 samples)")
     peak = float(x.max())
     rms = float(np.sqrt(np.mean(x ** 2)))
-    runs = _runs(x >= CLIP_LEVEL)
+    runs = true_runs(x >= CLIP_LEVEL)
     runs = runs[runs[:, 1] - runs[:, 0] >= MIN_CLIP_RUN] if len(runs) else runs
     lengths = runs[:, 1] - runs[:, 0] if len(runs) else np.zeros(0, dtype=np.int64)
     longest = int(lengths.max()) if lengths.size else 0
@@ -109,11 +109,11 @@ def level_metrics(audio: np.ndarray, sample_rate: int | None = None) -> LevelMet
     )
 
 
-def _runs(mask: np.ndarray) -> np.ndarray:
+def true_runs(mask: np.ndarray) -> np.ndarray:
     """[start, end) index pairs of the True runs in a boolean array."""
-    if not mask.any():
+    if not np.any(mask):
         return np.zeros((0, 2), dtype=np.int64)
-    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    d = np.diff(np.concatenate([[0], np.asarray(mask, dtype=np.int8), [0]]))
     return np.stack([np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]], axis=1)
 
 
