@@ -3,7 +3,8 @@
 Each case asserts the message a person gets (naming the file or option and the
 fix) and that results survive: the other cells of the run are in report.json
 with their checks, or, for input refused before any cell runs, a previous
-report in the output directory is left byte for byte as it was. CASES is the
+report in the output directory is left byte for byte as it was. The rows (ROWS here, more in
+test_fail_closed_*.py, all in reliability_ledger.CASES) are the
 README table; every test records its case in a ledger, and
 test_every_case_was_tried_and_handled computes the figures (cases tried,
 handled, results lost) from it. With LUXGATE_RELIABILITY_LEDGER=PATH the
@@ -21,7 +22,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -30,16 +30,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 import soxr
-from pytester_gate import FAST, TESTS, run_gate
+from pytester_gate import run_gate
+from reliability_ledger import (CASES, LEDGER, MODULE_GLOBS, RAN, case_ids, gate_cmd, gate_dir, gate_env,
+                               leftovers, missing_survivors, record, register, report_of, run_subprocess, says)
 
 from pytest_luxgate.matrix.prompts import DEFAULT_FILE
 
 PROMPT_WAV = DEFAULT_FILE.parent / "prompt_a.wav"
 PROMPT_TEXT = "The morning train was late, so we walked along the river and talked about the weekend."
-RAN = ("passed", "failed")  # a cell that produced a take and verdicts
-
-# -- the cases: (id, group, input, what it gets) -- README's table is these rows ----------------
-CASES: list[tuple[str, str, str, str]] = [
+ROWS = register([
     # prompt wav: the prompt's cells fail with the message, every other cell runs
     ("prompt_missing", "prompt wav", "wav file missing", "cell error: `file not found; check the path`"),
     ("prompt_unreadable", "prompt wav", "wav path is a directory (unreadable)", "cell error: `is a directory`"),
@@ -103,70 +102,7 @@ CASES: list[tuple[str, str, str, str]] = [
     # safety
     ("ids_traversal", "safety", "ids with `../`, `/`, NUL, 200 characters, odd Unicode, case twins", "files sanitised, distinct, all inside the output dir"),
     ("no_eval_paths", "safety", "scenario/prompt data reaching eval/exec/pickle/unsafe YAML", "none: no such call in the package; the two model-loading sites are listed with their reason"),
-]
-CASE_IDS = [c[0] for c in CASES]
-LEDGER: dict[str, dict[str, Any]] = {}
-
-
-def record(case: str, *, lost: int = 0, tried: int = 1) -> None:
-    """Note a case as handled (the test's assertions passed) with the results it lost."""
-    assert case in CASE_IDS, case
-    LEDGER[case] = {"handled": True, "lost": lost, "tried": tried}
-    assert lost == 0, f"{case}: {lost} result(s) lost"
-
-
-def says(text: str, pattern: str) -> bool:
-    """`pattern`'s pieces between `*` occur in `text` in order (fnmatch would read "[...]" as a class)."""
-    pos = 0
-    for piece in pattern.split("*"):
-        pos = text.find(piece, pos)
-        if pos < 0:
-            return False
-        pos += len(piece)
-    return True
-
-
-def missing_survivors(report: dict[str, Any], expected: dict[tuple[str, str, str], tuple[str, ...]]) -> int:
-    """How many expected surviving cells are absent from the report or lack a status they should have."""
-    cells = {(c["stack"], c["prompt"], c["scenario"]): c for c in report["cells"]}
-    lost = 0
-    for key, statuses in expected.items():
-        c = cells.get(key)
-        if c is None or c["status"] not in statuses or (c["status"] in RAN and "wer" not in c["checks"]):
-            lost += 1
-    return lost
-
-
-# -- running the gate in a separate pytest process -------------------------------------------------
-def gate_dir(where: Path) -> Path:
-    where.mkdir(parents=True, exist_ok=True)
-    (where / "test_luxgate_reliability_matrix.py").write_text("from pytest_luxgate.gate_suite import *\n")
-    (where / "conftest.py").write_text(f"import sys\nsys.path.insert(0, {str(TESTS)!r})\n")
-    return where
-
-
-def gate_cmd(*args: str, stacks: str = "piper") -> list[str]:
-    return [sys.executable, "-m", "pytest", "test_luxgate_reliability_matrix.py", f"--luxgate-stacks={stacks}",
-            "--luxgate-output=out", *FAST, *args]
-
-
-def gate_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "LUXGATE_RELIABILITY"))}
-    return {**env, **extra}
-
-
-def run_subprocess(where: Path, *args: str, stacks: str = "piper", **kw: Any) -> subprocess.CompletedProcess:
-    return subprocess.run(gate_cmd(*args, stacks=stacks), cwd=gate_dir(where), env=gate_env(),
-                          capture_output=True, text=True, timeout=900, **kw)
-
-
-def report_of(where: Path) -> dict[str, Any]:
-    return json.loads((where / "out" / "report.json").read_text())
-
-
-def leftovers(out: Path) -> list[str]:
-    """Temp files a half-finished write would leave (report.write_atomic / audio.write_wav_atomic)."""
-    return sorted(p.name for p in out.rglob(".*") if p.name.startswith((".report", ".SUMMARY", ".tmp-")))
+])
 
 
 # -- prompt files: one run, one good prompt beside every broken one --------------------------------
@@ -202,7 +138,7 @@ def _write_prompt_files(d: Path) -> dict[str, str]:
     sf.write(d / "prompt_pcm24.wav", x, rate, subtype="PCM_24")
     sf.write(d / "prompt_float.wav", x, rate, subtype="FLOAT")
     sf.write(d / "prompt_float_hot.wav", x * (1.8 / np.abs(x).max()), rate, subtype="FLOAT")
-    for case in CASE_IDS:
+    for case in case_ids():
         if case.startswith("prompt_") and case not in files:
             files[case] = f"{case}.wav"
     return files
@@ -705,14 +641,23 @@ def test_unwritable_output_dir_falls_back_and_says_where(pytester: pytest.Pytest
 
 # -- the figures ---------------------------------------------------------------------------------------
 def test_every_case_was_tried_and_handled(request: pytest.FixtureRequest) -> None:
-    """Runs last (module order). Computes README's figures from what the tests above recorded."""
-    selected = {it.name.split("[")[0] for it in request.session.items if it.module is request.module}
-    if selected != {n for n in dir(request.module) if n.startswith("test_")}:
-        pytest.skip("only part of the reliability module was selected; figures need all of it")
+    """Runs last (module order: test_fail_closed_* sort first). Computes README's figures from what
+    the tests of every reliability module recorded."""
+    here = Path(request.module.__file__).parent
+    modules = {p.name for g in MODULE_GLOBS for p in here.glob(g)}
+    wanted = set()
+    for it in request.session.items:
+        if it.path.name in modules:
+            wanted.add((it.path.name, it.name.split("[")[0]))
+    defined = {(m.__file__.rsplit("/", 1)[1], n) for m in {it.module for it in request.session.items
+                                                          if it.path.name in modules}
+               for n in dir(m) if n.startswith("test_")}
+    if {it.path.name for it in request.session.items} < modules or wanted != defined:
+        pytest.skip("only part of the reliability modules was selected; figures need all of them")
     tried = sum(v["tried"] for v in LEDGER.values())
     handled = sum(v["tried"] for v in LEDGER.values() if v["handled"])
     lost = sum(v["lost"] for v in LEDGER.values())
-    missing = [c for c in CASE_IDS if c not in LEDGER]
+    missing = [c for c in case_ids() if c not in LEDGER]
     assert not missing, f"cases in the README table that no test tried: {missing}"
     figures = {"cases": len(CASES), "inputs_tried": tried, "handled": handled, "results_lost": lost,
                "rows": [{"case": c, "group": g, "input": i, "gets": w, **LEDGER[c]} for c, g, i, w in CASES]}
