@@ -41,7 +41,12 @@ NO_PROMPT = ("it compares the take with its voice prompt: give --prompt PROMPT.w
 
 
 def add_parser(sub: Any) -> None:
-    c = sub.add_parser("check", help="run the gate's checks on WAV files (models load once for all)")
+    c = sub.add_parser(
+        "check", help="run the gate's checks on WAV files (models load once for all)",
+        description="Judge takes with every check the gate runs (fail closed: a check that cannot run on "
+        "a take is listed as not run and the take is INCOMPLETE, never PASS, unless --skip or --checks "
+        "leaves it out). Exit 0: every check of every take ran and passed; 1: a check failed or did not "
+        "run; 2: bad input (an option, or a take that could not be judged; the others are still judged).")
     c.add_argument("wav", type=Path, nargs="*",
                    help="takes to judge (any libsndfile format); without --text each needs its text in a "
                    ".txt file of the same name beside it")
@@ -115,6 +120,7 @@ class _Judge:
         from ..asr.base import ASRError
         from ..asr.registry import check_spec
         from ..core.defaults import DEFAULT_ASR
+        from ..judging.checks import CHECK_NAMES
         from ..judging.thresholds import resolve
 
         self.asr = args.asr or DEFAULT_ASR
@@ -125,6 +131,8 @@ class _Judge:
         self.thresholds = resolve(overrides)
         self.asked = _names(args.checks, "--checks")
         self.skip = _names(args.skip, "--skip")
+        if not [n for n in (self.asked or CHECK_NAMES) if n not in self.skip]:  # nothing judged never passes
+            raise InputError(f"--checks {args.checks!r} and --skip {args.skip!r} leave no check to run")
         self.max_seconds = max_seconds(args.max_duration)
         self.incomplete = 0  # takes none of whose checks failed but some did not run
         self._prompts: dict[Path, tuple[Any, float | None]] = {}

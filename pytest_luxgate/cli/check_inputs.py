@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: the longest take `luxgate check` reads unless --max-duration says otherwise. Whisper, the
-#: VAD and the detectors hold the whole take in memory and their time grows with it: a 3-hour
-#: file passed 12 GB of memory within a minute, and silence that long makes Whisper hear
-#: "You You You ..." (README "luxgate check"); 10 minutes is far beyond a TTS take.
-DEFAULT_MAX_SECONDS = 600.0
+#: VAD and the detectors hold the whole take in memory and their time grows with it (a 3-hour
+#: file passed 12 GB within a minute). Measured on a loaded 2-core machine, Whisper base:
+#: 179 s of clean Piper speech peaked at 0.85 GB in 164 s, but a take that loops all along
+#: (one phrase over and over, the fault the repeat check is for) at 2.7 GB in 365 s for
+#: 60 s, and past 10 GB within 3 minutes for 600 s: the loop search grows with length x lag.
+#: 120 s is 8x the longest standard scenario and keeps that worst case near 5 GB.
+DEFAULT_MAX_SECONDS = 120.0
 #: characters that never occur in a text to speak: a file holding them is not text
 _CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\r", "\f", "\v"} | {"\x7f"}
 

@@ -43,7 +43,7 @@ needs_listen = pytest.mark.skipif(bool(dnsmos.unavailable() or speaker.unavailab
 ROWS = register([
     ("cli_long_file", "luxgate check", "3-hour WAV; a 3 s take over `--max-duration 2`",
      "exit 2 from the header, before any sample is read: `FILE: 10800 s long (180.0 min), over --max-duration "
-     "600 s; split it into takes, or raise --max-duration`; memory stays < 1 GB"),
+     "120 s; split it into takes, or raise --max-duration`; memory stays < 1 GB"),
     ("cli_unknown_asr", "luxgate check", "`--asr nonexistent-model`, `--asr nope:x`",
      "exit 2, no model loaded: `--asr: unknown ASR model 'nonexistent-model' ...; known: ...`"),
     ("cli_binary_text_file", "luxgate check", "`--text-file` binary: NUL bytes (valid UTF-8), or not UTF-8",
@@ -136,7 +136,8 @@ def test_a_long_prompt_and_a_bad_limit_are_refused(capsys, tmp_path: Path, piper
     for bad in ("0", "-5", "abc", "inf"):
         code, out, err = _json(capsys, str(wav), "--text", text, "--max-duration", bad)
         assert code == EXIT_BAD_INPUT
-        assert _one_line_error(err) == f"luxgate: error: --max-duration: expected seconds > 0 like 600, got {bad!r}"
+        assert _one_line_error(err) == ("luxgate: error: --max-duration: expected seconds > 0 like "
+                                        f"{DEFAULT_MAX_SECONDS:g}, got {bad!r}")
 
 
 # -- option values that named nothing or raised ------------------------------------------------------
@@ -184,6 +185,18 @@ def test_a_bad_threshold_names_the_option_and_value(capsys, piper_wav, value: st
 
 
 # -- the default set is the gate's; what did not run is never PASS ----------------------------------
+@pytest.mark.parametrize("args, message", [
+    (["--skip", "wer,repeat,start,tail,clipping,rate,seams,pauses,quality,voice"],
+     "--checks '' and --skip 'wer,repeat,start,tail,clipping,rate,seams,pauses,quality,voice' leave no check to run"),
+    (["--checks", "wer", "--skip", "wer"], "--checks 'wer' and --skip 'wer' leave no check to run"),
+    (["--skip", "vocie"], "--skip: unknown check(s) 'vocie'; known: wer, repeat, "),
+])
+def test_nothing_to_judge_is_bad_input_not_a_pass(capsys, piper_wav, args: list[str], message: str) -> None:
+    wav, text = piper_wav
+    assert main(["check", str(wav), "--text", text, *args, *FAST]) == EXIT_BAD_INPUT
+    assert _one_line_error(capsys.readouterr().err).startswith(f"luxgate: error: {message}")
+
+
 @pytest.fixture(scope="module")
 def paused(piper_take, tmp_path_factory) -> Path:
     """The Piper take with 0.36 s of silence spliced between "jumps" and "over" (no comma there)."""
@@ -257,7 +270,7 @@ def test_bad_inputs_among_many_takes_lose_no_verdict(capsys, tmp_path: Path, pip
         "nan": f"{tmp_path}/nan.wav: contains 3 NaN or Inf samples of",
         "empty_text": f"the text for {tmp_path}/empty_text.wav is empty",
         "binary_text": f"text file {tmp_path}/binary_text.txt: not text (control character '\\x00' at offset 0)",
-        "long": f"{tmp_path}/long.wav: 10800 s long (180.0 min), over --max-duration 600 s",
+        "long": f"{tmp_path}/long.wav: 10800 s long (180.0 min), over --max-duration {DEFAULT_MAX_SECONDS:g} s",
         "manifest_line": f"--manifest {manifest}:1: needs \"wav\" and \"text\" or \"text_file\"",
     }
     errors = [line for line in err.splitlines() if line.strip()]
@@ -332,7 +345,7 @@ def test_gate_refuses_an_unknown_generation_parameter(pytester: pytest.Pytester,
                                                          "[params]\nspeed = 0.5\n")
     err, lost = _refused(pytester, *args)
     assert err.strip().splitlines()[0].startswith(message.format(path=pytester.path)), err
-    record("gate_unknown_param", lost=lost, tried=len(PARAM_CASES) + 1)
+    record("gate_unknown_param", lost=lost, tried=len(PARAM_CASES))
 
 
 def test_gate_takes_a_known_parameter_and_one_only_another_stack_has(pytester: pytest.Pytester) -> None:
