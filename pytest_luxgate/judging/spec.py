@@ -3,7 +3,7 @@
 A check is a judge function plus the facts every other part of the tool
 needs about it: the thresholds it reads (default, unit, direction), the
 numbers it puts in the report (and how each is compared with a baseline and
-shown in the HTML), whether `luxgate check` runs it by default, and for a
+shown in the HTML), what a take must have for it to apply, and for a
 listener check the model it loads and what keys its cached result. The rows
 themselves live next to their functions in `judging/checks.py`; the plugin,
 the CLI, the report, the HTML and the baselines read them from there.
@@ -84,8 +84,6 @@ class Check:
     thresholds: Mapping[str, Threshold] = field(default_factory=dict)
     #: report metrics, in report order
     metrics: Mapping[str, Reported] = field(default_factory=dict)
-    #: `luxgate check` runs it without --checks (when `needs` is met)
-    by_default: bool = True
     #: what the take must have for the check to apply: "seams" (chunk joins), "prompt" (a voice prompt)
     needs: str | None = None
     #: a listener model it needs

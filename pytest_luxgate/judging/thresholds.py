@@ -58,7 +58,10 @@ def parse_overrides(items: list[str], option: str) -> dict[str, float]:
             numbers[key] = float(value)
         except ValueError:
             raise ValueError(f"{option} {key}: must be a number, got {value!r}") from None
-    return validate_overrides(numbers)
+    try:
+        return validate_overrides(numbers)
+    except ValueError as exc:  # a value the table refuses: say which option gave it
+        raise ValueError(f"{option}: {exc}") from None
 
 
 def resolve(*layers: Mapping[str, float]) -> dict[str, float]:

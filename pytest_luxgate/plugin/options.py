@@ -139,6 +139,7 @@ class GateConfig:
     params: dict[str, str] = field(default_factory=dict)
     #: stack -> prompt -> params from --luxgate-params-file (params_file.py)
     prompt_params: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    params_file: Path | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
     chunking: ChunkingOptions = field(default_factory=ChunkingOptions)
     baseline: BaselineOptions = field(default_factory=BaselineOptions)
@@ -206,10 +207,11 @@ class GateConfig:
             scenario_ids=tuple(_split(_get(config, "scenario"))),
             output=path(_get(config, "output") or "luxgate-report"),
             keep_wavs=keep,
-            asr=_get(config, "asr") or DEFAULT_ASR,
+            asr=_asr(_get(config, "asr") or DEFAULT_ASR),
             seed=seed,
             params=params,
             prompt_params=_prompt_params(_get(config, "params-file"), path),
+            params_file=path(_get(config, "params-file")) if _get(config, "params-file") else None,
             thresholds=thresholds,
             chunking=chunking,
             baseline=baseline,
@@ -246,6 +248,71 @@ def _stack_options(config: pytest.Config, path: Any) -> dict[str, str]:
     luxtts = _get(config, "luxtts-path")
     return {"luxtts_path": str(path(luxtts)) if luxtts else "",
             "luxtts_device": _get(config, "luxtts-device") or "auto"}
+
+
+def _asr(spec: str) -> str:
+    """The ASR spec, refused at start-up when it cannot load (a registry lookup and a look
+    for the files, not a model load), instead of an error in every cell."""
+    from ..asr.base import ASRError
+    from ..asr.registry import check_spec
+
+    try:
+        check_spec(spec)
+    except ASRError as exc:
+        raise ConfigError(f"--luxgate-asr: {exc}") from None
+    return spec
+
+
+def stack_param_defaults(cls: type) -> dict[str, Any] | None:
+    """A stack's generation parameters from an instance that has not loaded its models
+    (the protocol keeps model loading in load()); None when they cannot be known so
+    (its __init__ or default_params needs the models): its cells then say it."""
+    try:
+        defaults = cls().default_params()
+    except Exception:  # noqa: BLE001 - a stack that cannot even be built is reported by its cells
+        return None
+    return dict(defaults) if isinstance(defaults, dict) and defaults else None
+
+
+def check_generation_params(cfg: GateConfig, defaults: dict[str, dict[str, Any]],
+                            scenarios: Iterable[Any]) -> None:
+    """Refuse, before any synthesis, a generation parameter that no stack of the run has
+    or a value it cannot take, naming the option or file and the known parameters.
+
+    `defaults`: stack -> its parameters, for the stacks whose parameters are known without
+    loading (stack_param_defaults). --luxgate-params and a scenario's [params] apply to
+    every stack: a key unknown to all of them is a typo; one that only some stacks have
+    (a LuxTTS parameter in a run that also gates Piper) still errors the other stacks'
+    cells, as it always did. A [params.STACK.PROMPT] table of --luxgate-params-file is
+    for that stack alone, so its keys must all be that stack's."""
+    from ..speech.synthesis import coerce_params
+
+    if not defaults:
+        return
+
+    def check(where: str, layer: dict[str, Any], stacks: list[str]) -> None:
+        for key, value in layer.items():
+            having = [s for s in stacks if key in defaults[s]]
+            if not having:
+                known = sorted({k for s in stacks for k in defaults[s]})
+                names = ", ".join(map(repr, stacks))
+                raise ConfigError(f"{where}: unknown generation parameter {key!r} (value {value!r}); "
+                                  f"{'stacks' if len(stacks) > 1 else 'stack'} {names} "
+                                  f"{'know' if len(stacks) > 1 else 'knows'}: {', '.join(known)}")
+            for s in having:
+                try:
+                    coerce_params(defaults[s], {key: value}, stack=s)
+                except ValueError as exc:
+                    raise ConfigError(f"{where}: stack {s!r}: {exc}") from None
+
+    stacks = [s for s in cfg.stacks if s in defaults]
+    check("--luxgate-params", cfg.params, stacks)
+    for sc in scenarios:
+        check(f"scenario {sc.id!r} [params] ({sc.source})", sc.params, stacks)
+    for stack, prompts in cfg.prompt_params.items():
+        if stack in defaults:
+            for prompt, layer in prompts.items():
+                check(f"--luxgate-params-file {cfg.params_file} [params.{stack}.{prompt}]", layer, [stack])
 
 
 def _prompt_text_policy(value: str) -> str:

@@ -62,8 +62,20 @@ class LuxgateSession:
             except (ScenarioError, PromptError) as exc:
                 raise ConfigError(str(exc)) from None
             stacks = [(name, self.stack_meta(name)[0]) for name in self.cfg.stacks]
-            self._matrix = build_matrix(stacks, self._prompts, self._scenarios)
+            matrix = build_matrix(stacks, self._prompts, self._scenarios)
+            self._check_params()  # before the matrix is kept: every later call raises it again
+            self._matrix = matrix
         return self._matrix
+
+    def _check_params(self) -> None:
+        """Generation parameters checked against the stacks' own before any synthesis (options.py)."""
+        from .options import check_generation_params, stack_param_defaults
+
+        defaults = {}
+        for name in self.cfg.stacks:
+            if self.stack_meta(name)[2] is None and (d := stack_param_defaults(stack_class(name))) is not None:
+                defaults[name] = d
+        check_generation_params(self.cfg, defaults, self._scenarios)
 
     def baseline_scope(self) -> Scope:
         """The cells whose baselines this run uses (others are left out on purpose, not unused)."""

@@ -1,4 +1,4 @@
-"""`luxgate check` with the listener checks: --prompt adds voice; quality and pauses by name."""
+"""`luxgate check` with the listener checks: voice against --prompt, quality and pauses."""
 from __future__ import annotations
 
 import json
@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from pytest_luxgate.asr import get_asr
-from pytest_luxgate.core.audio import write_wav_atomic
 from pytest_luxgate.cli import EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS, main
+from pytest_luxgate.core.audio import write_wav_atomic
+from pytest_luxgate.judging.checks import CHECKS
 from pytest_luxgate.listeners import dnsmos, speaker
 from pytest_luxgate.matrix.prompts import DEFAULT_FILE, load_prompts
 
@@ -35,10 +36,10 @@ def _check(capsys, wav: Path, *args: str) -> tuple[int, dict]:
 def test_prompt_adds_voice_and_names_add_quality_and_pauses(capsys, tmp_path: Path, take) -> None:
     wav = write_wav_atomic(tmp_path / "take.wav", *take)
     code, out = _check(capsys, wav, "--prompt", str(PROMPTS["prompt_a"]))
-    assert set(out["checks"]) == {"wer", "repeat", "start", "tail", "clipping", "rate", "voice"}
+    assert set(out["checks"]) == set(CHECKS)  # the gate's set: voice, quality and pauses among them
     assert out["checks"]["voice"]["passed"], out["checks"]["voice"]["message"]
     assert out["metrics"]["voice_similarity"] >= out["checks"]["voice"]["threshold"]
-    assert out["metrics"]["mos_ovrl"] is None  # quality not asked for: DNSMOS did not run
+    assert out["checks"]["quality"]["value"] == out["metrics"]["mos_ovrl"]
     assert code == (EXIT_PASS if out["passed"] else EXIT_FAIL)
 
     code, out = _check(capsys, wav, "--checks", "quality,pauses")

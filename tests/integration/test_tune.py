@@ -243,5 +243,6 @@ def test_gate_rejects_a_bad_params_file_and_names_it(pytester: pytest.Pytester) 
     (pytester.path / "typo.toml").write_text("[params.piper.own_voice]\nlenght_scale = 1.1\n")
     result = run_gate(pytester, "--luxgate-scenario=short_plain", "--luxgate-params-file=typo.toml",
                       "-k", "test_wer")
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    assert "no generation parameter 'lenght_scale'" in read_report(pytester)["cells"][0]["error"]
+    assert result.ret == pytest.ExitCode.USAGE_ERROR  # refused before any synthesis (issue 16)
+    result.stderr.fnmatch_lines(["*--luxgate-params-file *typo.toml [[]params.piper.own_voice[]]: unknown "
+                                 "generation parameter 'lenght_scale'*"])
