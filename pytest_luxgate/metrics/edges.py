@@ -309,7 +309,8 @@ class _Context:
         if w.end > vad_on - 0.05:
             return vad_on
         i, j = self._frame(w.start), self._frame(w.end)  # the walk takes it back over a consonant
-        loud = np.nonzero(self.env_db[i:j + 1] > self.edge_db)[0]
+        # EDGE_DB re speech, not self.edge_db: the room estimate took the missed word for the room
+        loud = np.nonzero(self.env_db[i:j + 1] > EDGE_DB)[0]
         return float(self.env_t[i + loud[0]]) if loud.size else vad_on
 
     def walk_weak_onset(self, t: float) -> float:
