@@ -24,7 +24,7 @@ from ..report.matrix import build_report, keep_wavs, write_report
 from ..report.verdict import cells_pass
 from ..run.runner import CellRunner, run_info
 from ..stacks.base import StackUnavailable, set_stack_options, stack_class
-from .guards import OutputBusy, OutputLock
+from .guards import OutputBusy, OutputLock, TakesDir
 from .options import ConfigError, GateConfig, cache_from_config
 
 PROPERTY = "luxgate"
@@ -48,6 +48,7 @@ class LuxgateSession:
         self.listen: frozenset[str] = frozenset()
         self._stack_meta: dict[str, tuple[bool, tuple[str, ...], str | None]] = {}
         self._work_root: Path | None = None
+        self._takes: TakesDir | None = None
         self.write_error: str | None = None
         #: one gate run per output directory (guards.py); claimed once gate cells are collected
         self.output_lock = OutputLock(self.cfg.output)
@@ -109,11 +110,13 @@ class LuxgateSession:
         if self._work_root is None:
             # takes wait here until the controller applies the retention policy;
             # an unwritable output dir must not fail cells, so fall back to /tmp
+            # (held by flock while this process lives: guards.clean_dead_takes)
             try:
                 self.cfg.output.mkdir(parents=True, exist_ok=True)
-                self._work_root = Path(tempfile.mkdtemp(prefix=".takes-", dir=self.cfg.output))
+                self._takes = TakesDir(self.cfg.output)
             except OSError:
-                self._work_root = Path(tempfile.mkdtemp(prefix="luxgate-takes-"))
+                self._takes = TakesDir(Path(tempfile.gettempdir()), prefix="luxgate-takes-")
+            self._work_root = self._takes.path
         return self._work_root
 
     # -- collecting results (controller) ------------------------------------
@@ -158,7 +161,7 @@ class LuxgateSession:
         takes = [c.get("take_path") for c in cells]
         try:
             try:
-                self.output_lock.acquire()  # normally held since collection; this covers other paths
+                self.output_lock.acquire(clean=False)  # normally held since collection; this covers other paths
             except OutputBusy as exc:  # another run holds `out`: keep everything, elsewhere
                 moved, out = str(exc), None
                 out = Path(tempfile.mkdtemp(prefix="luxgate-report-"))
@@ -180,6 +183,8 @@ class LuxgateSession:
         finally:
             for tmp in own:
                 shutil.rmtree(tmp, ignore_errors=True)
+            if self._takes is not None:
+                self._takes.close()
         run = run_info(self.cfg.asr, self.cfg.seed)
         run.update({"stacks": list(self.cfg.stacks), "keep_wavs": self.cfg.keep_wavs,
                     "duration_s": round(time.time() - self.started, 2),
@@ -226,11 +231,8 @@ class LuxgateSession:
 
     def _drop_empty_work_root(self) -> None:
         """A worker whose cells kept no take leaves no empty temp dir behind."""
-        if self._work_root is not None:
-            try:
-                self._work_root.rmdir()  # only if empty: the controller moves the takes in it
-            except OSError:
-                pass
+        if self._takes is not None:
+            self._takes.drop_if_empty()  # only if empty: the controller moves the takes in it
 
     def summary_lines(self) -> list[str]:
         lines = [self.write_error] if self.write_error else []
