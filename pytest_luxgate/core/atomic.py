@@ -109,6 +109,13 @@ def move_inside(src: Path, root: Path, rel: str | Path) -> Path:
     return dest
 
 
+def copy_inside(src: Path, root: Path, rel: str | Path) -> Path:
+    """Copy file `src` to `root/rel` (see `inside`): a temp copy renamed over whatever is there."""
+    dest = inside(root, rel)
+    write_file_atomic(dest, lambda tmp: shutil.copyfile(src, tmp), prefix=f".{dest.name}.")
+    return dest
+
+
 def remove_path(path: Path) -> None:
     """Remove a file, a link (only the link) or a directory tree; missing is fine."""
     if path.is_symlink() or (path.exists() and not path.is_dir()):
@@ -122,7 +129,7 @@ def open_no_follow(path: Path, flags: int, mode: int = 0o644) -> int:
     flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
         return os.open(path, flags, mode)
-    except OSError as exc:
+    except OSError:
         if not path.is_symlink():
             raise
         path.unlink()

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ...core.atomic import inside, open_no_follow, remove_path
+
 TMP_PREFIX = ".tune-tmp-"
 
 
@@ -72,12 +74,8 @@ class Store:
         self.root.mkdir(parents=True, exist_ok=True)
         for stale in self.root.glob(TMP_PREFIX + "*"):
             shutil.rmtree(stale, ignore_errors=True)
-        for name in owned:
-            target = self.root / name
-            if target.is_dir():
-                shutil.rmtree(target, ignore_errors=True)
-            else:
-                target.unlink(missing_ok=True)
+        for name in owned:  # a link at one of these names goes (only the link), never followed
+            remove_path(self.root / name)
         self.used = dir_bytes(self.root)
         self.peak = self.used
         self.tmp = self.root / f"{TMP_PREFIX}{os.getpid()}"
@@ -104,12 +102,11 @@ class Store:
     # -- writing ------------------------------------------------------------
     def write(self, rel: str, data: bytes, *, essential: bool = False) -> Path:
         """Atomically (temp file + rename) replace root/rel with `data`."""
-        dest = self.root / rel
         self._claim(rel, len(data), essential)  # temp copy and old file coexist until the rename
         self._n += 1
-        tmp = self.tmp / f"{self._n}-{dest.name}"
+        tmp = self.tmp / f"{self._n}-{Path(rel).name}"
         try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest = inside(self.root, rel)  # no directory on the way is a link out of the root
             with open(tmp, "wb") as fh:
                 fh.write(data)
                 fh.flush()
@@ -126,8 +123,9 @@ class Store:
     def append(self, rel: str, data: bytes) -> None:
         """Append to root/rel (a JSON-lines history); counted like any write."""
         self._claim(rel, len(data), essential=False)
-        try:
-            with open(self.root / rel, "ab") as fh:
+        try:  # never appended through a link planted at the name
+            fd = open_no_follow(inside(self.root, rel), os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            with os.fdopen(fd, "ab") as fh:
                 fh.write(data)
         except BaseException:
             self.used -= len(data)
