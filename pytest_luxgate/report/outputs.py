@@ -64,7 +64,7 @@ class Placed:
                     f"directory ({self.dump_why}); so no result is lost, here is report.json:\n{self.dumped}")
         if self.moved:
             return f"luxgate: {self.moved}; it was written to {self.dir} instead{lost}"
-        return f"luxgate: in {self.dir}{lost}"
+        return f"luxgate: not written: {'; '.join(self.not_written)}; the rest of the report is in {self.dir}"
 
 
 def plan_wavs(cells: list[dict[str, Any]], policy: str) -> list[KeptWav]:
