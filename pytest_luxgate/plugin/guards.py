@@ -146,13 +146,17 @@ class TakesDir:
             import fcntl
         except ImportError:
             return
-        fd, tmp = tempfile.mkstemp(prefix=".lock-", dir=self.path)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".lock-", dir=self.path)
+        except OSError:  # a full disk: the takes matter more; without a lock the dir is never cleaned
+            return
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a fresh file: no one else has it
             os.rename(tmp, self.path / TAKES_LOCK)  # appears already locked
         except OSError:
             os.close(fd)
-            raise
+            Path(tmp).unlink(missing_ok=True)
+            return
         self._fd = fd
 
     def close(self) -> None:
