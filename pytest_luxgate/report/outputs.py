@@ -106,7 +106,9 @@ def write_outputs(report: dict[str, Any], out: Path, wavs: list[KeptWav], html: 
     placed = Placed()
     if busy is None:
         try:
-            _place(wavs, out, strict=True)
+            failed = _place(wavs, out, strict=True)
+            if failed:
+                placed.not_written.append(f"{len(failed)} kept WAV(s): {', '.join(failed)}")
             _notes(report, placed)
             write_report(report, out)
             placed.dir = out
@@ -115,7 +117,7 @@ def write_outputs(report: dict[str, Any], out: Path, wavs: list[KeptWav], html: 
     else:
         placed.moved = busy
     if placed.dir is not None:
-        _page(report, out, html, images, placed, in_output=True)
+        _page(report, out, html, images, placed)
         return placed
     try:
         fallback = Path(tempfile.mkdtemp(prefix=FALLBACK_PREFIX))
@@ -123,9 +125,10 @@ def write_outputs(report: dict[str, Any], out: Path, wavs: list[KeptWav], html: 
         placed.not_written.append(f"every file: no temporary directory ({_why(exc)})")
         _dump(report, placed, _why(exc))
         return placed
+    placed.not_written.clear()  # counted again below, for this directory
     failed = _place(wavs, fallback, strict=False)
     if failed:
-        placed.not_written.append(f"{len(failed)} kept WAV(s) ({failed[0]})")
+        placed.not_written.append(f"{len(failed)} kept WAV(s): {', '.join(failed)}")
     page = dataclasses.replace(html, path=fallback / "report.html") if html.path is not None else html
     _notes(report, placed)
     try:
@@ -135,12 +138,12 @@ def write_outputs(report: dict[str, Any], out: Path, wavs: list[KeptWav], html: 
         _dump(report, placed, _why(exc))
         return placed
     placed.dir = fallback
-    _page(report, fallback, page, images, placed, in_output=False)
+    _page(report, fallback, page, images, placed)
     return placed
 
 
 def _page(report: dict[str, Any], where: Path, html: HtmlOptions, images: ImageCache | None,
-          placed: Placed, *, in_output: bool) -> None:
+          placed: Placed) -> None:
     """report.html; if it cannot be written, say so in the report (rewritten) and the terminal."""
     try:
         result = write_html(report, where, html, images)
@@ -167,6 +170,9 @@ def _place(wavs: list[KeptWav], root: Path, *, strict: bool) -> list[str]:
     failed = []
     for w in wavs:
         if w.placed == root:
+            continue
+        if not w.src.is_file():  # the take itself is gone (not this directory's fault)
+            failed.append(f"{w.rel}: its take {w.src} is gone")
             continue
         try:
             w.src = (copy_inside if w.copy and w.placed is None else move_inside)(w.src, root, w.rel)
