@@ -33,10 +33,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -44,11 +42,23 @@ from typing import Any
 import pytest
 
 from ..core.atomic import open_no_follow
+from ..core.held import HeldDir, clean_dead
 from ..matrix.cells import cell_param
 
 LOCK_NAME = ".luxgate.lock"
 TAKES_PREFIX = ".takes-"
-TAKES_LOCK = ".lock"
+
+
+class TakesDir(HeldDir):
+    """A fresh ``OUT/.takes-*`` dir this process holds (by flock) until it exits or `close`s."""
+
+    def __init__(self, parent: Path, prefix: str = TAKES_PREFIX) -> None:
+        super().__init__(parent, prefix)
+
+
+def clean_dead_takes(out: Path) -> list[str]:
+    """Remove the ``.takes-*`` dirs under `out` whose process is provably gone."""
+    return clean_dead(out, TAKES_PREFIX)
 
 
 class OutputBusy(pytest.UsageError):
@@ -134,73 +144,6 @@ def _same_file(fd: int, path: Path) -> bool:
     except OSError:
         return False
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
-
-
-class TakesDir:
-    """A fresh ``OUT/.takes-*`` dir this process holds (by flock) until it exits or `close`s."""
-
-    def __init__(self, parent: Path, prefix: str = TAKES_PREFIX) -> None:
-        self.path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
-        self._fd: int | None = None
-        try:
-            import fcntl
-        except ImportError:
-            return
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=".lock-", dir=self.path)
-        except OSError:  # a full disk: the takes matter more; without a lock the dir is never cleaned
-            return
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a fresh file: no one else has it
-            os.rename(tmp, self.path / TAKES_LOCK)  # appears already locked
-        except OSError:
-            os.close(fd)
-            Path(tmp).unlink(missing_ok=True)
-            return
-        self._fd = fd
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def drop_if_empty(self) -> None:
-        """Remove the dir if it holds nothing but its lock (a worker that kept no take)."""
-        if [p.name for p in self.path.iterdir()] in ([], [TAKES_LOCK]):
-            (self.path / TAKES_LOCK).unlink(missing_ok=True)
-            try:
-                self.path.rmdir()
-            except OSError:
-                pass
-        self.close()
-
-
-def clean_dead_takes(out: Path) -> list[str]:
-    """Remove the ``.takes-*`` dirs under `out` whose process is provably gone: their lock file
-    is there and can be locked now. Returns the names removed."""
-    try:
-        import fcntl
-    except ImportError:
-        return []
-    removed = []
-    for d in sorted(out.glob(TAKES_PREFIX + "*")):
-        if d.is_symlink() or not d.is_dir():
-            continue  # not a dir a run made: not ours to judge
-        try:
-            fd = os.open(d / TAKES_LOCK, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except OSError:
-            continue  # no lock file: being made right now, or not a luxgate run's
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            continue  # held: a live run's takes
-        try:
-            shutil.rmtree(d, ignore_errors=True)
-            removed.append(d.name)
-        finally:
-            os.close(fd)
-    return removed
 
 
 def _describe(path: Path) -> str:

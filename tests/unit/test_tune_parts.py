@@ -210,12 +210,19 @@ def test_store_removes_own_old_outputs_and_stale_temp_dirs(tmp_path: Path) -> No
     (tmp_path / "wavs").mkdir()
     (tmp_path / "wavs" / "old.wav").write_bytes(b"x" * 50)
     (tmp_path / "TUNE.md").write_text("old")
-    stale = tmp_path / f"{TMP_PREFIX}999999"
+    stale = tmp_path / f"{TMP_PREFIX}killed"  # a killed tune's: its lock file, held by no one
     stale.mkdir()
+    (stale / ".lock").write_bytes(b"")
     (stale / "half.wav").write_bytes(b"x" * 10)
+    from pytest_luxgate.core.held import HeldDir
+
+    live = HeldDir(tmp_path, TMP_PREFIX)  # a tune still running in the same directory
+    (live.path / "theirs.wav").write_bytes(b"x" * 7)
     store = Store(tmp_path, None, owned=("wavs", "TUNE.md"))
-    assert not stale.exists() and not (tmp_path / "wavs").exists() and store.used == 0
+    assert not stale.exists() and not (tmp_path / "wavs").exists()
+    assert (live.path / "theirs.wav").exists() and store.used == 7
     store.close()
+    live.close()
 
 
 def test_wav_bytes_is_16_bit_pcm(tmp_path: Path) -> None:

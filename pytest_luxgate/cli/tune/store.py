@@ -11,10 +11,10 @@ replace needs while the old file still exists, and the history lines:
   and writes nothing. Ordinary writes (WAVs, history) must also leave
   ``reserve`` bytes free: room for the final report, so a tune stopped by the
   budget can still say so.
-- Temp files live in one directory, ``.tune-tmp-<pid>``, removed by `close()`
+- Temp files live in one directory, ``.tune-tmp-*``, removed by `close()`
   (called from a ``finally``, so on success, failure and Ctrl-C alike); a
   leftover from a killed run (SIGKILL cannot be caught) is removed by the
-  next run in the same directory.
+  next run in the same directory, a running tune's is not (core/held.py).
 
 Sizes are apparent file sizes (bytes written), not filesystem blocks.
 """
@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ...core.atomic import inside, open_no_follow, remove_path
+from ...core.held import HeldDir, clean_dead
 
 TMP_PREFIX = ".tune-tmp-"
 
@@ -72,14 +73,13 @@ class Store:
         self.limit = max_bytes
         self.reserve = 0
         self.root.mkdir(parents=True, exist_ok=True)
-        for stale in self.root.glob(TMP_PREFIX + "*"):
-            shutil.rmtree(stale, ignore_errors=True)
+        clean_dead(self.root, TMP_PREFIX)  # a killed tune's; a live one's (its lock held) stays
         for name in owned:  # a link at one of these names goes (only the link), never followed
             remove_path(self.root / name)
         self.used = dir_bytes(self.root)
         self.peak = self.used
-        self.tmp = self.root / f"{TMP_PREFIX}{os.getpid()}"
-        self.tmp.mkdir()
+        self._held = HeldDir(self.root, TMP_PREFIX)
+        self.tmp = self._held.path
         self._sizes: dict[str, int] = {}
         self._n = 0
 
@@ -144,3 +144,4 @@ class Store:
     def close(self) -> None:
         """Remove the temp directory (idempotent; safe in a finally)."""
         shutil.rmtree(self.tmp, ignore_errors=True)
+        self._held.close()
