@@ -14,7 +14,7 @@ def add_parser(sub: Any) -> None:
     m = sub.add_parser("merge", help="combine shard reports (--luxgate-shard) into one report and verdict")
     m.add_argument("reports", nargs="+", type=Path, metavar="REPORT.json", help="the shards' report.json files")
     m.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
-                   help="directory for the merged report.json, SUMMARY.md and WAVs")
+                   help="directory for the merged report.json, SUMMARY.md, report.html and WAVs")
     m.add_argument("--force", action="store_true",
                    help="merge even when the runs differ (version, ASR, seed, parameters, thresholds, shards)")
 
@@ -24,7 +24,7 @@ def run(args: Any) -> int:
     import sys
 
     try:
-        report, warnings = merge(list(args.reports), args.output, force=args.force)
+        report, warnings, placed = merge(list(args.reports), args.output, force=args.force)
     except MergeError as exc:
         print(f"luxgate merge: error: {exc}", file=sys.stderr)
         return 2
@@ -39,5 +39,10 @@ def run(args: Any) -> int:
           f"({', '.join(f'{s[k]} {k}' for k in STATUS_ICON if s.get(k))})")
     for why in report["run"].get("release_failures") or ():
         print(f"luxgate merge: RELEASE GATE FAILED: {why}")
+    if placed.failed:  # written elsewhere, or not all of it: the line names where and what
+        print(str(placed.line(args.output)).replace("luxgate: ", "luxgate merge: error: ", 1), file=sys.stderr)
+        return 2
     print(f"luxgate merge: report {args.output / 'report.json'}")
+    for line in placed.html_lines:
+        print(line.replace("luxgate: ", "luxgate merge: ", 1))
     return 0 if report["run"]["passed"] else 1

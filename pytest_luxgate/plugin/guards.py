@@ -11,11 +11,23 @@ message naming the directory and the run holding it; it gets a usage error
 The lock is ``flock`` on ``OUT/.luxgate.lock`` (POSIX; on platforms without
 fcntl no lock is taken). The kernel drops it when the holding process exits,
 however it exits (Ctrl-C, SIGKILL, a crash), so a stale lock cannot block the
-next run; the file itself stays and only says who held it last. A run claims
+next run. A run removes the lock file when it releases it (while still holding
+it), and a file left by a killed run is taken and then removed by the next run;
+a run that took the lock checks that the file it locked is still the one at the
+path (another run may have just removed it), else it tries again. A link planted
+at the lock's name is replaced, never followed. A run claims
 the directory only once it has gate cells to run, so plain unit-test runs in a
 project with the plugin installed never touch it. Under xdist the controller
 claims it when the first worker reports its collection, before any test is
 scheduled.
+
+Temp take dirs (``OUT/.takes-*``, one per process that runs cells): the process
+holds a flock on ``.takes-*/.lock`` for its whole life (the file is locked under a
+temp name and renamed into place, so no one sees it unlocked). A run that claims
+the output directory removes every ``.takes-*`` dir whose lock it can take: its
+process is provably gone (the kernel dropped the flock). A dir whose lock is held
+(a live run), or that has no lock file (being made, or by an older luxgate), or is
+a link, is left alone.
 """
 from __future__ import annotations
 
@@ -29,9 +41,24 @@ from typing import Any
 
 import pytest
 
+from ..core.atomic import open_no_follow
+from ..core.held import HeldDir, clean_dead
 from ..matrix.cells import cell_param
 
 LOCK_NAME = ".luxgate.lock"
+TAKES_PREFIX = ".takes-"
+
+
+class TakesDir(HeldDir):
+    """A fresh ``OUT/.takes-*`` dir this process holds (by flock) until it exits or `close`s."""
+
+    def __init__(self, parent: Path, prefix: str = TAKES_PREFIX) -> None:
+        super().__init__(parent, prefix)
+
+
+def clean_dead_takes(out: Path) -> list[str]:
+    """Remove the ``.takes-*`` dirs under `out` whose process is provably gone."""
+    return clean_dead(out, TAKES_PREFIX)
 
 
 class OutputBusy(pytest.UsageError):
@@ -48,13 +75,18 @@ class OutputLock:
         #: why no lock could be taken (directory not writable): the run goes on and the
         #: report falls back to a writable place at the end (session.finish)
         self.unavailable: str | None = None
+        #: dead runs' take dirs removed when the lock was taken
+        self.cleaned: list[str] = []
 
     @property
     def held(self) -> bool:
         return self._fd is not None
 
-    def acquire(self) -> None:
-        """Claim the directory; raise OutputBusy naming the holder. Idempotent."""
+    def acquire(self, clean: bool = True) -> None:
+        """Claim the directory; raise OutputBusy naming the holder. Idempotent.
+
+        `clean`: also remove dead runs' take dirs (only before this run's workers have
+        made theirs: a finished worker's dir is unlocked until the controller empties it)."""
         if self._fd is not None or self.unavailable is not None:
             return
         try:
@@ -62,21 +94,28 @@ class OutputLock:
         except ImportError:  # Windows: no advisory flock; runs are not serialised there
             self.unavailable = "no fcntl on this platform"
             return
-        try:
-            self.out.mkdir(parents=True, exist_ok=True)
-            # a raw descriptor: nothing buffered that a failing flush (disk full) could raise on at close
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            self.unavailable = f"{self.path}: {exc.strerror or exc}"
+        for _ in range(10):  # another run may remove the file between our open and our flock
+            try:
+                self.out.mkdir(parents=True, exist_ok=True)
+                # a raw descriptor: nothing buffered that a failing flush (disk full) could raise on at close
+                fd = open_no_follow(self.path, os.O_RDWR | os.O_CREAT)
+            except OSError as exc:
+                self.unavailable = f"{self.path}: {exc.strerror or exc}"
+                return
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = _describe(self.path)
+                os.close(fd)
+                raise OutputBusy(
+                    f"luxgate: output directory {self.out} is in use by another gate run ({holder}); "
+                    "wait for it to finish, or give this run its own --luxgate-output DIR") from None
+            if _same_file(fd, self.path):
+                break
+            os.close(fd)  # we locked a file its last holder had just removed: take the new one
+        else:
+            self.unavailable = f"{self.path}: removed and recreated under us ten times"
             return
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = _describe(self.path)
-            os.close(fd)
-            raise OutputBusy(
-                f"luxgate: output directory {self.out} is in use by another gate run ({holder}); "
-                "wait for it to finish, or give this run its own --luxgate-output DIR") from None
         try:  # who holds it, for the message the next run gets (best effort: the lock is what counts)
             os.ftruncate(fd, 0)
             os.pwrite(fd, (json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
@@ -85,11 +124,26 @@ class OutputLock:
         except OSError:
             pass
         self._fd = fd
+        if clean:
+            self.cleaned = clean_dead_takes(self.out)
 
     def release(self) -> None:
         if self._fd is not None:
+            if _same_file(self._fd, self.path):  # still ours: no one else can hold this file
+                try:
+                    self.path.unlink()
+                except OSError:
+                    pass
             os.close(self._fd)  # closing the descriptor drops the flock
             self._fd = None
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        a, b = os.fstat(fd), os.lstat(path)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
 def _describe(path: Path) -> str:

@@ -6,7 +6,6 @@ only the controller (the process with no `workerinput`) writes report files.
 """
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import tempfile
 import time
@@ -19,12 +18,12 @@ from ..baselines.extension import Scope
 from ..matrix.cells import OWN_VOICE, Cell, build_matrix
 from ..matrix.prompts import DEFAULT_FILE, PromptError, load_prompts
 from ..matrix.scenarios import ScenarioError, load_dirs, select, standard_dir
-from ..report.html import write_html_report
-from ..report.matrix import build_report, keep_wavs, write_report
+from ..report.matrix import build_report
+from ..report.outputs import plan_wavs, write_outputs
 from ..report.verdict import cells_pass
 from ..run.runner import CellRunner, run_info
 from ..stacks.base import StackUnavailable, set_stack_options, stack_class
-from .guards import OutputBusy, OutputLock
+from .guards import OutputBusy, OutputLock, TakesDir
 from .options import ConfigError, GateConfig, cache_from_config
 
 PROPERTY = "luxgate"
@@ -48,6 +47,7 @@ class LuxgateSession:
         self.listen: frozenset[str] = frozenset()
         self._stack_meta: dict[str, tuple[bool, tuple[str, ...], str | None]] = {}
         self._work_root: Path | None = None
+        self._takes: TakesDir | None = None
         self.write_error: str | None = None
         #: one gate run per output directory (guards.py); claimed once gate cells are collected
         self.output_lock = OutputLock(self.cfg.output)
@@ -121,11 +121,13 @@ class LuxgateSession:
         if self._work_root is None:
             # takes wait here until the controller applies the retention policy;
             # an unwritable output dir must not fail cells, so fall back to /tmp
+            # (held by flock while this process lives: guards.clean_dead_takes)
             try:
                 self.cfg.output.mkdir(parents=True, exist_ok=True)
-                self._work_root = Path(tempfile.mkdtemp(prefix=".takes-", dir=self.cfg.output))
+                self._takes = TakesDir(self.cfg.output)
             except OSError:
-                self._work_root = Path(tempfile.mkdtemp(prefix="luxgate-takes-"))
+                self._takes = TakesDir(Path(tempfile.gettempdir()), prefix="luxgate-takes-")
+            self._work_root = self._takes.path
         return self._work_root
 
     # -- collecting results (controller) ------------------------------------
@@ -162,36 +164,15 @@ class LuxgateSession:
         cells = [self._finalize(rec) for rec in self.records.values()]
         if not cells and self._work_root is None:
             return 0
-        # `moved`: why this run's files go to a fresh temp dir instead of the output dir
-        out, moved = self.cfg.output, None
         # only this run's take dirs: a concurrent run's takes in the same directory are not ours
         own = {Path(c["take_path"]).parent for c in cells if c.get("take_path")}
         own = {d for d in own | {self._work_root} if d is not None and d.name.startswith(TAKE_DIR_PREFIXES)}
-        takes = [c.get("take_path") for c in cells]
+        busy = None  # why the output dir is not this run's to write (another run holds it)
         try:
-            try:
-                self.output_lock.acquire()  # normally held since collection; this covers other paths
-            except OutputBusy as exc:  # another run holds `out`: keep everything, elsewhere
-                moved, out = str(exc), None
-                out = Path(tempfile.mkdtemp(prefix="luxgate-report-"))
-            try:
-                keep_wavs(cells, self.cfg.keep_wavs, out)
-            except OSError as exc:  # unwritable or full: the takes go with the report, elsewhere
-                if moved:
-                    raise
-                for c, take in zip(cells, takes):  # keep_wavs pops them as it goes
-                    c["take_path"] = take
-                moved = f"luxgate: could not write the report to {out} ({exc.strerror or exc})"
-                out = Path(tempfile.mkdtemp(prefix="luxgate-report-"))
-                keep_wavs(cells, self.cfg.keep_wavs, out)
-        except OSError as exc:  # the verdicts matter more than the WAVs: go on without them
-            self.write_error = f"luxgate: could not keep WAVs under {out}: {exc.strerror or exc}"
-            for c in cells:
-                c.pop("take_path", None)
-                c.setdefault("wav", None)
-        finally:
-            for tmp in own:
-                shutil.rmtree(tmp, ignore_errors=True)
+            self.output_lock.acquire(clean=False)  # normally held since collection; this covers other paths
+        except OutputBusy as exc:
+            busy = str(exc).removeprefix("luxgate: ")
+        wavs = plan_wavs(cells, self.cfg.keep_wavs)
         run = run_info(self.cfg.asr, self.cfg.seed)
         run.update({"stacks": list(self.cfg.stacks), "keep_wavs": self.cfg.keep_wavs,
                     "duration_s": round(time.time() - self.started, 2),
@@ -203,46 +184,23 @@ class LuxgateSession:
             run.update(self.ci.run_info(cells))
             run["passed"] = run["passed"] and not self.ci.failures
         report = build_report(cells, run)
-        if out is None:  # the output dir is another run's and no temp dir could be made
-            return self._fallback_report(report, str(moved).removeprefix("luxgate: "))
-        try:
-            write_report(report, out)
-        except OSError as exc:
-            # never lose finished cells: put the report somewhere writable and say where
-            return self._fallback_report(report, f"could not write the report to {out} ({exc.strerror or exc})")
-        self.report_paths = (out / "report.json", out / "SUMMARY.md")
-        html = self.cfg.html
-        if moved and html.path is not None:  # the page goes with the report and the takes it plays
-            html = dataclasses.replace(html, path=out / "report.html")
-        self.html_lines = write_html_report(report, out, html, self.content_cache)
-        if moved:
-            self.write_error = f"{moved}; it was written to {out} instead"
-            return int(pytest.ExitCode.INTERNAL_ERROR)
-        return 0
-
-    def _fallback_report(self, report: dict[str, Any], why: str) -> int:
-        """The report in a fresh temp dir; if even that fails (disk full), in the terminal."""
-        try:
-            fallback = Path(tempfile.mkdtemp(prefix="luxgate-report-"))
-            write_report(report, fallback)
-        except OSError as exc:
-            import json
-
-            self.write_error = (f"luxgate: {why}, nor to a temporary directory ({exc.strerror or exc}); "
-                                "so no result is lost, here is report.json:\n"
-                                + json.dumps(report, indent=1, default=str))
-            return int(pytest.ExitCode.INTERNAL_ERROR)
-        self.write_error = f"luxgate: {why}; it was written to {fallback} instead"
-        self.report_paths = (fallback / "report.json", fallback / "SUMMARY.md")
-        return int(pytest.ExitCode.INTERNAL_ERROR)
+        try:  # report.json, SUMMARY.md, report.html and the kept WAVs, as one set (report/outputs.py)
+            placed = write_outputs(report, self.cfg.output, wavs, self.cfg.html, self.content_cache, busy)
+        finally:
+            for tmp in own:
+                shutil.rmtree(tmp, ignore_errors=True)
+            if self._takes is not None:
+                self._takes.close()
+        if placed.dir is not None:
+            self.report_paths = (placed.dir / "report.json", placed.dir / "SUMMARY.md")
+        self.html_lines = placed.html_lines
+        self.write_error = placed.line(self.cfg.output)
+        return int(pytest.ExitCode.INTERNAL_ERROR) if placed.failed else 0
 
     def _drop_empty_work_root(self) -> None:
         """A worker whose cells kept no take leaves no empty temp dir behind."""
-        if self._work_root is not None:
-            try:
-                self._work_root.rmdir()  # only if empty: the controller moves the takes in it
-            except OSError:
-                pass
+        if self._takes is not None:
+            self._takes.drop_if_empty()  # only if empty: the controller moves the takes in it
 
     def summary_lines(self) -> list[str]:
         lines = [self.write_error] if self.write_error else []

@@ -268,6 +268,7 @@ class _Page:
         if not run.get("complete", True):
             parts.append(f'<p class="note">Incomplete run: {_e(run.get("incomplete_reason", "interrupted"))}. '
                          "The cells below are the ones that finished.</p>")
+        parts += [f'<p class="note">{_e(n)}</p>' for n in run.get("output_notes") or ()]
         dur = run.get("duration_s")
         facts = [f"{summary.get('cells', len(self.cells))} cells: {counts}",
                  f"ASR {run.get('asr', '?')}", f"seed {run.get('seed')}",

@@ -2,7 +2,11 @@
 
     luxgate merge shard1/report.json shard2/report.json ... -o merged/ [--force]
 
-The merged directory gets report.json, SUMMARY.md and the shards' kept WAVs;
+The merged directory gets what a run writes: report.json, SUMMARY.md,
+report.html and the shards' kept WAVs (report/outputs.py: all in a temp dir
+instead when they cannot be written there, and said so). A WAV path in a shard
+report must be a file under that report's wavs/; anything else (``..``, an
+absolute path, a link) is not copied, and the merge says so;
 the exit code is the merged verdict (0 pass, 1 fail, 2 refused or bad input).
 Runs that measured different things are refused unless ``--force``: a
 different pytest-luxgate version, ASR model, seed, stack list, parameters,
@@ -14,11 +18,12 @@ kept per input under ``run.merged_from``.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
-from .matrix import SCHEMA_VERSION, build_report, write_report
+from .html import HtmlOptions
+from .matrix import SCHEMA_VERSION, build_report
+from .outputs import KeptWav, Placed, write_outputs
 from .verdict import cells_pass, release_failures
 
 #: run facts that must match for reports to be one matrix
@@ -81,8 +86,9 @@ def _shard_name(shard: dict[str, Any] | None) -> str:
     return "unsharded" if shard is None else f"shard {shard['index']}/{shard['count']}"
 
 
-def merge(paths: list[Path], out_dir: Path, *, force: bool = False) -> tuple[dict[str, Any], list[str]]:
-    """Merge and write; returns (merged report, warnings). Raises MergeError when refused."""
+def merge(paths: list[Path], out_dir: Path, *,
+          force: bool = False) -> tuple[dict[str, Any], list[str], Placed]:
+    """Merge and write; returns (merged report, warnings, where it went). MergeError when refused."""
     if not paths:
         raise MergeError("give at least one report.json")
     reports = [load(p) for p in paths]
@@ -90,23 +96,25 @@ def merge(paths: list[Path], out_dir: Path, *, force: bool = False) -> tuple[dic
     if problems and not force:
         raise MergeError("refusing to merge (use --force to merge anyway):\n  " + "\n  ".join(problems))
     cells: dict[tuple[str, str, str], dict[str, Any]] = {}
-    out_dir.mkdir(parents=True, exist_ok=True)
+    wavs: list[KeptWav] = []
     for path, rep in zip(paths, reports):
         for c in rep["cells"]:
             key = (c["stack"], c["prompt"], c["scenario"])
             if key in cells:  # only with --force: the first report's cell stays
                 continue
             c = dict(c)
-            if c.get("wav"):
-                src = Path(path).parent / c["wav"]
-                if src.is_file():
-                    dest = out_dir / c["wav"]
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    if src.resolve() != dest.resolve():
-                        shutil.copy2(src, dest)
+            rel, c["wav"] = c.get("wav"), None
+            takes = c.get("take_wavs")
+            if takes:  # the best take's entry is the cell's own WAV (outputs._place fills it in)
+                c["take_wavs"] = [None] * len(takes)
+            for k, name in [(None, rel), *enumerate(takes or [])]:
+                if not name or (k is not None and name == rel):
+                    continue
+                src, why = shard_wav(Path(path), name)
+                if why:
+                    problems.append(f"{src}: {why}; the merged cell has none")
                 else:
-                    problems.append(f"{src}: kept WAV missing; the merged cell has none")
-                    c["wav"] = None
+                    wavs.append(KeptWav(c, src, name, take=k, copy=True))
             cells[key] = c
     run = {k: v for k, v in reports[0]["run"].items()
            if k not in ("shard", "started", "duration_s", "python", "platform", "workers", "release_failures")}
@@ -128,8 +136,22 @@ def merge(paths: list[Path], out_dir: Path, *, force: bool = False) -> tuple[dic
     if problems:
         run["merge_warnings"] = problems
     report = build_report(cell_list, run)
-    write_report(report, out_dir)
-    return report, problems
+    placed = write_outputs(report, out_dir, wavs, HtmlOptions(out_dir / "report.html"))
+    return report, problems, placed
+
+
+def shard_wav(report_path: Path, rel: str) -> tuple[Path, str | None]:
+    """(the WAV a shard report names, why it cannot be used or None)."""
+    base = report_path.parent
+    rp = Path(str(rel))
+    if rp.is_absolute() or ".." in rp.parts or not rp.parts or rp.parts[0] != "wavs":
+        return base / rel, "kept WAV path is not a file under the report's wavs/"
+    src = base / rp
+    if any(p.is_symlink() for p in [src, *list(src.parents)[: len(rp.parts) - 1]]):
+        return src, "kept WAV is reached through a link"
+    if not src.is_file():
+        return src, "kept WAV missing"
+    return src, None
 
 
 # -- `luxgate merge` ------------------------------------------------------------------

@@ -49,8 +49,10 @@ def render_summary(report: dict[str, Any]) -> str:
                 lines.append(f"- heard: “{c['transcript']}”")
             lines.append("")
     noted = [c for c in report["cells"] if c.get("notes")]
-    if noted:  # what the gate changed or could not do (prompt resampled, take not kept, ...)
+    written = run.get("output_notes") or []  # where this report went instead, what it lacks
+    if noted or written:  # what the gate changed or could not do (prompt resampled, take not kept, ...)
         lines += ["## Notes", ""]
+        lines += [f"- {note}" for note in written]
         lines += [f"- {note}" for note in dict.fromkeys(n for c in noted for n in c["notes"])]  # once per prompt
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

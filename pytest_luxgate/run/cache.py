@@ -20,6 +20,13 @@ half an entry (two workers writing one key write identical bytes). Size is
 bounded by ``--luxgate-cache-size``: the controller evicts the least recently
 used entries (hits refresh an entry's mtime) at the end of the run. A cache
 that cannot be read or written is a miss, never a failed cell.
+
+Every entry is sealed (`seal`): a header with its own key and the SHA-256 of
+its bytes, and a take also carries its audio's SHA-256. An entry that is not
+what its path claims (truncated, edited, copied over another key, audio that
+does not hash to what was stored) is a miss, recomputed and overwritten, never
+trusted. Nothing is written outside the cache directory: a link planted inside
+it is replaced, never written through (core.atomic.inside).
 """
 from __future__ import annotations
 
@@ -66,6 +73,27 @@ def parse_size(text: str) -> int:
     if value < 0:
         raise CacheConfigError(f"--luxgate-cache-size must be >= 0, got {text!r}")
     return int(value)
+
+
+SEAL = b"luxgate-cache-entry-1"
+
+
+def seal(key: str, payload: bytes) -> bytes:
+    """`payload` behind a one-line header naming its key and its SHA-256."""
+    return b"%s %s %s\n" % (SEAL, key.encode(), hashlib.sha256(payload).hexdigest().encode()) + payload
+
+
+def unseal(key: str, data: bytes) -> bytes | None:
+    """The payload if `data` is sealed for `key` and whole; None otherwise (a miss)."""
+    head, sep, payload = data.partition(b"\n")
+    parts = head.split(b" ")
+    if not sep or len(parts) != 3 or parts[0] != SEAL or parts[1] != key.encode():
+        return None
+    return payload if hashlib.sha256(payload).hexdigest().encode() == parts[2] else None
+
+
+def _audio_hash(audio: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(audio, dtype=np.float32).tobytes()).hexdigest()
 
 
 def digest(parts: dict[str, Any]) -> str:
@@ -126,8 +154,8 @@ class ContentCache:
 
     def _write(self, path: Path, data: bytes) -> None:
         try:
-            write_file_atomic(path, lambda tmp: Path(tmp).write_bytes(data), public=False)
-        except OSError:
+            write_file_atomic(path, lambda tmp: Path(tmp).write_bytes(data), public=False, root=self.root)
+        except (OSError, ValueError):
             pass  # full disk, read-only dir, cleared under us: the entry is simply not cached
 
     def _read(self, path: Path) -> bytes | None:
@@ -138,35 +166,47 @@ class ContentCache:
         except OSError:
             return None
 
+    def get(self, kind: str, key: str, suffix: str) -> bytes | None:
+        """The payload stored under `key`, or None: missing, unreadable, or not sealed for `key`."""
+        data = self._read(self._path(kind, key, suffix))
+        return None if data is None else unseal(key, data)
+
+    def put(self, kind: str, key: str, suffix: str, payload: bytes) -> None:
+        self._write(self._path(kind, key, suffix), seal(key, payload))
+
     # -- opaque blobs (report plots) ------------------------------------------
     def get_blob(self, kind: str, key: str) -> bytes | None:
-        return self._read(self._path(kind, key, ".bin"))
+        return self.get(kind, key, ".bin")
 
     def put_blob(self, kind: str, key: str, data: bytes) -> None:
-        self._write(self._path(kind, key, ".bin"), data)
+        self.put(kind, key, ".bin", data)
 
     # -- takes ---------------------------------------------------------------
     def get_take(self, key: str) -> CachedTake | None:
-        data = self._read(self._path("synth", key, ".npz"))
+        data = self.get("synth", key, ".npz")
         if data is None:
             return None
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as z:
                 meta = json.loads(bytes(z["meta"]).decode())
                 audio = np.array(z["audio"], dtype=np.float32)
+            if meta.pop("key") != key or meta.pop("audio_sha256") != _audio_hash(audio):
+                return None  # another key's take, or audio that is not what was stored
             return CachedTake(audio, int(meta.pop("sample_rate")), meta)
         except Exception:  # truncated or foreign file: recompute (and overwrite it)
             return None
 
     def put_take(self, key: str, audio: np.ndarray, sample_rate: int, meta: dict[str, Any]) -> None:
         buf = io.BytesIO()
-        blob = json.dumps({**meta, "sample_rate": int(sample_rate)}, default=_plain).encode()
-        np.savez(buf, audio=np.asarray(audio, dtype=np.float32), meta=np.frombuffer(blob, dtype=np.uint8))
-        self._write(self._path("synth", key, ".npz"), buf.getvalue())
+        audio = np.ascontiguousarray(audio, dtype=np.float32)
+        blob = json.dumps({**meta, "sample_rate": int(sample_rate), "key": key,
+                           "audio_sha256": _audio_hash(audio)}, default=_plain).encode()
+        np.savez(buf, audio=audio, meta=np.frombuffer(blob, dtype=np.uint8))
+        self.put("synth", key, ".npz", buf.getvalue())
 
     # -- transcripts -----------------------------------------------------------
     def get_transcript(self, key: str) -> Transcript | None:
-        data = self._read(self._path("asr", key, ".json"))
+        data = self.get("asr", key, ".json")
         if data is None:
             return None
         try:
@@ -178,7 +218,7 @@ class ContentCache:
     def put_transcript(self, key: str, t: Transcript) -> None:
         blob = {"text": t.text, "words": [[w.text, w.start, w.end, w.probability] for w in t.words],
                 "model": t.model, "language": t.language}
-        self._write(self._path("asr", key, ".json"), json.dumps(blob).encode())
+        self.put("asr", key, ".json", json.dumps(blob).encode())
 
     def transcriber(self, asr_spec: str, backend: Callable[[], Any]) -> CachingTranscriber:
         return CachingTranscriber(self, asr_spec, backend)
@@ -291,7 +331,7 @@ def reuse_listeners(cache: ContentCache, evidence: Any, audio: np.ndarray, sampl
     for name, spec in LISTENERS.items():
         if name not in checks or getattr(evidence, name, None) is not None or (spec.uses_prompt and not prompt_hash):
             continue
-        data = cache._read(cache._path("listen", keys[name], ".json"))
+        data = cache.get("listen", keys[name], ".json")
         if data is None:
             continue
         try:
@@ -308,4 +348,4 @@ def keep_listeners(cache: ContentCache, evidence: Any, keys: dict[str, str], reu
     for name in LISTENERS:
         got = getattr(evidence, name, None)
         if got is not None and name not in reused:
-            cache._write(cache._path("listen", keys[name], ".json"), json.dumps(got.to_dict()).encode())
+            cache.put("listen", keys[name], ".json", json.dumps(got.to_dict()).encode())

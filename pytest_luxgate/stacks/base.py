@@ -45,6 +45,11 @@ class Synthesized:
 
 @runtime_checkable
 class Stack(Protocol):
+    """What the gate calls (README "Stacks" lists each). `name` names the stack in its error
+    messages (cells and markers use the name it is registered under). Optional, read with a
+    default where used: `prompt_sample_rate` (matrix/prompts.py, default 24000) and
+    `tune_space()` (`luxgate tune`; without it the user gives --space)."""
+
     name: ClassVar[str]
     #: markers applied to every cell of this stack (its name is always added)
     markers: ClassVar[tuple[str, ...]]

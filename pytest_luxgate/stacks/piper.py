@@ -45,6 +45,13 @@ class PiperStack:
                 # peak at -1 dBFS: Piper normalises to full scale, which would read as clipping
                 "volume": 0.89}
 
+    def tune_space(self) -> dict[str, Any]:
+        """What `luxgate tune` searches: around the voice config (1.0 / 0.667 / 0.8), within the
+        range where the voice still sounds like speech (length 0.75-1.4 built the detector
+        corpus). `volume` is left out on purpose: it only scales the level, which no check
+        besides clipping reads, and it cannot clip below 1."""
+        return {"length_scale": [0.75, 1.4], "noise_scale": [0.3, 1.0], "noise_w_scale": [0.3, 1.2]}
+
     def encode_prompt(self, wav: np.ndarray, sample_rate: int, text: str | None,
                       params: dict[str, Any]) -> None:
         return None

@@ -36,6 +36,11 @@ def test_two_shards_merge_into_the_unsharded_report(pytester: pytest.Pytester, c
     assert [m["shard"]["index"] for m in merged["run"]["merged_from"]] == [1, 2]
     for cell in merged["cells"]:  # the kept takes came along
         assert (pytester.path / "merged" / cell["wav"]).is_file()
+    # the same set of files a run writes, the page included, playing the merged takes
+    assert {p.name for p in (pytester.path / "merged").iterdir()} >= {"report.json", "SUMMARY.md", "report.html",
+                                                                     "wavs"}
+    page = (pytester.path / "merged" / "report.html").read_text()
+    assert page.count("<audio ") == len(merged["cells"]) == 2 and "medium_conversational" in page
     whole_md = comparable_summary((pytester.path / "whole" / "SUMMARY.md").read_text())
     merged_md = comparable_summary((pytester.path / "merged" / "SUMMARY.md").read_text())
     assert merged_md == whole_md

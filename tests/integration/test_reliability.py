@@ -98,7 +98,7 @@ ROWS = register([
     # faults
     ("sigint", "fault", "real SIGINT mid-run", "exit 2; report with the finished cells, `complete: false`, atomic"),
     ("concurrent_run", "fault", "second run on the same output dir (plain and `-n 2`)", "second run refused (exit 4, names the holder); first run's report complete"),
-    ("foreign_takes", "fault", "another run's `.takes-*` dir in the output dir", "left alone (only this run's takes are cleaned)"),
+    ("foreign_takes", "fault", "another run's `.takes-*` dir in the output dir", "left alone while its run lives or it has no lock file (a dead run's is removed)"),
     # safety
     ("ids_traversal", "safety", "ids with `../`, `/`, NUL, 200 characters, odd Unicode, case twins", "files sanitised, distinct, all inside the output dir"),
     ("no_eval_paths", "safety", "scenario/prompt data reaching eval/exec/pickle/unsafe YAML", "none: no such call in the package; the two model-loading sites are listed with their reason"),
@@ -636,6 +636,8 @@ def test_unwritable_output_dir_falls_back_and_says_where(pytester: pytest.Pytest
     assert (fallback / "SUMMARY.md").is_file()
     (cell,) = report["cells"]
     assert cell["status"] in RAN and (fallback / cell["wav"]).is_file()  # the best take went with it
+    assert "<audio " in (fallback / "report.html").read_text()  # and the page that plays it
+    assert report["run"]["output_notes"][0].startswith(f"could not write the report to {pytester.path / 'blocker'}")
     record("output_unwritable", lost=missing_survivors(report, {("piper", "own_voice", "short_plain"): RAN}))
 
 

@@ -97,3 +97,63 @@ def test_concurrent_writers_never_leave_a_torn_entry(tmp_path: Path) -> None:
         assert p.exitcode == 0
     assert cache.get_take("dd" * 32) is not None
     assert not list((tmp_path / "synth").rglob(".tmp-*")), "temp files left behind"
+
+
+def test_an_entry_that_is_not_what_it_claims_is_a_miss(tmp_path: Path) -> None:
+    """Copied over another key, truncated, one audio sample changed, header edited: all misses."""
+    cache = ContentCache(tmp_path / "c", 1 << 30)
+    a, b = "aa" * 32, "bb" * 32
+    audio = np.linspace(-0.5, 0.5, 1600, dtype=np.float32)
+    cache.put_take(a, audio, 16000, {"n": 1})
+    cache.put_take(b, audio[::-1].copy(), 16000, {"n": 2})
+    assert cache.get_take(a).meta == {"n": 1} and cache.get_take(b).meta == {"n": 2}
+    pa, pb = cache._path("synth", a, ".npz"), cache._path("synth", b, ".npz")
+    good_a = pa.read_bytes()
+    pb.write_bytes(good_a)  # a's entry under b's key
+    assert cache.get_take(b) is None and cache.get_take(a) is not None
+    pa.write_bytes(good_a[: len(good_a) // 2])  # truncated
+    assert cache.get_take(a) is None
+    flipped = bytearray(good_a)
+    flipped[-200] ^= 0x01  # one byte of the payload
+    pa.write_bytes(bytes(flipped))
+    assert cache.get_take(a) is None
+    # the same audio bytes changed inside a validly sealed entry: the audio hash catches it
+    import io
+
+    from pytest_luxgate.run.cache import seal, unseal
+    with np.load(io.BytesIO(unseal(a, good_a)), allow_pickle=False) as z:
+        meta, stored = bytes(z["meta"]), np.array(z["audio"])
+    stored[10] += 0.25
+    buf = io.BytesIO()
+    np.savez(buf, audio=stored, meta=np.frombuffer(meta, dtype=np.uint8))
+    pa.write_bytes(seal(a, buf.getvalue()))
+    assert cache.get_take(a) is None
+    pa.write_bytes(good_a)
+    assert cache.get_take(a) is not None  # and whole again: a hit
+    # transcripts and blobs: the same seal
+    t = Transcript("hello", (Word("hello", 0.1, 0.4, 0.9),), "m", "en")
+    cache.put_transcript(a, t)
+    cache.put_blob("plots", a, b"jpeg bytes")
+    pt = cache._path("asr", a, ".json")
+    pt.write_bytes(pt.read_bytes().replace(b"hello", b"jello"))
+    assert cache.get_transcript(a) is None
+    cache._path("plots", b, ".bin").parent.mkdir(parents=True, exist_ok=True)
+    cache._path("plots", b, ".bin").write_bytes(cache._path("plots", a, ".bin").read_bytes())
+    assert cache.get_blob("plots", a) == b"jpeg bytes" and cache.get_blob("plots", b) is None
+
+
+def test_a_link_planted_in_the_cache_is_never_written_through(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    cache = ContentCache(tmp_path / "c", 1 << 30)
+    key = "cd" * 32
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "synth").symlink_to(elsewhere, target_is_directory=True)  # a directory link
+    cache.put_take(key, np.zeros(160, np.float32), 16000, {})
+    path = cache._path("asr", key, ".json")
+    path.parent.mkdir(parents=True)
+    path.symlink_to(elsewhere / "x.json")  # a file link at the entry's own name
+    cache.put_transcript(key, Transcript("hi", (), "m", "en"))
+    assert list(elsewhere.iterdir()) == []
+    assert not (tmp_path / "c" / "synth").is_symlink() and cache.get_take(key) is not None
+    assert not path.is_symlink() and cache.get_transcript(key).text == "hi"

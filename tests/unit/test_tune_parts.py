@@ -10,7 +10,7 @@ import pytest
 from pytest_luxgate.matrix.params_file import ParamsFileError, read_params_file, render_params_file
 from pytest_luxgate.judging.thresholds import resolve
 from pytest_luxgate.cli.tune.search import STEP_MIN, Score, next_step, params_key, propose, score
-from pytest_luxgate.cli.tune.space import KNOWN_RANGES, SpaceError, build_space, default_space, load_space_file
+from pytest_luxgate.cli.tune.space import SpaceError, build_space, default_space, load_space_file
 from pytest_luxgate.cli.tune.store import TMP_PREFIX, BudgetExceeded, Store, dir_bytes, wav_bytes
 
 PIPER = {"length_scale": 1, "noise_scale": 0.667, "noise_w_scale": 0.8, "volume": 0.89}
@@ -23,30 +23,49 @@ class _Stack:
 
 
 # -- space ---------------------------------------------------------------------
-def test_default_space_takes_known_ranges_for_declared_params_only() -> None:
-    space = default_space(_Stack(), PIPER)
+def test_built_in_stacks_declare_their_own_space() -> None:
+    """Piper's space comes from PiperStack.tune_space(), not from a table keyed by name."""
+    from pytest_luxgate.stacks.piper import PiperStack
+
+    space = default_space(PiperStack(), PIPER, "piper")
     assert space.names == ("length_scale", "noise_scale", "noise_w_scale")  # volume left out on purpose
+    assert space.source == "stack 'piper' tune_space()"
     ls = space.dims[0]
     # Piper's config gives length_scale as the integer 1; the float range keeps it continuous
-    assert ls.kind == "float" and (ls.low, ls.high) == KNOWN_RANGES["length_scale"]
-    lux = default_space(_Stack(), LUX)
-    kinds = {d.name: d.kind for d in lux.dims}
-    assert kinds["num_steps"] == "int" and kinds["duration_pad_frames"] == "int"
-    assert kinds["guidance_scale"] == "float" and "return_smooth" not in kinds and "device" not in kinds
+    assert ls.kind == "float" and (ls.low, ls.high) == (0.75, 1.4)
+    for dim in space.dims:
+        assert dim.low <= PIPER[dim.name] <= dim.high, dim
 
 
 def test_luxtts_stacks_get_the_original_loops_search_space() -> None:
     """docs/ORIGIN.md: prompt offset, reference duration, silence-trim threshold, speed, steps,
     guidance, t_shift, duration padding; every default lies inside its range."""
-    from pytest_luxgate.stacks.luxtts.stacks import DEFAULT_PARAMS
+    from pytest_luxgate.stacks.luxtts.stacks import DEFAULT_PARAMS, LuxTTSTorchStack
 
-    space = default_space(_Stack(), DEFAULT_PARAMS)
+    space = default_space(LuxTTSTorchStack(), DEFAULT_PARAMS, "torch")
     assert set(space.names) == {"prompt_start", "ref_duration", "silence_threshold_db", "keep_silence_ms",
                                 "speed", "num_steps", "guidance_scale", "t_shift", "duration_pad_frames"}
+    kinds = {d.name: d.kind for d in space.dims}
+    assert kinds["num_steps"] == "int" and kinds["duration_pad_frames"] == "int"
+    assert kinds["guidance_scale"] == "float"
     for dim in space.dims:
         assert dim.low <= DEFAULT_PARAMS[dim.name] <= dim.high, dim
-    for dim in default_space(_Stack(), PIPER).dims:
-        assert dim.low <= PIPER[dim.name] <= dim.high, dim
+
+
+def test_a_shared_parameter_name_borrows_no_range() -> None:
+    """A custom stack whose `speed` is words per minute (default 160) declares no space: it gets
+    no LuxTTS range for it (that gave speed = 1.15), but an error naming --space."""
+    class WordsPerMinute:  # no `name` attribute either: the registered name is used
+        def default_params(self) -> dict:
+            return {"speed": 160}
+
+    with pytest.raises(SpaceError) as err:
+        default_space(WordsPerMinute(), {"speed": 160}, "wpm")
+    assert str(err.value).startswith("--stack wpm: the stack declares no search space")
+    assert "--space FILE" in str(err.value) and "speed" in str(err.value)
+    # the same stack with a user space tunes in its own unit
+    space = build_space({"speed": 160}, {"speed": [140, 200]}, "--space f")
+    assert space.dims[0].kind == "int" and space.clip({"speed": 160}) == {"speed": 160}
 
 
 def test_stack_tune_space_wins_and_is_checked() -> None:
@@ -82,9 +101,16 @@ def test_space_file_shapes_and_errors(tmp_path: Path) -> None:
         load_space_file(tmp_path / "missing.toml", PIPER)
 
 
-def test_no_known_range_asks_for_a_space_file() -> None:
+def test_no_declared_space_asks_for_a_space_file() -> None:
     with pytest.raises(SpaceError, match="--space FILE"):
         default_space(_Stack(), {"temperature_knob": 1.0})
+
+    class Broken(_Stack):
+        def tune_space(self) -> dict:
+            raise KeyError("oops")
+
+    with pytest.raises(SpaceError, match="tune_space\\(\\) raised KeyError"):
+        default_space(Broken(), {"temperature_knob": 1.0})
 
 
 def test_dim_clip_keeps_values_legal() -> None:
@@ -184,12 +210,19 @@ def test_store_removes_own_old_outputs_and_stale_temp_dirs(tmp_path: Path) -> No
     (tmp_path / "wavs").mkdir()
     (tmp_path / "wavs" / "old.wav").write_bytes(b"x" * 50)
     (tmp_path / "TUNE.md").write_text("old")
-    stale = tmp_path / f"{TMP_PREFIX}999999"
+    stale = tmp_path / f"{TMP_PREFIX}killed"  # a killed tune's: its lock file, held by no one
     stale.mkdir()
+    (stale / ".lock").write_bytes(b"")
     (stale / "half.wav").write_bytes(b"x" * 10)
+    from pytest_luxgate.core.held import HeldDir
+
+    live = HeldDir(tmp_path, TMP_PREFIX)  # a tune still running in the same directory
+    (live.path / "theirs.wav").write_bytes(b"x" * 7)
     store = Store(tmp_path, None, owned=("wavs", "TUNE.md"))
-    assert not stale.exists() and not (tmp_path / "wavs").exists() and store.used == 0
+    assert not stale.exists() and not (tmp_path / "wavs").exists()
+    assert (live.path / "theirs.wav").exists() and store.used == 7
     store.close()
+    live.close()
 
 
 def test_wav_bytes_is_16_bit_pcm(tmp_path: Path) -> None:

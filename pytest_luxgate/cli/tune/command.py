@@ -52,7 +52,7 @@ def add_parser(sub: Any) -> None:
     t.add_argument("--scenario", default="", help="only these scenario ids (comma separated; default: all)")
     t.add_argument("--space", type=Path, default=None,
                    help="search space TOML (name = [min, max] per parameter); default: the stack's "
-                   "tune_space() or the known ranges of its parameters")
+                   "own tune_space() (a stack without one needs --space)")
     t.add_argument("--params", action="append", default=[], metavar="KEY=VALUE",
                    help="starting values over the stack defaults (repeatable)")
     t.add_argument("--rounds", type=int, default=8, help="most search rounds (default 8)")

@@ -74,7 +74,7 @@ def _setup(args: argparse.Namespace) -> dict[str, Any]:
     except ValueError as exc:
         raise TuneError(str(exc)) from None
     try:
-        space = load_space_file(args.space, defaults) if args.space else default_space(stack, defaults)
+        space = load_space_file(args.space, defaults) if args.space else default_space(stack, defaults, name)
     except SpaceError as exc:
         raise TuneError(str(exc)) from None
     gated = checks_of(gate_tests)

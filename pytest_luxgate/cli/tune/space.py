@@ -5,10 +5,12 @@ Where a space comes from, first match wins:
 1. a TOML file (``--space FILE``): one entry per parameter,
    ``length_scale = [0.8, 1.3]`` or ``[num_steps] min = 4  max = 12`` or
    ``[return_smooth] values = [true, false]``; only the parameters listed move;
-2. the stack's own ``tune_space()`` (optional in the stack protocol), same shapes;
-3. the table below, keyed by parameter *name*, for every parameter the stack's
-   ``default_params()`` declares (so a stack that uses the LuxTTS names gets
-   the ranges the original feedback loop searched without declaring anything).
+2. the stack's own ``tune_space()`` (optional in the stack protocol), same shapes.
+
+Nothing else: a range is never borrowed from another stack by parameter name (a custom
+stack's ``speed`` in words per minute is not LuxTTS's speed factor). A stack that declares
+no space and a run without ``--space`` is refused, naming both ways to give one. The
+built-in stacks declare theirs (stacks/piper.py, stacks/luxtts/stacks.py).
 
 Every parameter must be one the stack declares in ``default_params()``: a typo
 must be an error, not a dimension that silently changes nothing.
@@ -21,31 +23,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ...core.tomlfile import read_toml
-
-#: ranges by parameter name. LuxTTS ones bracket the original matrix's defaults
-#: (docs/ORIGIN.md: num_steps 6, guidance 2.6, t_shift 0.45, speed 0.96, pad 20,
-#: ref_duration 2.4 s, prompt start 0, trim -44 dB) by what its feedback loop
-#: explored; Piper's bracket its voice config (1.0 / 0.667 / 0.8) by the range
-#: where the voice still sounds like speech (length 0.75-1.5 was used to build
-#: the detector corpus). Piper's `volume` is left out on purpose: it only scales
-#: the level, which no check besides clipping reads, and it cannot clip below 1.
-KNOWN_RANGES: dict[str, tuple[float, float]] = {
-    # Piper (VITS)
-    "length_scale": (0.75, 1.4),
-    "noise_scale": (0.3, 1.0),
-    "noise_w_scale": (0.3, 1.2),
-    # LuxTTS generation
-    "num_steps": (3, 16),
-    "guidance_scale": (1.0, 4.0),
-    "t_shift": (0.2, 0.9),
-    "speed": (0.8, 1.15),
-    "duration_pad_frames": (0, 40),
-    # LuxTTS prompt encoding
-    "ref_duration": (1.5, 6.0),
-    "prompt_start": (0.0, 2.0),
-    "silence_threshold_db": (-60.0, -30.0),
-    "keep_silence_ms": (0.0, 120.0),
-}
 
 
 class SpaceError(ValueError):
@@ -151,14 +128,22 @@ def load_space_file(path: Path, defaults: Mapping[str, Any]) -> Space:
     return build_space(defaults, read_toml(path, "--space", SpaceError), f"--space {path}")
 
 
-def default_space(stack: Any, defaults: Mapping[str, Any]) -> Space:
-    """The stack's declared `tune_space()`, else KNOWN_RANGES for its parameters."""
+def default_space(stack: Any, defaults: Mapping[str, Any], name: str | None = None) -> Space:
+    """The stack's declared `tune_space()`; SpaceError (naming --space) when it declares none.
+
+    `name`: the name the stack was asked for by (``--stack NAME=...``); a stack class
+    need not carry a ``name`` attribute."""
+    name = name or str(getattr(stack, "name", type(stack).__name__))
     declared = getattr(stack, "tune_space", None)
-    if callable(declared):
-        return build_space(defaults, declared(), f"stack {stack.name!r} tune_space()")
-    table = {k: list(KNOWN_RANGES[k]) for k in defaults if k in KNOWN_RANGES}
-    if not table:
-        raise SpaceError(f"stack {stack.name!r} declares no tune_space() and none of its parameters "
-                         f"({', '.join(sorted(defaults)) or 'none'}) has a known range; "
-                         "give --space FILE")
-    return build_space(defaults, table, f"default ranges for stack {stack.name!r}")
+    if not callable(declared):
+        raise SpaceError(f"--stack {name}: the stack declares no search space (a tune_space() method) "
+                         f"and no --space FILE was given; give --space FILE with a range for the "
+                         f"parameters to tune (the stack's: {', '.join(sorted(defaults)) or 'none'})")
+    try:
+        table = declared()
+    except Exception as exc:  # a plug-in's own bug: say whose, in one line
+        raise SpaceError(f"--stack {name}: its tune_space() raised {type(exc).__name__}: {exc}") from None
+    if not isinstance(table, Mapping):
+        raise SpaceError(f"--stack {name}: its tune_space() returned {type(table).__name__}, "
+                         "expected a table {parameter: [min, max]}")
+    return build_space(defaults, table, f"stack {name!r} tune_space()")

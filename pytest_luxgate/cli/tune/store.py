@@ -11,10 +11,10 @@ replace needs while the old file still exists, and the history lines:
   and writes nothing. Ordinary writes (WAVs, history) must also leave
   ``reserve`` bytes free: room for the final report, so a tune stopped by the
   budget can still say so.
-- Temp files live in one directory, ``.tune-tmp-<pid>``, removed by `close()`
+- Temp files live in one directory, ``.tune-tmp-*``, removed by `close()`
   (called from a ``finally``, so on success, failure and Ctrl-C alike); a
   leftover from a killed run (SIGKILL cannot be caught) is removed by the
-  next run in the same directory.
+  next run in the same directory, a running tune's is not (core/held.py).
 
 Sizes are apparent file sizes (bytes written), not filesystem blocks.
 """
@@ -26,6 +26,9 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+
+from ...core.atomic import inside, open_no_follow, remove_path
+from ...core.held import HeldDir, clean_dead
 
 TMP_PREFIX = ".tune-tmp-"
 
@@ -70,18 +73,13 @@ class Store:
         self.limit = max_bytes
         self.reserve = 0
         self.root.mkdir(parents=True, exist_ok=True)
-        for stale in self.root.glob(TMP_PREFIX + "*"):
-            shutil.rmtree(stale, ignore_errors=True)
-        for name in owned:
-            target = self.root / name
-            if target.is_dir():
-                shutil.rmtree(target, ignore_errors=True)
-            else:
-                target.unlink(missing_ok=True)
+        clean_dead(self.root, TMP_PREFIX)  # a killed tune's; a live one's (its lock held) stays
+        for name in owned:  # a link at one of these names goes (only the link), never followed
+            remove_path(self.root / name)
         self.used = dir_bytes(self.root)
         self.peak = self.used
-        self.tmp = self.root / f"{TMP_PREFIX}{os.getpid()}"
-        self.tmp.mkdir()
+        self._held = HeldDir(self.root, TMP_PREFIX)
+        self.tmp = self._held.path
         self._sizes: dict[str, int] = {}
         self._n = 0
 
@@ -104,12 +102,11 @@ class Store:
     # -- writing ------------------------------------------------------------
     def write(self, rel: str, data: bytes, *, essential: bool = False) -> Path:
         """Atomically (temp file + rename) replace root/rel with `data`."""
-        dest = self.root / rel
         self._claim(rel, len(data), essential)  # temp copy and old file coexist until the rename
         self._n += 1
-        tmp = self.tmp / f"{self._n}-{dest.name}"
+        tmp = self.tmp / f"{self._n}-{Path(rel).name}"
         try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest = inside(self.root, rel)  # no directory on the way is a link out of the root
             with open(tmp, "wb") as fh:
                 fh.write(data)
                 fh.flush()
@@ -126,8 +123,9 @@ class Store:
     def append(self, rel: str, data: bytes) -> None:
         """Append to root/rel (a JSON-lines history); counted like any write."""
         self._claim(rel, len(data), essential=False)
-        try:
-            with open(self.root / rel, "ab") as fh:
+        try:  # never appended through a link planted at the name
+            fd = open_no_follow(inside(self.root, rel), os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            with os.fdopen(fd, "ab") as fh:
                 fh.write(data)
         except BaseException:
             self.used -= len(data)
@@ -146,3 +144,4 @@ class Store:
     def close(self) -> None:
         """Remove the temp directory (idempotent; safe in a finally)."""
         shutil.rmtree(self.tmp, ignore_errors=True)
+        self._held.close()

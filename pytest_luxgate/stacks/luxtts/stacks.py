@@ -54,6 +54,13 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "rms_max": 0.03,
 }
 
+#: `tune_space()`: ranges around DEFAULT_PARAMS (speed is LuxTTS's factor, 1.0 = its natural pace)
+TUNE_SPACE: dict[str, list[float]] = {
+    "num_steps": [3, 16], "guidance_scale": [1.0, 4.0], "t_shift": [0.2, 0.9], "speed": [0.8, 1.15],
+    "duration_pad_frames": [0, 40], "ref_duration": [1.5, 6.0], "prompt_start": [0.0, 2.0],
+    "silence_threshold_db": [-60.0, -30.0], "keep_silence_ms": [0.0, 120.0],
+}
+
 
 def _need(*modules: str, extra: str) -> None:
     missing = [m for m in modules if importlib.util.find_spec(m) is None]
@@ -155,6 +162,12 @@ class _LuxTTSStack:
 
     def default_params(self) -> dict[str, Any]:
         return dict(DEFAULT_PARAMS)
+
+    def tune_space(self) -> dict[str, Any]:
+        """What `luxgate tune` searches: the original feedback loop's space (docs/ORIGIN.md:
+        prompt start, reference duration, silence-trim threshold and kept silence, speed,
+        steps, guidance, t_shift, duration padding), bracketing DEFAULT_PARAMS by what it explored."""
+        return dict(TUNE_SPACE)
 
     def describe(self) -> dict[str, Any]:
         # identity only, nothing that varies between runs: the take cache keys on this
