@@ -7,10 +7,20 @@ from pathlib import Path
 import pytest
 
 from pytest_luxgate.core.types import Transcript, Word
-from pytest_luxgate.judging.thresholds import PAIRS, THRESHOLDS, check_pairs, parse_overrides
+from pytest_luxgate.judging.thresholds import (
+    PAIRS,
+    THRESHOLDS,
+    check_pairs,
+    parse_overrides,
+)
 from pytest_luxgate.matrix.prompt_text import transcript_mismatch
 from pytest_luxgate.matrix.prompts import DEFAULT_FILE, PromptError, load_prompts
-from pytest_luxgate.matrix.scenarios import ScenarioError, check_thresholds, load_dirs, load_file
+from pytest_luxgate.matrix.scenarios import (
+    ScenarioError,
+    check_thresholds,
+    load_dirs,
+    load_file,
+)
 
 
 def _write(d: Path, body: str, name: str = "s.toml") -> Path:
