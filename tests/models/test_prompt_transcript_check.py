@@ -87,3 +87,33 @@ def test_human_recordings_right_transcript_passes_changed_words_are_flagged(mode
         for wrong in changes.values():
             assert f"“{normalize_words(wrong)[0]}" in found.what, found.what
     assert single["flagged"] >= 5, single  # most single changed words are heard surely
+
+
+def test_the_prompt_transcript_is_cached_like_a_takes(tmp_path) -> None:
+    """The check hears each prompt once and keeps what it heard in the persistent cache (keyed by
+    the ASR's identity and the audio, cache.py): a later run reads it instead of the model."""
+    import json
+
+    from pytest_luxgate.matrix.cells import Cell
+    from pytest_luxgate.matrix.prompts import Prompt
+    from pytest_luxgate.matrix.scenarios import Scenario
+    from pytest_luxgate.run.cache import ContentCache
+    from pytest_luxgate.run.runner import CellFailed, CellRunner
+
+    cache = ContentCache(tmp_path, 1 << 30)
+    prompt = Prompt("p", PROMPTS["prompt_a"].wav, A)
+
+    def check() -> None:
+        runner = CellRunner(scenarios={"s": Scenario("s", "Hello there.")}, prompts={"p": prompt},
+                            asr_spec="faster-whisper:tiny.en", seed=1, params={}, thresholds={}, work_dir=None,
+                            cache=cache)
+        runner._check_prompt_text(Cell("any", "p", "s"))
+
+    check()  # the right transcript: no error
+    (entry,) = (tmp_path / "asr").glob("*/*.json")
+    assert json.loads(entry.read_text())["text"] == A
+    # what the next run hears is that entry: made to hear another sentence, the check follows it
+    entry.write_text(json.dumps({"text": B, "words": [[w, 0.0, 0.1, 0.99] for w in B.split()],
+                                 "model": "tiny.en", "language": "en"}))
+    with pytest.raises(CellFailed, match="prompt 'p': its transcript does not match its audio"):
+        check()
