@@ -106,15 +106,30 @@ def test_inverted_threshold_pair_on_the_command_line_is_refused(pytester: pytest
     assert line == ("ERROR: threshold rate_min_sps = 5 syl/s (--luxgate-threshold) is above rate_max_sps = 3 syl/s "
                     "(--luxgate-threshold): no take could pass the 'rate' check; lower rate_min_sps or raise "
                     "rate_max_sps"), line
-    record("threshold_pair_option", lost=lost)
+    _record_again("threshold_pair_option", lost)
     # from the ini the source says so; the pair moved together is accepted
     pytester.makeini("[pytest]\nluxgate_threshold = rate_max_sps=2\n")
     line, lost = _refused(pytester)
     assert says(line, "ERROR: threshold rate_min_sps = 2.5 syl/s (default) is above rate_max_sps = 2 syl/s "
                       "(ini luxgate_threshold)"), line
-    record("threshold_pair_option", lost=lost, tried=2)
+    _record_again("threshold_pair_option", lost)
     res = run_gate(pytester, "--luxgate-threshold=rate_min_sps=1,rate_max_sps=2", "--co", "-q")
     assert res.ret == pytest.ExitCode.OK, res.stderr.str()
+
+
+def test_inverted_threshold_pair_is_refused_by_luxgate_check_too(tmp_path: Path) -> None:
+    """`luxgate check` parses --threshold with the same function: exit 2, one line, no traceback."""
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "pytest_luxgate.cli", "check", str(PROMPT_WAV), "--text", RIGHT,
+                          "--threshold", "rate_max_sps=2"], capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path)
+    assert res.returncode == 2 and res.stdout == "" and "Traceback" not in res.stderr, res.stderr
+    assert res.stderr.strip() == ("luxgate: error: threshold rate_min_sps = 2.5 syl/s (default) is above "
+                                  "rate_max_sps = 2 syl/s (--threshold): no take could pass the 'rate' check; "
+                                  "lower rate_min_sps or raise rate_max_sps")
+    _record_again("threshold_pair_option", 0)
 
 
 def test_inverted_threshold_pair_from_scenario_and_option_is_refused(pytester: pytest.Pytester) -> None:
