@@ -7,12 +7,53 @@ absurd value is an error rather than a silently disabled check.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-from .checks import THRESHOLDS
+from .checks import CHECKS, THRESHOLDS
 from .spec import Threshold
 
-__all__ = ["THRESHOLDS", "Threshold", "parse_assignments", "parse_overrides", "resolve", "validate_overrides"]
+__all__ = ["PAIRS", "THRESHOLDS", "Threshold", "check_pairs", "parse_assignments", "parse_overrides", "resolve",
+           "validate_overrides"]
+
+
+def _pairs() -> tuple[tuple[str, str], ...]:
+    """(lower bound, upper bound) threshold pairs of one quantity: a key holding ``min`` with a
+    "min" limit whose twin with ``max`` in its place has a "max" limit (rate_min_sps / rate_max_sps).
+    Read from the registry, so a check that adds such a pair is covered without a list to keep."""
+    out = []
+    for key, spec in THRESHOLDS.items():
+        if spec.limit != "min" or "min" not in key.split("_"):
+            continue
+        twin = "_".join("max" if part == "min" else part for part in key.split("_"))
+        if twin in THRESHOLDS and THRESHOLDS[twin].limit == "max":
+            out.append((key, twin))
+    return tuple(out)
+
+
+#: threshold pairs that bound one quantity from both sides: the lower may not exceed the upper
+PAIRS = _pairs()
+
+
+def _check_of(key: str) -> str:
+    return next((f"the {c.name!r} check" for c in CHECKS.values() if key in c.thresholds), "its check")
+
+
+def check_pairs(layers: Sequence[tuple[str, Mapping[str, float]]]) -> None:
+    """Refuse a lower bound above its upper bound (no take could pass) once `layers` are laid
+    over the defaults, later winning; each layer is (where its values come from, values).
+    The ValueError names both values and where each came from."""
+    for low, high in PAIRS:
+        found = {}
+        for key in (low, high):
+            found[key] = (THRESHOLDS[key].default, "default")
+            for source, values in layers:
+                if key in values:
+                    found[key] = (float(values[key]), source)
+        (lo, lo_from), (hi, hi_from) = found[low], found[high]
+        if lo > hi:
+            unit = THRESHOLDS[low].unit
+            raise ValueError(f"threshold {low} = {lo:g} {unit} ({lo_from}) is above {high} = {hi:g} {unit} "
+                             f"({hi_from}): no take could pass {_check_of(low)}; lower {low} or raise {high}")
 
 
 def validate_overrides(values: Mapping[str, Any]) -> dict[str, float]:
@@ -59,9 +100,11 @@ def parse_overrides(items: list[str], option: str) -> dict[str, float]:
         except ValueError:
             raise ValueError(f"{option} {key}: must be a number, got {value!r}") from None
     try:
-        return validate_overrides(numbers)
+        out = validate_overrides(numbers)
     except ValueError as exc:  # a value the table refuses: say which option gave it
         raise ValueError(f"{option}: {exc}") from None
+    check_pairs([(option, out)])
+    return out
 
 
 def resolve(*layers: Mapping[str, float]) -> dict[str, float]:

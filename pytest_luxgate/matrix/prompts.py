@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..core.tomlfile import read_toml
+from ..core.tomlfile import describe_value, read_toml
 
 if TYPE_CHECKING:
     from ..core.audio import LoadedAudio
@@ -44,8 +44,17 @@ class Prompt:
         return h.hexdigest()[:16]
 
 
+#: the keys of a [[prompt]] table (`voice` describes it, for people), and of the file
+PROMPT_KEYS = ("id", "wav", "text", "voice")
+FILE_KEYS = ("prompt",)
+
+
 def load_prompts(path: Path = DEFAULT_FILE) -> list[Prompt]:
     data = read_toml(path, "prompts file", PromptError)
+    unknown = sorted(set(data) - set(FILE_KEYS))
+    if unknown:  # a misspelt [[promt]] would otherwise leave its prompts out without a word
+        raise PromptError(f"prompts file {path}: unknown key(s) {unknown}; known: [[prompt]] tables "
+                          f"with {', '.join(PROMPT_KEYS)}")
     entries = data.get("prompt")
     if not isinstance(entries, list) or not entries:
         raise PromptError(f"prompts file {path}: no [[prompt]] tables (each needs id, wav, text)")
@@ -54,13 +63,21 @@ def load_prompts(path: Path = DEFAULT_FILE) -> list[Prompt]:
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict) or not entry.get("wav"):
             raise PromptError(f"prompts file {path}: prompt #{i + 1} has no 'wav'")
+        unknown = sorted(set(entry) - set(PROMPT_KEYS))
+        if unknown:  # "transcript = ..." for "text = ..." would run the prompt with no transcript
+            raise PromptError(f"prompts file {path}: prompt #{i + 1} ({entry.get('id', entry['wav'])!r}) has "
+                              f"unknown key(s) {unknown}; known: {', '.join(PROMPT_KEYS)}")
+        for key in ("id", "wav", "text", "voice"):
+            if key in entry and not isinstance(entry[key], str):
+                raise PromptError(f"prompts file {path}: prompt #{i + 1}: {key!r} must be a string, got "
+                                  f"{describe_value(entry[key])}")
         wav = (path.parent / str(entry["wav"])).resolve()
         pid = str(entry.get("id") or wav.stem)
         if pid in seen:
             raise PromptError(f"prompts file {path}: duplicate prompt id {pid!r}")
         seen.add(pid)
         text = entry.get("text")
-        if text is not None and (not isinstance(text, str) or not text.strip()):
+        if text is not None and not text.strip():
             raise PromptError(f"prompts file {path}: prompt {pid!r} has an empty 'text'; give the "
                               "exact transcript of the wav or leave the key out")
         prompts.append(Prompt(pid, wav, text.strip() if text else None, str(entry.get("voice", ""))))

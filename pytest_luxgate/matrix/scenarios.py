@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..baselines.spec import validate_tolerances
-from ..core.tomlfile import read_toml
-from ..judging.thresholds import validate_overrides
+from ..core.tomlfile import describe_value, read_toml
+from ..judging.thresholds import check_pairs, validate_overrides
+from ..metrics.text import normalize_words
 from ..speech.chunking import validate_chunking
 
 MAX_TEXT_CHARS = 20_000
@@ -62,8 +63,17 @@ def load_file(path: Path) -> Scenario:
     text = data.get("text")
     if text is None:
         raise ScenarioError(f"scenario file {path}: missing 'text' (the words to synthesize)")
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
+        raise ScenarioError(f"scenario file {path}: 'text' must be a string, got {describe_value(text)}; "
+                            'write the words in quotes: text = "..."')
+    if not text.strip():
         raise ScenarioError(f"scenario file {path}: 'text' is empty; give the words to synthesize")
+    if not normalize_words(text):
+        # the judge compares words: a text with none (only punctuation or symbols) can be neither
+        # spoken meaningfully nor checked, and a stack handed it fails in ways that blame the engine
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise ScenarioError(f"scenario file {path}: 'text' {shown!r} has nothing to speak (only punctuation "
+                            "or symbols, no words or numbers); give the words to synthesize")
     if len(text) > MAX_TEXT_CHARS:
         raise ScenarioError(f"scenario file {path}: 'text' has {len(text)} characters, "
                             f"more than the {MAX_TEXT_CHARS} allowed; split it into scenarios")
@@ -76,6 +86,7 @@ def load_file(path: Path) -> Scenario:
                             "must be tables")
     try:
         thresholds = validate_overrides(thresholds)
+        check_pairs([("its [thresholds]", thresholds)])
         chunking = validate_chunking(chunking)
         baseline = validate_tolerances(baseline, "[baseline]")
     except ValueError as exc:
@@ -85,9 +96,16 @@ def load_file(path: Path) -> Scenario:
 
 
 def load_dirs(dirs: Iterable[Path]) -> list[Scenario]:
-    """Load every ``*.toml`` under the given directories; later dirs may not reuse ids."""
+    """Load every ``*.toml`` under the given directories; later dirs may not reuse ids.
+
+    A directory named twice (an ini entry repeated on the command line) is read once:
+    its files are the same files, not a clash of ids."""
     found: dict[str, Scenario] = {}
+    seen: set[Path] = set()
     for d in dirs:
+        if d.resolve() in seen:
+            continue
+        seen.add(d.resolve())
         if not d.is_dir():
             raise ScenarioError(f"scenario directory {d} does not exist (--luxgate-scenarios / "
                                 "ini luxgate_scenarios)")
@@ -98,6 +116,17 @@ def load_dirs(dirs: Iterable[Path]) -> list[Scenario]:
                                     f"{found[sc.id].source}; ids must be unique")
             found[sc.id] = sc
     return list(found.values())
+
+
+def check_thresholds(scenarios: Iterable[Scenario], run: dict[str, float], run_source: str) -> None:
+    """Refuse a scenario whose [thresholds] and the run's overrides (`run`, from `run_source`)
+    together bound a quantity inconsistently (rate_min_sps above rate_max_sps); the scenario
+    wins where both set a key, as in judging."""
+    for sc in scenarios:
+        try:
+            check_pairs([(run_source, run), (f"scenario file {sc.source} [thresholds]", sc.thresholds)])
+        except ValueError as exc:
+            raise ScenarioError(f"scenario {sc.id!r}: {exc}") from None
 
 
 def select(scenarios: list[Scenario], wanted: Iterable[str]) -> list[Scenario]:

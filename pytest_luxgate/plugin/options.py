@@ -18,13 +18,17 @@ from ..speech.chunking import DEFAULT_CROSSFADE_MS, DEFAULT_MAX_CHARS, ChunkingO
 from .sharding import Shard, parse_shard
 
 KEEP_WAVS = ("none", "best", "all")
+#: options that may be given several times, each adding to the list (pytest's convention for a
+#: repeatable option); the command line still replaces the ini value as a whole
+REPEATABLE = frozenset({"scenarios"})
 
 # (name, help, default, ini type)
 OPTIONS: list[tuple[str, str, Any, str]] = [
     ("stacks", "comma-separated stacks to gate (default: piper, plus the stacks -m names, "
      "e.g. -m mlx)", "", "string"),
     ("prompts", "prompts TOML file ([[prompt]] id, wav, text); default: the two shipped prompts", "", "string"),
-    ("scenarios", "extra scenario directories (os.pathsep/comma separated), added to the standard five", "", "string"),
+    ("scenarios", "extra scenario directories (os.pathsep/comma separated; the option may be given "
+     "several times, all are used), added to the standard five", "", "string"),
     ("scenario", "only these scenario ids (comma separated)", "", "string"),
     ("output", "report directory (report.json, SUMMARY.md, wavs/)", "luxgate-report", "string"),
     ("keep-wavs", "which takes to keep as WAV: none|best|all", "best", "string"),
@@ -81,7 +85,9 @@ def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("luxgate", "LuxTTS quality gate")
     for name, help_text, default, ini_type in OPTIONS:
         ini = "luxgate_" + name.replace("-", "_")
-        flag = {"nargs": "?", "const": "true"} if ini_type == "bool" else {}  # bare flag = on
+        flag: dict[str, Any] = {"nargs": "?", "const": "true"} if ini_type == "bool" else {}  # bare flag = on
+        if name in REPEATABLE:
+            flag["action"] = "append"
         group.addoption(f"--luxgate-{name}", dest=ini, default=None,
                         help=f"{help_text} [ini: {ini}]", **flag)
         parser.addini(ini, help_text, type=ini_type, default=default)
@@ -92,7 +98,15 @@ def _get(config: pytest.Config, name: str) -> str:
     value = config.getoption(ini)
     if value is None:
         value = config.getini(ini)
+    if isinstance(value, list):  # a REPEATABLE option given several times: every value counts
+        return ",".join(str(v).strip() for v in value if str(v).strip())
     return str(value or "").strip()
+
+
+def _source(config: pytest.Config, name: str) -> str:
+    """Where an option's value came from, for messages: the command line or the ini key."""
+    ini = "luxgate_" + name.replace("-", "_")
+    return f"--luxgate-{name}" if config.getoption(ini) is not None else f"ini {ini}"
 
 
 def _split(value: str, *, paths: bool = False) -> list[str]:
@@ -141,6 +155,8 @@ class GateConfig:
     prompt_params: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     params_file: Path | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
+    #: where `thresholds` came from (--luxgate-threshold or the ini key), for messages
+    threshold_source: str = "--luxgate-threshold"
     chunking: ChunkingOptions = field(default_factory=ChunkingOptions)
     baseline: BaselineOptions = field(default_factory=BaselineOptions)
     html: HtmlOptions = field(default_factory=lambda: HtmlOptions(None))
@@ -168,7 +184,7 @@ class GateConfig:
             raise ConfigError(f"--luxgate-seed must be an integer, got {seed_text!r}") from None
         try:
             params = parse_assignments([_get(config, "params")], "--luxgate-params")
-            thresholds = parse_overrides([_get(config, "threshold")], "--luxgate-threshold")
+            thresholds = parse_overrides([_get(config, "threshold")], _source(config, "threshold"))
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         try:
@@ -213,6 +229,7 @@ class GateConfig:
             prompt_params=_prompt_params(_get(config, "params-file"), path),
             params_file=path(_get(config, "params-file")) if _get(config, "params-file") else None,
             thresholds=thresholds,
+            threshold_source=_source(config, "threshold"),
             chunking=chunking,
             baseline=baseline,
             html=html,

@@ -17,7 +17,7 @@ import pytest
 from ..baselines.extension import Scope
 from ..matrix.cells import OWN_VOICE, Cell, build_matrix
 from ..matrix.prompts import DEFAULT_FILE, PromptError, load_prompts
-from ..matrix.scenarios import ScenarioError, load_dirs, select, standard_dir
+from ..matrix.scenarios import ScenarioError, check_thresholds, load_dirs, select, standard_dir
 from ..report.matrix import build_report
 from ..report.outputs import plan_wavs, write_outputs
 from ..report.verdict import cells_pass
@@ -58,6 +58,7 @@ class LuxgateSession:
             try:
                 self._known = load_dirs([standard_dir(), *self.cfg.scenario_dirs])
                 self._scenarios = select(self._known, self.cfg.scenario_ids)
+                check_thresholds(self._scenarios, self.cfg.thresholds, self.cfg.threshold_source)
                 self._prompts = load_prompts(self.cfg.prompts_file or DEFAULT_FILE)
             except (ScenarioError, PromptError) as exc:
                 raise ConfigError(str(exc)) from None

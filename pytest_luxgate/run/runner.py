@@ -20,6 +20,7 @@ from typing import Any
 
 from ..asr import get_asr
 from ..core.audio import as_saved, write_wav_atomic
+from ..core.types import Transcript
 from ..judging.analysis import (
     Evidence,
     analyze,
@@ -38,9 +39,10 @@ from ..judging.thresholds import resolve
 from ..matrix.cells import OWN_VOICE, Cell, safe_name
 from ..matrix.prompt_text import (
     DEFAULT_POLICY,
+    Mismatch,
     PromptTextError,
-    asr_transcript,
     resolve_prompt_text,
+    transcript_mismatch,
 )
 from ..matrix.prompts import (
     Prompt,
@@ -119,7 +121,10 @@ class CellRunner:
         self.prompt_params = prompt_params or {}
         # a caller that runs many parameter sets (the tuner) shares one encoding cache
         self._encoded: dict[tuple[str, str, str], Any] = {} if encoded is None else encoded
-        self._prompt_asr: dict[str, str] = {}
+        #: prompt id -> what the gate's ASR heard in its wav (the asr policy, the transcript check)
+        self._prompt_heard: dict[str, Transcript] = {}
+        #: prompt id -> how its given transcript differs from its audio (None: it matches)
+        self._prompt_mismatch: dict[str, Mismatch | None] = {}
         self._backgrounds: dict[str, float | None] = {}
         #: (prompt, scenario) -> where the transcript the stack heard came from (report rows)
         self._prompt_source: dict[tuple[str, str], str] = {}
@@ -146,6 +151,7 @@ class CellRunner:
         except StackUnavailable as exc:
             raise CellSkipped(str(exc)) from None
         scenario = self.scenarios[cell.scenario]
+        self._check_prompt_text(cell)  # before any synthesis: a wrong transcript costs none
         try:
             tuned = self.prompt_params.get(cell.stack, {}).get(cell.prompt, {})
             params = coerce_params(stack.default_params(), tuned, self.params, scenario.params, stack=cell.stack)
@@ -271,13 +277,10 @@ class CellRunner:
     def _prompt_text(self, prompt: Prompt, cell: Cell) -> str:
         """The prompt's transcript, or one chosen by the prompt-text policy (ASR run once per prompt)."""
         def transcribe() -> str:
-            if prompt.id not in self._prompt_asr:
-                try:
-                    wav, rate = read_prompt_audio(prompt)
-                except PromptError as exc:
-                    raise CellFailed(str(exc)) from None
-                self._prompt_asr[prompt.id] = asr_transcript(self.asr_spec, wav, rate)
-            return self._prompt_asr[prompt.id]
+            try:
+                return self._heard_prompt(prompt).text
+            except PromptError as exc:
+                raise CellFailed(str(exc)) from None
 
         try:
             text, source = resolve_prompt_text(prompt.id, prompt.text, self.prompt_text_policy,
@@ -287,11 +290,46 @@ class CellRunner:
         self._prompt_source[(prompt.id, cell.scenario)] = source
         return text
 
+    def _heard_prompt(self, prompt: Prompt) -> Transcript:
+        """The gate's own ASR (the model that judges the takes) on the prompt's wav: once per
+        prompt in this process, and kept in the persistent cache like a take's transcript.
+        Raises PromptError for a wav that cannot be read."""
+        if prompt.id not in self._prompt_heard:
+            wav, rate = read_prompt_audio(prompt)
+            transcribe = (self.cache.transcriber(self.asr_spec, lambda: get_asr(self.asr_spec))
+                          if self.cache is not None else get_asr(self.asr_spec).transcribe)
+            self._prompt_heard[prompt.id] = transcribe(wav, rate)
+        return self._prompt_heard[prompt.id]
+
+    def _check_prompt_text(self, cell: Cell) -> None:
+        """A given prompt transcript that is not what its wav says (prompt_text.transcript_mismatch):
+        the cell fails under the strict prompt-text policy; under the others `_record` notes it."""
+        if cell.prompt == OWN_VOICE or self.prompts[cell.prompt].text is None:
+            return
+        prompt = self.prompts[cell.prompt]
+        if prompt.id not in self._prompt_mismatch:
+            try:
+                heard = self._heard_prompt(prompt)
+            except PromptError:  # the synthesis says what is wrong with the wav, as without this check
+                return
+            except Exception as exc:
+                raise CellFailed(f"prompt {prompt.id!r}: could not check its transcript against its audio "
+                                 f"with the ASR {self.asr_spec}: {type(exc).__name__}: {exc}") from None
+            self._prompt_mismatch[prompt.id] = transcript_mismatch(prompt.text or "", heard)
+        found = self._prompt_mismatch[prompt.id]
+        if found is not None and self.prompt_text_policy == "strict":
+            raise CellFailed(f"{found.message(prompt.id, self.asr_spec)}; give the exact words spoken as its "
+                             "`text` in the prompts file, or, if the transcript is right and the ASR wrong, "
+                             "--luxgate-prompt-text asr|target-fallback turns this error into a note")
+
     def _record(self, o: CellOutcome, stack_info: dict[str, Any], index: int | None = None) -> dict[str, Any]:
         ev = o.evidence
         take_path, notes = None, []
         if o.cell.prompt != OWN_VOICE:  # stereo downmixed, resampled, ... (audio.load_audio)
             notes += prompt_notes(self.prompts[o.cell.prompt], stack_prompt_rate(get_stack(o.cell.stack)))
+            found = self._prompt_mismatch.get(o.cell.prompt)
+            if found is not None:  # not strict (that failed the cell): the given transcript was used
+                notes.append(f"{found.message(o.cell.prompt, self.asr_spec)}; the given transcript was used")
         if self.work_dir is not None:
             try:
                 name = safe_name(o.cell.id) + ("" if index is None else f"__take{index}")
