@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..core.types import Segment, Word
-from .glued import lead_noise, tail_noise
+from .glued import first_voiced, lead_noise, tail_noise
 from .level import (
     FLOOR_DB,
     ROOM_MARGIN_DB,
@@ -301,17 +301,25 @@ class _Context:
         Silero can give a voice's first word p < 0.35 throughout (a Kokoro
         "Hello," read 0.8 s late: the word then measured as pre-onset noise at
         +5 dB). A word of the text that Whisper heard and placed wholly before
-        the VAD onset, over sound above EDGE_DB, is speech the VAD missed; glued
-        garbage is no word of the text, so it never moves the onset this way."""
+        the VAD onset, and that holds voicing, is speech the VAD missed: the
+        onset moves to its first voiced frame and back over an unbroken
+        consonant before it (at most WEAK_ONSET_MAX_S). Noise that Whisper
+        folded into the word is longer than a consonant and stays before the
+        onset, measured. Levels are re speech with the fixed GAP_DB, not the
+        room estimate, which took the missed word for the room."""
         if not (self.words and self.anchored):
             return vad_on
         w = self.words[self.first]
         if w.end > vad_on - 0.05:
             return vad_on
-        i, j = self._frame(w.start), self._frame(w.end)  # the walk takes it back over a consonant
-        # EDGE_DB re speech, not self.edge_db: the room estimate took the missed word for the room
-        loud = np.nonzero(self.env_db[i:j + 1] > EDGE_DB)[0]
-        return float(self.env_t[i + loud[0]]) if loud.size else vad_on
+        tv = first_voiced(self.x, self.sr, self.level_db, w.start, w.end)
+        if tv is None:
+            return vad_on
+        k = self._frame(tv)
+        while k > 0 and self.env_db[k - 1] >= GAP_DB:
+            k -= 1
+        start = float(self.env_t[k])
+        return start if tv - start <= WEAK_ONSET_MAX_S else tv
 
     def walk_weak_onset(self, t: float) -> float:
         """Move an onset back over a weak first consonant directly before it.
@@ -365,6 +373,10 @@ class _Context:
         b1 = b0 + quiet[0] if quiet.size else len(self.env_db)
         end = min(dur, self.env_t[b1 - 1] + ENV_WIN_S)
         if end - self.env_t[b0] > RELEASE_MAX_S or self.env_db[b0:b1].max() > self.edge_db:
+            return t
+        # ...and silence after it (20 ms, or the file's end): a dip inside a noise tail is no release
+        after = self.env_db[b1:b1 + round(0.02 / ENV_HOP_S)]
+        if after.size and after.max() >= DECAY_DB:
             return t
         return float(end)
 

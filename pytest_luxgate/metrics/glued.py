@@ -140,6 +140,13 @@ def _voiced(feat: dict[str, np.ndarray]) -> np.ndarray:
     return (feat["aper"] < VOICED_APERIODICITY) & (feat["level"] > VOICED_LEVEL_DB)
 
 
+def first_voiced(x: np.ndarray, sr: int, level_db: float, a: float, b: float) -> float | None:
+    """Start of the first voiced frame (periodic, louder than VOICED_LEVEL_DB re speech) in [a, b]."""
+    feat = frame_features(x, sr, level_db, a, b)
+    v = np.nonzero(_voiced(feat))[0] if feat["t"].size else np.zeros(0, dtype=int)
+    return float(feat["t"][v[0]]) if v.size else None
+
+
 def _noise_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """Runs of True (end exclusive), merging runs split by at most MAX_HOLE frames,
     keeping those of >= MIN_RUN noise frames."""
