@@ -77,8 +77,9 @@ def audio_loops(audio: np.ndarray, sample_rate: int, *, min_repeat_s: float = MI
                 max_candidates: int = 10) -> LoopMetrics:
     """Find repeated stretches (see module doc).
 
-    Cost: frames x lags, i.e. ~0.2 s for a 12 s clip, ~2 s per minute of audio
-    beyond max_lag_s (measured on one CPU core).
+    Cost: linear in the frames once the clip is longer than max_lag_s, ~5-7 ms of
+    CPU per second of audio (~150x real time: BENCHMARKS.md, bench/detectors.py);
+    the full (frames x lags) search it replaces took ~2.5x that.
     """
     feats, voiced = _features(audio, sample_rate)
     n = len(feats)
