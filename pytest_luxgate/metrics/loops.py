@@ -197,10 +197,7 @@ def _align(f: np.ndarray, voiced: np.ndarray, min_lag: int, min_len: int,
             pos = alive[:0]
         if not alive.size and not pos.size:
             continue  # nothing alive and nothing alike: every cell stays dead
-        mark[pos] = True
-        mark[alive] = True
-        mark[alive - 1] = True
-        mark[alive + 1] = True
+        mark[np.concatenate((pos, alive - 1, alive, alive + 1))] = True
         c = np.flatnonzero(mark[min_lag:hi + 1]) + min_lag
         mark[:] = False
         i = c + 1
@@ -226,7 +223,8 @@ def _align(f: np.ndarray, voiced: np.ndarray, min_lag: int, min_len: int,
         dead = new_h <= 0
         if alive.size:
             continued = (~fresh & ~dead & keep_lag)[np.searchsorted(c, alive)]
-            emit(alive[~continued])
+            if not continued.all():
+                emit(alive[~continued])
         fresh_state = np.array([[t], [0.0], [0.0], [t], [0.0]])
         n_state = np.where(fresh, fresh_state, state[:, fi])
         n_start, n_sum, n_best, n_best_end, n_best_sim = n_state
