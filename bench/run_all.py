@@ -21,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 
 def _machine() -> str:
@@ -87,28 +88,10 @@ def bench_asr(takes: list, specs: list[str]) -> dict:
 
 
 def bench_detectors(takes: list, repeats: int = 3) -> dict:
-    """Everything in analysis except ASR: VAD, loops, edges, level, rate, text metrics."""
-    from pytest_luxgate.listeners.vad import speech_segments
-    from pytest_luxgate.metrics.edges import start_metrics, tail_metrics
-    from pytest_luxgate.metrics.level import level_metrics
-    from pytest_luxgate.metrics.loops import audio_loops
-    from pytest_luxgate.metrics.rate import speaking_rate
+    """Everything in analysis except ASR, per part (bench/detectors.py: best-of-N CPU time)."""
+    import detectors
 
-    parts = {"vad": 0.0, "loops": 0.0, "edges": 0.0, "level": 0.0, "rate": 0.0}
-    audio_total = 0.0
-    for _ in range(repeats):
-        for _sid, a, sr, text in takes:
-            audio_total += len(a) / sr
-            t0 = time.perf_counter(); seg = speech_segments(a, sr); parts["vad"] += time.perf_counter() - t0
-            t0 = time.perf_counter(); audio_loops(a, sr); parts["loops"] += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            start_metrics(a, sr, seg, ()); tail_metrics(a, sr, seg, ())
-            parts["edges"] += time.perf_counter() - t0
-            t0 = time.perf_counter(); level_metrics(a, sr); parts["level"] += time.perf_counter() - t0
-            t0 = time.perf_counter(); speaking_rate(text, seg); parts["rate"] += time.perf_counter() - t0
-    total = sum(parts.values())
-    return {"x_real_time": round(audio_total / total, 1),
-            "per_part_x_real_time": {k: round(audio_total / v, 1) for k, v in parts.items() if v > 0}}
+    return detectors.bench(takes, repeats)
 
 
 def main() -> None:

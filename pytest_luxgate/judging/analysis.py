@@ -24,7 +24,7 @@ from ..metrics.content_words import (
     rare_words,
     sounds_alike_wer,
 )
-from ..metrics.edges import StartMetrics, TailMetrics, start_metrics, tail_metrics
+from ..metrics.edges import StartMetrics, TailMetrics, edge_metrics
 from ..metrics.level import (
     LevelMetrics,
     background_db,
@@ -144,6 +144,7 @@ def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
     segments = speech_segments(audio, sample_rate)
     words = transcript.words
     wer = word_error(text, transcript.text)
+    start, tail = edge_metrics(audio, sample_rate, segments, words, expected_text=text)
     evidence = Evidence(
         text=text, duration_s=len(audio) / sample_rate, transcript=transcript, segments=segments,
         wer=wer,
@@ -153,8 +154,8 @@ def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
         wer_counted=sounds_alike_wer(wer),
         repeats=repeat_metrics(text, transcript.text),
         loops=audio_loops(audio, sample_rate),
-        start=start_metrics(audio, sample_rate, segments, words, expected_text=text),
-        tail=tail_metrics(audio, sample_rate, segments, words, expected_text=text),
+        start=start,
+        tail=tail,
         level=level_metrics(audio, sample_rate),
         rate=speaking_rate(text, segments),
         timings=timings,

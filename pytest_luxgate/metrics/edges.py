@@ -39,7 +39,7 @@ from .glued import first_voiced, lead_noise, tail_noise
 from .level import (
     FLOOR_DB,
     ROOM_MARGIN_DB,
-    background_db,
+    background_dbfs,
     db,
     speech_level_db,
     true_runs,
@@ -160,10 +160,22 @@ class TailMetrics:
 
 # ------------------------------------------------------------------ public
 
+def edge_metrics(audio: np.ndarray, sample_rate: int, segments: Sequence[Segment],
+                 words: Sequence[Word], *, expected_text: str | None = None) -> tuple[StartMetrics, TailMetrics]:
+    """`start_metrics` and `tail_metrics` of one clip, sharing its envelope, speech level and
+    background (computed once instead of twice: they were a third of the pure detectors' time)."""
+    ctx = _Context(audio, sample_rate, segments, words, expected_text)
+    return _start(ctx), _tail(ctx)
+
+
 def start_metrics(audio: np.ndarray, sample_rate: int, segments: Sequence[Segment],
                   words: Sequence[Word], *, expected_text: str | None = None) -> StartMetrics:
     """Measure the start of a clip (see StartMetrics; DEFAULTS for limits)."""
-    ctx = _Context(audio, sample_rate, segments, words, expected_text)
+    return _start(_Context(audio, sample_rate, segments, words, expected_text))
+
+
+def _start(ctx: _Context) -> StartMetrics:
+    sample_rate, segments = ctx.sr, ctx.segments
     vad_on = segments[0].start if segments else None
     onset = ctx.walk_edge(ctx.missed_first_word(vad_on), -1, EDGE_MAX_S) if vad_on is not None else None
     glued = lead_noise(ctx.x, sample_rate, ctx.level_db, onset) if onset is not None else None
@@ -198,7 +210,11 @@ def start_metrics(audio: np.ndarray, sample_rate: int, segments: Sequence[Segmen
 def tail_metrics(audio: np.ndarray, sample_rate: int, segments: Sequence[Segment],
                  words: Sequence[Word], *, expected_text: str | None = None) -> TailMetrics:
     """Measure the end of a clip (see TailMetrics; DEFAULTS for limits)."""
-    ctx = _Context(audio, sample_rate, segments, words, expected_text)
+    return _tail(_Context(audio, sample_rate, segments, words, expected_text))
+
+
+def _tail(ctx: _Context) -> TailMetrics:
+    sample_rate, segments = ctx.sr, ctx.segments
     dur = len(ctx.x) / sample_rate
     vad_off = segments[-1].end if segments else None
     offset = ctx.walk_edge(vad_off, +1, TAIL_EDGE_MAX_S) if vad_off is not None else None
@@ -254,7 +270,9 @@ class _Context:
         t, rms = window_rms(self.x, sr, ENV_WIN_S, ENV_HOP_S)
         self.env_t = t
         self.env_db = db(rms) - self.level_db  # dB re speech level
-        room = background_db(self.x, sr, self.segments)
+        # level.background_db, with the speech level just measured instead of measuring it again
+        bg = background_dbfs(self.x, sr, self.segments)
+        room = None if bg is None else bg - self.level_db
         floor = -np.inf if room is None else room + ROOM_MARGIN_DB
         self.gap_db, self.edge_db = max(GAP_DB, floor), max(EDGE_DB, floor)
         self.first, self.last, self.anchored, self.edge_letters = _anchors(self.words, expected_text)

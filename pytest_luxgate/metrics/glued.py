@@ -94,22 +94,28 @@ def _yin_aperiodicity(seg: np.ndarray, sr: int, n_frames: int) -> np.ndarray:
     pad = (win - round(FRAME_S * YIN_RATE)) // 2
     y = np.concatenate([np.zeros(pad), y, np.zeros(win + tmax)])
     out = np.ones(n_frames)
-    for k in range(n_frames):
-        fr = y[k * hop: k * hop + win + tmax]
-        if not np.any(fr[:win]):
-            continue
-        # d(tau) = sum_j (x_j - x_{j+tau})^2 over j < win
-        e = np.cumsum(np.concatenate([[0.0], fr ** 2]))
-        e0 = e[win]
-        et = e[win:win + tmax + 1] - e[0:tmax + 1]  # energy of fr[tau:tau+win]
-        n = len(fr)
-        nfft = 1 << int(np.ceil(np.log2(n + win)))
-        r = np.fft.irfft(np.fft.rfft(fr, nfft) * np.conj(np.fft.rfft(fr[:win], nfft)), nfft)[:tmax + 1]
-        d = np.maximum(e0 + et - 2 * r, 0.0)
-        d[0] = 0.0
-        cm = np.cumsum(d[1:]) / np.arange(1, tmax + 1)
-        dn = d[1:] / np.maximum(cm, 1e-20)
-        out[k] = float(dn[tmin - 1:].min())
+    if n_frames <= 0:
+        return out
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    # every frame at once (rows: frames); the per-row arithmetic is the loop's, one frame per row
+    fr = sliding_window_view(y, win + tmax)[::hop][:n_frames]
+    heard = np.any(fr[:, :win], axis=1)  # an all-zero frame keeps aperiodicity 1
+    fr = fr[heard]
+    if not fr.shape[0]:
+        return out
+    # d(tau) = sum_j (x_j - x_{j+tau})^2 over j < win
+    e = np.cumsum(np.concatenate([np.zeros((fr.shape[0], 1)), fr ** 2], axis=1), axis=1)
+    e0 = e[:, win:win + 1]
+    et = e[:, win:win + tmax + 1] - e[:, 0:tmax + 1]  # energy of fr[tau:tau+win]
+    n = fr.shape[1]
+    nfft = 1 << int(np.ceil(np.log2(n + win)))
+    r = np.fft.irfft(np.fft.rfft(fr, nfft) * np.conj(np.fft.rfft(fr[:, :win], nfft)), nfft)[:, :tmax + 1]
+    d = np.maximum(e0 + et - 2 * r, 0.0)
+    d[:, 0] = 0.0
+    cm = np.cumsum(d[:, 1:], axis=1) / np.arange(1, tmax + 1)
+    dn = d[:, 1:] / np.maximum(cm, 1e-20)
+    out[heard] = dn[:, tmin - 1:].min(axis=1)
     return out
 
 

@@ -77,8 +77,9 @@ def audio_loops(audio: np.ndarray, sample_rate: int, *, min_repeat_s: float = MI
                 max_candidates: int = 10) -> LoopMetrics:
     """Find repeated stretches (see module doc).
 
-    Cost: frames x lags, i.e. ~0.2 s for a 12 s clip, ~2 s per minute of audio
-    beyond max_lag_s (measured on one CPU core).
+    Cost: linear in the frames once the clip is longer than max_lag_s, ~5-7 ms of
+    CPU per second of audio (~150x real time: BENCHMARKS.md, bench/detectors.py);
+    the full (frames x lags) search it replaces took ~2.5x that.
     """
     feats, voiced = _features(audio, sample_rate)
     n = len(feats)
@@ -152,56 +153,90 @@ def _align(f: np.ndarray, voiced: np.ndarray, min_lag: int, min_len: int,
     drift. When the state held at L is not continued at L (it died, restarted or
     moved), its best-scoring prefix is emitted; prefixes of paths that moved on
     are duplicates that `_suppress` removes.
+
+    Sparse in the lags: a cell can be alive only if its own score is positive
+    (both frames voiced and alike) or a state was alive at its lag or a
+    neighbouring one a frame before; every other cell is dead whatever the DP
+    does, so each frame updates only those candidates (a few percent of the
+    lags) and frames with none are skipped. The arithmetic per candidate is the
+    full search's, operation for operation, so the result is the same bit for
+    bit (tests/unit/test_loops_search.py compares with the full search). The
+    similarities of a frame against all lags are one matrix-vector product on a
+    view of the features in reverse (no copy), as in the full search.
     """
     n = len(f)
     m = min(n, max_lag + 1)  # lag index L in [0, m)
-    neg = -1e9
-    lags = np.arange(m)
-    h = np.zeros(m)
-    start = np.zeros(m, dtype=np.int64)
-    simsum = np.zeros(m)
-    best = np.zeros(m)
-    best_end = np.zeros(m, dtype=np.int64)
-    best_sim = np.zeros(m)
+    # rows n-1-t .. n-1-t+m-1 of these are frames clip(t - L, 0, n-1) for L = 0..m-1
+    rev_f = np.concatenate([f[::-1], np.repeat(f[:1], m, axis=0)])
+    rev_v = np.concatenate([voiced[::-1], np.repeat(voiced[:1], m)])
+    # dense state, index L + 1; a dead lag on each side stands for "no neighbour".
+    # Path state rows: start, simsum, best, best_end, best_sim (frame numbers are exact
+    # in float64, so one array moves a path's whole state in one gather)
+    h = np.zeros(m + 2)
+    state = np.zeros((5, m + 2))
+    start, simsum, best, best_end, best_sim = state
+    alive = np.zeros(0, dtype=np.int64)  # lags alive at t-1, ascending
+    mark = np.zeros(m + 1, dtype=bool)
     out: list[tuple[int, int, int, float]] = []
 
-    def emit(mask: np.ndarray) -> None:
-        long_enough = mask & (best_end - start >= min_len)
-        for L in np.nonzero(long_enough)[0]:
-            out.append((int(start[L]), int(best_end[L]), int(L), float(best_sim[L])))
+    def emit(lags: np.ndarray) -> None:
+        i = lags + 1
+        keep = best_end[i] - start[i] >= min_len
+        i = i[keep]
+        out.extend(zip(start[i].astype(np.int64).tolist(), best_end[i].astype(np.int64).tolist(),
+                       (i - 1).tolist(), best_sim[i].tolist()))
 
-    shift = np.array([0, -1, 1])
-    for t in range(n):
-        src = np.clip(t - lags, 0, n - 1)
-        sim = f[src] @ f[t]
-        both = voiced[t] & voiced[src]
-        neither = ~voiced[t] & ~voiced[src]
-        # speech vs speech: similarity; pause vs pause: almost neutral (a repeated
-        # phrase keeps its pauses); speech vs pause: a clear mismatch
-        score = np.where(both, sim - MATCH_SIM, np.where(neither, SILENCE_SCORE, MISMATCH_SCORE))
-        score[(lags < min_lag) | (lags > t)] = neg
-        options = np.stack([h, np.concatenate([[neg], h[:-1]]) - LAG_STEP_PENALTY,
-                            np.concatenate([h[1:], [neg]]) - LAG_STEP_PENALTY])
-        choice = np.argmax(options, axis=0)
-        prev = options[choice, lags]
-        from_lag = np.clip(lags + shift[choice], 0, m - 1)
+    for t in range(min_lag, n):
+        hi = min(t, m - 1)
+        row = n - 1 - t
+        v_src = rev_v[row:row + m]
+        if voiced[t]:
+            sim = rev_f[row:row + m] @ f[t]
+            pos = np.flatnonzero((sim[min_lag:hi + 1] > MATCH_SIM) & v_src[min_lag:hi + 1]) + min_lag
+        else:
+            pos = alive[:0]
+        if not alive.size and not pos.size:
+            continue  # nothing alive and nothing alike: every cell stays dead
+        mark[np.concatenate((pos, alive - 1, alive, alive + 1))] = True
+        c = np.flatnonzero(mark[min_lag:hi + 1]) + min_lag
+        mark[:] = False
+        i = c + 1
+        o0 = h[i]
+        o1 = h[i - 1] - LAG_STEP_PENALTY
+        o2 = h[i + 1] - LAG_STEP_PENALTY
+        keep_lag = (o0 >= o1) & (o0 >= o2)  # np.argmax's order: own lag, then L-1, then L+1
+        from_left = ~keep_lag & (o1 >= o2)
+        prev = np.where(keep_lag, o0, np.where(from_left, o1, o2))
+        fi = i + np.where(keep_lag, 0, np.where(from_left, -1, 1))
         fresh = prev <= 0
+        if voiced[t]:
+            both = v_src[c]
+            s_c = sim[c]
+            # speech vs speech: similarity; speech vs pause: a clear mismatch
+            score = np.where(both, s_c - MATCH_SIM, MISMATCH_SCORE)
+            gained = np.where(both, s_c, 0.0)
+        else:
+            # pause vs pause: almost neutral (a repeated phrase keeps its pauses)
+            score = np.where(v_src[c], MISMATCH_SCORE, SILENCE_SCORE)
+            gained = 0.0
         new_h = np.where(fresh, score, prev + score)
         dead = new_h <= 0
-        continued = ~fresh & ~dead & (choice == 0)
-        emit((h > 0) & ~continued)
-        n_start = np.where(fresh, t, start[from_lag])
-        n_sum = np.where(fresh, 0.0, simsum[from_lag]) + np.where(both, sim, 0.0)
-        n_best = np.where(fresh, 0.0, best[from_lag])
-        n_best_end = np.where(fresh, t, best_end[from_lag])
-        n_best_sim = np.where(fresh, 0.0, best_sim[from_lag])
+        if alive.size:
+            continued = (~fresh & ~dead & keep_lag)[np.searchsorted(c, alive)]
+            if not continued.all():
+                emit(alive[~continued])
+        fresh_state = np.array([[t], [0.0], [0.0], [t], [0.0]])
+        n_state = np.where(fresh, fresh_state, state[:, fi])
+        n_start, n_sum, n_best, n_best_end, n_best_sim = n_state
+        n_sum += gained
         improved = ~dead & (new_h > n_best)
-        n_best_sim = np.where(improved, n_sum / np.maximum(t + 1 - n_start, 1), n_best_sim)
-        n_best_end = np.where(improved, t + 1, n_best_end)
-        n_best = np.where(improved, new_h, n_best)
-        h = np.where(dead, 0.0, new_h)
-        start, simsum, best, best_end, best_sim = n_start, n_sum, n_best, n_best_end, n_best_sim
-    emit(h > 0)
+        n_best_sim[improved] = (n_sum / np.maximum(t + 1 - n_start, 1))[improved]
+        n_best_end[improved] = t + 1
+        n_best[improved] = new_h[improved]
+        state[:, i] = n_state
+        h[i] = np.where(dead, 0.0, new_h)
+        alive = c[~dead]
+    emit(alive)
     return out
 
 

