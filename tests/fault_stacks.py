@@ -316,12 +316,19 @@ class RaisesInInit(PiperStack):
 
 
 class Int16Audio(_Altered):
-    """Real Piper speech returned as 16-bit PCM integers, as an engine that writes WAVs would."""
+    """Real Piper speech returned as 16-bit PCM integers: the samples of the WAV it would write."""
 
     name = "int16_audio"
 
     def alter(self, out: Synthesized, seed: int) -> Synthesized:
-        pcm = np.round(np.clip(out.audio, -1.0, 32767 / 32768) * 32768).astype(np.int16)
+        import io
+
+        import soundfile as sf
+
+        buf = io.BytesIO()
+        sf.write(buf, np.clip(out.audio, -1.0, 1.0), out.sample_rate, subtype="PCM_16", format="WAV")
+        buf.seek(0)
+        pcm, _ = sf.read(buf, dtype="int16")
         return Synthesized(pcm, out.sample_rate, out.info)
 
 

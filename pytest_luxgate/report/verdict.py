@@ -96,7 +96,8 @@ def run_verdict(cells: list[dict[str, Any]], *, expected: Iterable[str] | None =
         shown = ", ".join(missing[:_SHOWN]) + (f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else "")
         (incomplete if interrupted else partial).append(
             f"{len(missing)} of {len(wanted)} cells of the matrix not run ({shown})")
-    unchecked = sorted({n for c in judged for n in checks
+    tried = judged + [c for c in cells if c.get("status") == "skipped" and c.get("skipped_checks")]
+    unchecked = sorted({n for c in tried for n in checks
                         if n not in (c.get("checks") or {}) and n not in (c.get("skipped_checks") or {})})
     if unchecked:
         partial.append(f"checks not run on every cell: {', '.join(unchecked)}")
