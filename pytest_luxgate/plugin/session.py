@@ -201,8 +201,9 @@ class LuxgateSession:
             run.update(self.ci.run_info(cells))
             failures = self.ci.failures
         expected, checks = self.expected(cells)
+        shard = getattr(getattr(self, "ci", None), "shard", None)
         self.verdict = run_verdict(cells, expected=expected, checks=checks, interrupted=self.interrupted,
-                                   failures=failures)
+                                   failures=failures, shard=None if shard is None else str(shard))
         run.update(self.verdict.to_run())
         run["expected"] = {"cells": expected, "checks": checks}  # what luxgate merge judges the whole by
         report = build_report(cells, run)
@@ -235,19 +236,14 @@ class LuxgateSession:
         """(keys of the cells this run asked for, checks each of them is judged on) for the verdict.
 
         The matrix's cells, less those of a stack nobody named (piper beside `-m mlx`) when the
-        selection ran none of them, and less the other shards' cells."""
+        selection ran none of them. A shard (--luxgate-shard) is asked for the whole matrix too:
+        it is a part of it, and `luxgate merge` judges the union of the shards against it."""
         ran = {c.get("stack") for c in cells}
         try:
             matrix = self.matrix()
         except pytest.UsageError:  # refused at start: nothing ran
             matrix = []
         wanted = [c for c in matrix if c.stack not in self.cfg.default_stacks or c.stack in ran]
-        shard = getattr(getattr(self, "ci", None), "shard", None)
-        if shard is not None:
-            from .sharding import assign
-
-            owner = assign((c.key for c in matrix), shard.count)
-            wanted = [c for c in wanted if owner[c.key] == shard.index]
         checks = list(CHECK_NAMES)
         if getattr(self.pytest_config, "_syrupy", None) is not None:  # test_baseline runs only with syrupy
             checks.append("baseline")

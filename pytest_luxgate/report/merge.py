@@ -133,7 +133,8 @@ def merge(paths: list[Path], out_dir: Path, *, force: bool = False) -> tuple[dic
                            interrupted=run.get("incomplete_reason") if not run["complete"] else None,
                            failures=failures).to_run())
     if known:
-        run["expected"] = {"cells": sorted({k for e in expected for k in e["cells"]}), "checks": expected[0]["checks"]}
+        run["expected"] = {"cells": list(dict.fromkeys(k for e in expected for k in e["cells"])),
+                           "checks": expected[0]["checks"]}
     if problems:
         run["merge_warnings"] = problems
     report = build_report(cell_list, run)

@@ -65,12 +65,13 @@ def cell_key(cell: dict[str, Any]) -> str:
 
 def run_verdict(cells: list[dict[str, Any]], *, expected: Iterable[str] | None = None,
                 checks: Iterable[str] = (), interrupted: str | None = None,
-                failures: Iterable[str] = ()) -> Verdict:
+                failures: Iterable[str] = (), shard: str | None = None) -> Verdict:
     """The run's verdict.
 
     `expected`: the keys of the cells the run asked for (None: the cells present); `checks`:
     the checks every judged cell should have been judged on (or found not applicable to it);
-    `interrupted`: why the run stopped early; `failures`: release-mode failures.
+    `interrupted`: why the run stopped early; `failures`: release-mode failures; `shard`: "I/N"
+    when the run was one shard of the matrix (a part by design: the merge has the verdict).
     """
     fail, incomplete, partial = [], [], []
     counts = {s: sum(1 for c in cells if c.get("status") == s) for s in ("failed", "error", "lost")}
@@ -92,7 +93,10 @@ def run_verdict(cells: list[dict[str, Any]], *, expected: Iterable[str] | None =
     present = {cell_key(c) for c in cells}
     wanted = set(present if expected is None else expected)
     missing = sorted(wanted - present)
-    if missing:
+    if missing and shard and not interrupted:
+        partial.append(f"shard {shard}: {len(wanted) - len(missing)} of {len(wanted)} cells of the matrix; "
+                       "`luxgate merge` the shards' reports for the matrix's verdict")
+    elif missing:
         shown = ", ".join(missing[:_SHOWN]) + (f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else "")
         (incomplete if interrupted else partial).append(
             f"{len(missing)} of {len(wanted)} cells of the matrix not run ({shown})")

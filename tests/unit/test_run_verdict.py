@@ -73,6 +73,10 @@ def test_a_selection_is_partial_never_a_pass() -> None:
     # -k test_baseline with no baseline recorded: nothing was judged, and it is still the selection's doing
     nothing = [_cell(s, "skipped", skipped_checks={"baseline": "no baseline"}) for s in "ab"]
     assert run_verdict(nothing, expected=ALL, checks=CHECKS).verdict == "partial"
+    # a shard is a part of the matrix by design: the merge of the shards has the matrix's verdict
+    shard = run_verdict([_cell("a")], expected=ALL, checks=CHECKS, shard="1/2")
+    assert shard.verdict == "partial" and shard.reasons == [
+        "shard 1/2: 1 of 2 cells of the matrix; `luxgate merge` the shards' reports for the matrix's verdict"]
     # a failure is a failure whatever the selection
     assert run_verdict([_cell("a", "failed", checks=("wer",))], expected=ALL, checks=CHECKS).verdict == "fail"
 
