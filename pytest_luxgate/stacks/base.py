@@ -42,8 +42,8 @@ class StackLoadError(StackUnavailable):
     constructor or load() crashed. Its cells are errors, with this message."""
 
 
-#: why a named module may not import under pytest: pytest puts neither the rootdir nor the
-#: current directory on sys.path (with the default rootdir-less "importmode")
+#: why a named module may not import under pytest: the `pytest` command puts neither the rootdir
+#: nor the current directory on sys.path (only each test file's first folder without an __init__.py)
 SYS_PATH_HINT = ("is its directory on sys.path? pytest does not add your project's root: set "
                  "`pythonpath = .` under [tool.pytest.ini_options] in pyproject.toml (or [pytest] "
                  "in pytest.ini), or install your package")
