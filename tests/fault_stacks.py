@@ -274,3 +274,68 @@ class ClicksOnOddSeeds(_Altered):
         lead = np.zeros(int(0.3 * out.sample_rate), dtype=np.float32)
         lead[len(lead) // 2] = 0.9
         return Synthesized(np.concatenate([lead, out.audio]), out.sample_rate, out.info)
+
+
+# -- fail closed: stacks whose output or loading is wrong in ways a run once passed (issue 16) ------------
+class ReturnsNone(PiperStack):
+    """synthesize() forgets its return statement."""
+
+    name = "returns_none"
+
+    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Any:
+        super().synthesize(text, prompt, params, seed)
+        return None
+
+
+class ReturnsTuple(PiperStack):
+    """synthesize() returns (audio, rate), as many TTS libraries do, instead of Synthesized."""
+
+    name = "returns_tuple"
+
+    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Any:
+        out = super().synthesize(text, prompt, params, seed)
+        return out.audio, out.sample_rate
+
+
+class ExitsOnSynthesize(PiperStack):
+    """A wrapped command-line tool that calls sys.exit(3) when it is done."""
+
+    name = "exits_on_synthesize"
+
+    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Any:
+        import sys
+
+        sys.exit(3)
+
+
+class RaisesInInit(PiperStack):
+    name = "raises_in_init"
+
+    def __init__(self) -> None:
+        raise RuntimeError("config.json: missing key 'voice' (injected)")
+
+
+class Int16Audio(_Altered):
+    """Real Piper speech returned as 16-bit PCM integers: the samples of the WAV it would write."""
+
+    name = "int16_audio"
+
+    def alter(self, out: Synthesized, seed: int) -> Synthesized:
+        import io
+
+        import soundfile as sf
+
+        buf = io.BytesIO()
+        sf.write(buf, np.clip(out.audio, -1.0, 1.0), out.sample_rate, subtype="PCM_16", format="WAV")
+        buf.seek(0)
+        pcm, _ = sf.read(buf, dtype="int16")
+        return Synthesized(pcm, out.sample_rate, out.info)
+
+
+class Int64Audio(_Altered):
+    """Real Piper speech as int64 (numpy's default int): no PCM format, so no scale to trust."""
+
+    name = "int64_audio"
+
+    def alter(self, out: Synthesized, seed: int) -> Synthesized:
+        return Synthesized(np.round(out.audio * 32767).astype(np.int64), out.sample_rate, out.info)

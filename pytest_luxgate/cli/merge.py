@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from ..report.merge import MergeError, merge
+from ..report.summary import run_headline
 from ..report.verdict import STATUS_ICON
 
 #: run facts that must match for reports to be one matrix
@@ -34,9 +35,12 @@ def run(args: Any) -> int:
     for w in warnings:
         print(f"luxgate merge: warning: {w}", file=sys.stderr)
     s = report["summary"]
-    verdict = "PASS" if report["run"]["passed"] else "FAIL"
+    verdict = run_headline(report["run"])[1]
     print(f"luxgate merge: {verdict}: {s['cells']} cells from {len(args.reports)} reports "
           f"({', '.join(f'{s[k]} {k}' for k in STATUS_ICON if s.get(k))})")
+    for why in report["run"].get("verdict_reasons") or ():
+        if why not in (report["run"].get("release_failures") or ()):
+            print(f"luxgate merge: {verdict}: {why}")
     for why in report["run"].get("release_failures") or ():
         print(f"luxgate merge: RELEASE GATE FAILED: {why}")
     if placed.failed:  # written elsewhere, or not all of it: the line names where and what

@@ -128,11 +128,14 @@ def luxgate(luxgate_cell: tuple[int, Cell], luxgate_session: LuxgateSession,
             "scenario": cell.scenario, "order": order}
     try:
         return CellHandle(luxgate_session, cell, order, request.node)
-    except CellSkipped as exc:
+    except CellSkipped as exc:  # the stack cannot run here: the cell is not judged, and says so
         request.node.user_properties.append((PROPERTY, {**base, "skipped": str(exc)}))
-        if cell.stack in luxgate_session.ci.required:  # release mode: a skip is a failure
-            pytest.fail(f"[{cell.id}] required stack (--luxgate-require) did not run: {exc}", pytrace=False)
-        pytest.skip(str(exc))
+        if cell.stack in luxgate_session.ci.required:
+            failure = f"[{cell.id}] required stack (--luxgate-require) did not run: {exc}"
+        else:  # fail, not skip: this run asked for the stack, and a cell asked for and not judged is no pass
+            failure = f"[{cell.id}] not judged: stack {cell.stack!r} cannot run here: {exc}"
     except CellFailed as exc:
         request.node.user_properties.append((PROPERTY, {**base, "error": str(exc)}))
-        pytest.fail(f"[{cell.id}] {exc}", pytrace=False)
+        failure = f"[{cell.id}] {exc}"
+    # outside the except blocks: the message once, not under "During handling of the above exception"
+    pytest.fail(failure, pytrace=False)

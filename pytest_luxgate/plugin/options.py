@@ -165,6 +165,9 @@ class GateConfig:
     prompt_text_policy: str = "strict"
     takes: int = 1
     max_fail_rate: float = 0.0
+    #: stacks in the matrix that nobody named (piper beside the stacks -m names): when the
+    #: selection runs none of their cells, the run's verdict leaves them out (report/verdict.py)
+    default_stacks: tuple[str, ...] = ()
 
     @classmethod
     def from_pytest(cls, config: pytest.Config) -> "GateConfig":
@@ -237,6 +240,7 @@ class GateConfig:
             prompt_text_policy=_prompt_text_policy(_get(config, "prompt-text")),
             takes=_takes(_get(config, "takes") or "1"),
             max_fail_rate=_fail_rate(_get(config, "max-fail-rate") or "0"),
+            default_stacks=_default_stacks(config),
         )
 
 
@@ -248,17 +252,28 @@ def _stacks_spec(config: pytest.Config) -> str:
     """--luxgate-stacks or its ini key; when neither is set, 'piper' plus every stack
     that `-m` names, so `pytest -m mlx` (or `-m "mlx or torch"`, `-m luxtts`) gates
     that stack with no other option."""
+    given = _get(config, "stacks")
+    if given:
+        return given
+    return ",".join(dict.fromkeys(["piper", *_marker_stacks(config)]))
+
+
+def _marker_stacks(config: pytest.Config) -> list[str]:
+    """The known stacks that `-m` names (by name, or as `luxtts`)."""
     import re
 
     from ..stacks.base import available_stacks
 
-    given = _get(config, "stacks")
-    if given:
-        return given
     named = re.findall(r"[\w.:+/-]+", str(config.getoption("markexpr", "") or ""))
     known = available_stacks()
-    wanted = [n for name in named for n in (name,) + MARKER_STACKS.get(name, ()) if n in known]
-    return ",".join(dict.fromkeys(["piper", *wanted]))
+    return [n for name in named for n in (name,) + MARKER_STACKS.get(name, ()) if n in known]
+
+
+def _default_stacks(config: pytest.Config) -> tuple[str, ...]:
+    """Stacks _stacks_spec adds that neither --luxgate-stacks, its ini key nor -m named."""
+    if _get(config, "stacks"):
+        return ()
+    return () if "piper" in _marker_stacks(config) else ("piper",)
 
 
 def _stack_options(config: pytest.Config, path: Any) -> dict[str, str]:

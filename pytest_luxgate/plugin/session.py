@@ -15,14 +15,15 @@ from typing import Any
 import pytest
 
 from ..baselines.extension import Scope
+from ..judging.checks import CHECK_NAMES
 from ..matrix.cells import OWN_VOICE, Cell, build_matrix
 from ..matrix.prompts import DEFAULT_FILE, PromptError, load_prompts
 from ..matrix.scenarios import ScenarioError, check_thresholds, load_dirs, select, standard_dir
 from ..report.matrix import build_report
 from ..report.outputs import plan_wavs, write_outputs
-from ..report.verdict import cells_pass
+from ..report.verdict import Verdict, run_verdict
 from ..run.runner import CellRunner, run_info
-from ..stacks.base import StackUnavailable, set_stack_options, stack_class
+from ..stacks.base import StackLoadError, StackUnavailable, set_stack_options, stack_class
 from .guards import OutputBusy, OutputLock, TakesDir
 from .options import ConfigError, GateConfig, cache_from_config
 
@@ -49,6 +50,8 @@ class LuxgateSession:
         self._work_root: Path | None = None
         self._takes: TakesDir | None = None
         self.write_error: str | None = None
+        #: the run's verdict, once finish() computed it
+        self.verdict: Verdict | None = None
         #: one gate run per output directory (guards.py); claimed once gate cells are collected
         self.output_lock = OutputLock(self.cfg.output)
 
@@ -91,10 +94,12 @@ class LuxgateSession:
             try:
                 cls = stack_class(name)
                 self._stack_meta[name] = (bool(cls.clones_voice), tuple(cls.markers), None)
-            except StackUnavailable as exc:
+            except StackLoadError as exc:  # a named stack that cannot import: its cells are errors (runner)
+                self._stack_meta[name] = (True, (), str(exc))
+            except StackUnavailable as exc:  # an unknown name: a usage error
                 raise ConfigError(str(exc)) from None
-            except Exception as exc:  # a plug-in that cannot even import: skip its cells
-                self._stack_meta[name] = (True, (), f"stack {name!r} cannot be imported: {exc}")
+            except Exception as exc:  # no clones_voice/markers: the runner's load says what is wrong
+                self._stack_meta[name] = (True, (), f"stack {name!r}: {type(exc).__name__}: {exc}")
         return self._stack_meta[name]
 
     def markers_for(self, cell: Cell) -> list[str]:
@@ -177,13 +182,19 @@ class LuxgateSession:
         run = run_info(self.cfg.asr, self.cfg.seed)
         run.update({"stacks": list(self.cfg.stacks), "keep_wavs": self.cfg.keep_wavs,
                     "duration_s": round(time.time() - self.started, 2),
-                    "complete": self.interrupted is None,
-                    "passed": cells_pass(cells)})
+                    "complete": self.interrupted is None})
         if self.interrupted:
             run["incomplete_reason"] = self.interrupted
+        failures: list[str] = []
         if getattr(self, "ci", None) is not None:  # ci.py: merge facts, shard, release verdict
             run.update(self.ci.run_info(cells))
-            run["passed"] = run["passed"] and not self.ci.failures
+            failures = self.ci.failures
+        expected, checks = self.expected(cells)
+        shard = getattr(getattr(self, "ci", None), "shard", None)
+        self.verdict = run_verdict(cells, expected=expected, checks=checks, interrupted=self.interrupted,
+                                   failures=failures, shard=None if shard is None else str(shard))
+        run.update(self.verdict.to_run())
+        run["expected"] = {"cells": expected, "checks": checks}  # what luxgate merge judges the whole by
         report = build_report(cells, run)
         try:  # report.json, SUMMARY.md, report.html and the kept WAVs, as one set (report/outputs.py)
             placed = write_outputs(report, self.cfg.output, wavs, self.cfg.html, self.content_cache, busy)
@@ -196,7 +207,32 @@ class LuxgateSession:
             self.report_paths = (placed.dir / "report.json", placed.dir / "SUMMARY.md")
         self.html_lines = placed.html_lines
         self.write_error = placed.line(self.cfg.output)
-        return int(pytest.ExitCode.INTERNAL_ERROR) if placed.failed else 0
+        return int(pytest.ExitCode.INTERNAL_ERROR) if placed.failed else self._verdict_status()
+
+    def _verdict_status(self) -> int:
+        """A run that is not green in its report is not green in its exit code either: cells asked
+        for and not judged fail it (an interrupted run already exits 2; a partial run keeps the
+        exit code of the tests it selected)."""
+        if self.verdict is not None and self.verdict.verdict == "incomplete" and not self.interrupted:
+            return int(pytest.ExitCode.TESTS_FAILED)
+        return 0
+
+    def expected(self, cells: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+        """(keys of the cells this run asked for, checks each of them is judged on) for the verdict.
+
+        The matrix's cells, less those of a stack nobody named (piper beside `-m mlx`) when the
+        selection ran none of them. A shard (--luxgate-shard) is asked for the whole matrix too:
+        it is a part of it, and `luxgate merge` judges the union of the shards against it."""
+        ran = {c.get("stack") for c in cells}
+        try:
+            matrix = self.matrix()
+        except pytest.UsageError:  # refused at start: nothing ran
+            matrix = []
+        wanted = [c for c in matrix if c.stack not in self.cfg.default_stacks or c.stack in ran]
+        checks = list(CHECK_NAMES)
+        if getattr(self.pytest_config, "_syrupy", None) is not None:  # test_baseline runs only with syrupy
+            checks.append("baseline")
+        return [c.key for c in wanted], checks
 
     def _drop_empty_work_root(self) -> None:
         """A worker whose cells kept no take leaves no empty temp dir behind."""
@@ -204,7 +240,8 @@ class LuxgateSession:
             self._takes.drop_if_empty()  # only if empty: the controller moves the takes in it
 
     def summary_lines(self) -> list[str]:
-        lines = [self.write_error] if self.write_error else []
+        lines = [self.verdict.line()] if self.verdict is not None else []
+        lines += [self.write_error] if self.write_error else []
         paths = getattr(self, "report_paths", None)
         if paths:
             lines += [f"luxgate: report {paths[0]}", f"luxgate: summary {paths[1]}"]

@@ -30,6 +30,7 @@ from ..judging.checks import REPORTED, THRESHOLDS
 from ..metrics.text import word_error
 from . import plots
 from .matrix import write_atomic
+from .summary import VERDICT_LEAD, run_headline
 
 AUDIO_MODES = ("embed", "link")
 DEFAULT_EMBED_MB = 50.0
@@ -253,7 +254,7 @@ class _Page:
                 f"{self.result.linked} take(s) linked rather than embedded: the embedded audio reached "
                 f"--luxgate-html-embed-mb={self.options.embed_mb:g}; keep the page beside its wavs/ folder")
         notes = "".join(f'<p class="note">{_e(n)}</p>' for n in self.result.notes)
-        verdict = "PASS" if run.get("passed") else "FAIL"
+        verdict = run_headline(run)[1]
         return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
                 f'<meta name="viewport" content="width=device-width, initial-scale=1">'
                 f'<title>LuxTTS quality gate: {verdict}</title><style>{_CSS}</style></head>'
@@ -262,13 +263,18 @@ class _Page:
 
     def _header(self, run: dict[str, Any]) -> str:
         summary = self.report.get("summary", {})
-        verdict = "PASS" if run.get("passed") else "FAIL"
+        kind, verdict = run_headline(run)
         counts = ", ".join(f"{summary[s]} {s}" for s in STATUS_ICON if summary.get(s))
-        parts = [f'<h1>LuxTTS quality gate: <span class="verdict {verdict.lower()}">{verdict}</span></h1>']
+        parts = [f'<h1>LuxTTS quality gate: <span class="verdict {_e(kind)}">{verdict}</span></h1>']
         if not run.get("complete", True):
             parts.append(f'<p class="note">Incomplete run: {_e(run.get("incomplete_reason", "interrupted"))}. '
                          "The cells below are the ones that finished.</p>")
         parts += [f'<p class="note">{_e(n)}</p>' for n in run.get("output_notes") or ()]
+        reasons = run.get("verdict_reasons") or []
+        if kind in VERDICT_LEAD and reasons:  # the banner says why this is no pass
+            lead = VERDICT_LEAD[kind].replace("**", "")
+            parts.append(f'<div class="note verdict-reasons"><p>{_e(lead)}</p><ul>'
+                         + "".join(f"<li>{_e(r)}</li>" for r in reasons) + "</ul></div>")
         dur = run.get("duration_s")
         facts = [f"{summary.get('cells', len(self.cells))} cells: {counts}",
                  f"ASR {run.get('asr', '?')}", f"seed {run.get('seed')}",
@@ -591,7 +597,7 @@ def _short(text: str, n: int) -> str:
 _CSS = """
 :root{--ok:#1a7f37;--bad:#cf222e;--skip:#8c959f;--bg:#f6f8fa;font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif}
 body{margin:0;background:#fff;color:#1f2328}main{max-width:1400px;margin:0 auto;padding:1em 1.5em}
-h1{font-size:1.5em}.verdict.pass{color:var(--ok)}.verdict.fail{color:var(--bad)}
+h1{font-size:1.5em}.verdict.pass{color:var(--ok)}.verdict.fail,.verdict.incomplete,.verdict.partial{color:var(--bad)}
 .facts{font-size:.95em}.muted{color:#656d76;font-size:.9em}.note{background:#fff8c5;border:1px solid #d4a72c;padding:.4em .7em;border-radius:6px}
 table.matrix{border-collapse:collapse;margin:.5em 0 1.5em}table.matrix th,table.matrix td{border:1px solid #d0d7de;padding:.35em .5em;vertical-align:top}
 table.matrix thead th{background:var(--bg)}th.prompt{text-align:left;background:var(--bg)}

@@ -24,7 +24,7 @@ from typing import Any
 from .html import HtmlOptions
 from .matrix import SCHEMA_VERSION, build_report
 from .outputs import KeptWav, Placed, write_outputs
-from .verdict import cells_pass, release_failures
+from .verdict import release_failures, run_verdict
 
 #: run facts that must match for reports to be one matrix
 MUST_MATCH = ("version", "asr", "seed", "stacks", "keep_wavs", "config")
@@ -117,7 +117,8 @@ def merge(paths: list[Path], out_dir: Path, *,
                     wavs.append(KeptWav(c, src, name, take=k, copy=True))
             cells[key] = c
     run = {k: v for k, v in reports[0]["run"].items()
-           if k not in ("shard", "started", "duration_s", "python", "platform", "workers", "release_failures")}
+           if k not in ("shard", "started", "duration_s", "python", "platform", "workers", "release_failures",
+                        "verdict", "verdict_reasons", "judged", "expected")}
     run["merged_from"] = [{"report": str(p), **{k: r["run"].get(k) for k in
                            ("shard", "python", "platform", "started", "duration_s", "complete", "passed")}}
                           for p, r in zip(paths, reports)]
@@ -132,7 +133,16 @@ def merge(paths: list[Path], out_dir: Path, *,
     failures = release_failures(required, cell_list, sharded=False)
     if required:
         run["release_failures"] = failures
-    run["passed"] = cells_pass(cell_list) and run["complete"] and not failures
+    # the whole: every shard's cells, judged on the checks the shards were asked for
+    expected = [r["run"].get("expected") for r in reports]
+    known = all(isinstance(e, dict) for e in expected)
+    run.update(run_verdict(cell_list, expected=[k for e in expected for k in e["cells"]] if known else None,
+                           checks=expected[0]["checks"] if known else (),
+                           interrupted=run.get("incomplete_reason") if not run["complete"] else None,
+                           failures=failures).to_run())
+    if known:
+        run["expected"] = {"cells": list(dict.fromkeys(k for e in expected for k in e["cells"])),
+                           "checks": expected[0]["checks"]}
     if problems:
         run["merge_warnings"] = problems
     report = build_report(cell_list, run)

@@ -4,20 +4,39 @@ from __future__ import annotations
 from typing import Any
 
 from ..baselines.summary import summary_rows as baseline_rows
-from .verdict import STATUS_ICON
+from .verdict import HEADLINE, STATUS_ICON
+
+#: what a verdict that is not a pass means, above its reasons
+VERDICT_LEAD = {
+    "fail": "**Why it failed**:",
+    "incomplete": "**Not judged**: cells this run asked for have no verdict, so this is no verdict on the matrix:",
+    "partial": "**Partial run**: the selection left part of the matrix out, so this is no verdict on the matrix:",
+}
+
+
+def run_headline(run: dict[str, Any]) -> tuple[str, str]:
+    """(verdict, HEADLINE) of a report's run; a report from before `run.verdict` has only `passed`."""
+    verdict = str(run.get("verdict") or ("pass" if run.get("passed") else "fail"))
+    return verdict, HEADLINE.get(verdict, verdict.upper())
 
 
 def render_summary(report: dict[str, Any]) -> str:
     run, summary = report["run"], report["summary"]
-    verdict = "PASS" if run.get("passed") else "FAIL"
-    lines = [f"# LuxTTS quality gate: {verdict}", ""]
+    verdict, headline = run_headline(run)
+    lines = [f"# LuxTTS quality gate: {headline}", ""]
     if not run.get("complete", True):
         lines += [f"> **Incomplete run**: {run.get('incomplete_reason', 'interrupted')}. "
                   "Cells below are the ones that finished.", ""]
-    for why in run.get("release_failures") or ():
+    release = run.get("release_failures") or []
+    for why in release:
         lines += [f"> **Release gate failed** (`--luxgate-require`): {why}", ""]
+    reasons = [r for r in run.get("verdict_reasons") or () if r not in release]
+    if verdict in VERDICT_LEAD and reasons:
+        lines += [f"> {VERDICT_LEAD[verdict]}"] + [f"> - {r}" for r in reasons] + [""]
+    judged = run.get("judged") or {}
+    of = f" · {judged['cells']} of {judged['of']} cells judged" if "of" in judged else ""
     lines += [f"{summary['cells']} cells: " + ", ".join(
-        f"{summary[s]} {s}" for s in STATUS_ICON if summary.get(s)), ""]
+        f"{summary[s]} {s}" for s in STATUS_ICON if summary.get(s)) + of, ""]
     lines += [f"ASR: `{run.get('asr', '?')}` · seed {run.get('seed')} · "
               f"{run.get('duration_s', 0):.1f} s · pytest-luxgate {run.get('version', '?')}", ""]
     stacks = sorted({c["stack"] for c in report["cells"]})
@@ -66,7 +85,7 @@ def _cell_text(cell: dict[str, Any] | None) -> str:
     if cell.get("status") == "error":
         return f"{icon} error"
     if cell.get("status") == "skipped":
-        return f"{icon} skipped"
+        return f"{icon} not judged"
     if cell.get("status") == "lost":
         return f"{icon} lost"
     # the metric, not the check's value: a take failed by a content word shows that count there

@@ -53,8 +53,14 @@ from ..matrix.prompts import (
 )
 from ..matrix.scenarios import Scenario
 from ..speech.chunking import ChunkingOptions
-from ..speech.synthesis import Take, coerce_params, synthesize_chunked
-from ..stacks.base import StackError, StackUnavailable, get_stack
+from ..speech.synthesis import NOTES_KEY, Take, coerce_params, synthesize_chunked
+from ..stacks.base import (
+    StackError,
+    StackLoadError,
+    StackUnavailable,
+    call_stack,
+    get_stack,
+)
 from .cache import (
     ContentCache,
     cache_get_take,
@@ -140,6 +146,8 @@ class CellRunner:
                 self._outcomes[cell.key] = self._run(cell)
             except (CellFailed, CellSkipped) as exc:
                 self._outcomes[cell.key] = exc
+            except Exception as exc:  # never a cell that vanishes: whatever broke is its error
+                self._outcomes[cell.key] = CellFailed(f"the gate failed on this cell: {_where(exc)}")
         got = self._outcomes[cell.key]
         if isinstance(got, Exception):
             raise got
@@ -148,14 +156,20 @@ class CellRunner:
     def _run(self, cell: Cell) -> CellOutcome:
         try:
             stack = get_stack(cell.stack)
+        except StackLoadError as exc:  # named for this run and broken: an error, not a skip
+            raise CellFailed(str(exc)) from None
         except StackUnavailable as exc:
             raise CellSkipped(str(exc)) from None
         scenario = self.scenarios[cell.scenario]
         self._check_prompt_text(cell)  # before any synthesis: a wrong transcript costs none
         try:
             tuned = self.prompt_params.get(cell.stack, {}).get(cell.prompt, {})
-            params = coerce_params(stack.default_params(), tuned, self.params, scenario.params, stack=cell.stack)
-        except ValueError as exc:
+            defaults = call_stack(cell.stack, "default_params", stack.default_params)
+            if not isinstance(defaults, dict):
+                raise StackError(f"stack {cell.stack!r} returned {type(defaults).__name__} from default_params(); "
+                                 "expected a dict of parameter name -> default")
+            params = coerce_params(defaults, tuned, self.params, scenario.params, stack=cell.stack)
+        except (ValueError, StackError) as exc:
             raise CellFailed(str(exc)) from None
         chunking = self.chunking.overridden(scenario.chunking)
         seed = _cell_seed(self.seed, cell)
@@ -189,7 +203,7 @@ class CellRunner:
         thresholds = resolve(self.thresholds, scenario.thresholds)
         outcome = CellOutcome(cell, take, evidence, thresholds, chunking=chunking, seed=seed)
         self._listen(outcome, self.listen)
-        outcome.record = self._record(outcome, stack.describe(), index)
+        outcome.record = self._record(outcome, self._describe(stack, cell), index)
         outcome.record["cached"] = {"synthesis": synth_hit, "asr": bool(transcriber and transcriber.hit)}
         return outcome
 
@@ -253,9 +267,21 @@ class CellRunner:
             # no transcript: the text the stack hears comes from the policy (and, for asr, the ASR model)
             policy = self.prompt_text_policy
             prompt_hash += f"|{policy}|{self.asr_spec if policy == 'asr' else ''}"
-        key = take_key(stack=cell.stack, describe=stack.describe(), prompt_hash=prompt_hash, text=text,
+        key = take_key(stack=cell.stack, describe=self._describe(stack, cell), prompt_hash=prompt_hash, text=text,
                        params=params, seed=seed, chunking=chunking.to_dict())
         return key, cache_get_take(self.cache, key, text, params, seed)
+
+    @staticmethod
+    def _describe(stack: Any, cell: Cell) -> dict[str, Any]:
+        """The stack's describe() (recorded with the cell, part of the take's cache key)."""
+        try:
+            info = call_stack(cell.stack, "describe", stack.describe)
+        except StackError as exc:
+            raise CellFailed(str(exc)) from None
+        if not isinstance(info, dict):
+            raise CellFailed(f"stack {cell.stack!r} returned {type(info).__name__} from describe(); expected a dict "
+                             "of versions and model identity")
+        return info
 
     def _encoded_prompt(self, stack: Any, cell: Cell, params: dict[str, Any]) -> Any:
         if cell.prompt == OWN_VOICE:
@@ -269,6 +295,9 @@ class CellRunner:
                 self._encoded[key] = stack.encode_prompt(wav, rate, text, params)
             except PromptError as exc:
                 raise CellFailed(str(exc)) from None
+            except SystemExit as exc:
+                raise CellFailed(f"stack {cell.stack!r} called sys.exit({exc.code!r}) in encode_prompt() "
+                                 f"for prompt {prompt.id!r}") from None
             except Exception as exc:
                 raise CellFailed(f"stack {cell.stack!r} could not encode prompt {prompt.id!r}: "
                                  f"{type(exc).__name__}: {exc}") from None
@@ -324,7 +353,7 @@ class CellRunner:
 
     def _record(self, o: CellOutcome, stack_info: dict[str, Any], index: int | None = None) -> dict[str, Any]:
         ev = o.evidence
-        take_path, notes = None, []
+        take_path, notes = None, list(o.take.info.get(NOTES_KEY, []))  # int16 samples scaled, ...
         if o.cell.prompt != OWN_VOICE:  # stereo downmixed, resampled, ... (audio.load_audio)
             notes += prompt_notes(self.prompts[o.cell.prompt], stack_prompt_rate(get_stack(o.cell.stack)))
             found = self._prompt_mismatch.get(o.cell.prompt)
@@ -402,6 +431,15 @@ def _aggregate_metrics(cell: CellOutcome) -> None:
     its best take's own (the take it keeps and plays)."""
     cell.record["metrics"] = median_metrics([t.record["metrics"] for t in cell.takes])
     cell.record["best_take_metrics"] = cell.evidence.metrics()
+
+
+def _where(exc: BaseException) -> str:
+    """`Type: message (at file:line)`, the innermost frame: enough to find a bug from the report."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    at = f" (at {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno})" if tb is not None else ""
+    return f"{type(exc).__name__}: {exc}{at}"
 
 
 def _cell_seed(base: int, cell: Cell) -> int:

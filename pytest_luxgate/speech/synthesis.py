@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..core.audio import MAX_RATE, MIN_RATE, implausible_duration
-from ..stacks.base import Stack, StackError
+from ..stacks.base import Stack, StackError, call_stack
 from .chunking import ChunkingOptions, split_text
 from .joining import join, pause_after
 
@@ -70,35 +70,70 @@ def _like(default: Any, value: Any, key: str) -> Any:
     return value
 
 
+#: integer sample formats a stack may return and how they scale to [-1, 1): the PCM formats of
+#: WAV files (8-bit unsigned, 16/32-bit signed); others (int64, uint16, ...) are no PCM format
+#: and are refused rather than guessed at
+PCM_SCALE: dict[str, tuple[float, float]] = {  # dtype -> (offset, full scale)
+    "uint8": (128.0, 128.0), "int8": (0.0, 128.0), "int16": (0.0, 32768.0), "int32": (0.0, 2.0 ** 31),
+}
+#: Take.info key for what the gate changed in a stack's output (the cell's notes; it is cached with the take)
+NOTES_KEY = "luxgate_notes"
+
+
 def synthesize(stack: Stack, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Take:
     """Run the stack and refuse output that no check could judge."""
+    name = getattr(stack, "name", type(stack).__name__)
     t0 = time.perf_counter()
-    try:
-        out = stack.synthesize(text, prompt, params, seed)
-    except StackError:
-        raise
-    except Exception as exc:
-        raise StackError(f"stack {stack.name!r} raised {type(exc).__name__}: {exc}") from exc
+    out = call_stack(name, "synthesize", stack.synthesize, text, prompt, params, seed)
     elapsed = time.perf_counter() - t0
-    audio = np.asarray(out.audio, dtype=np.float32)
+    if not (hasattr(out, "audio") and hasattr(out, "sample_rate")):  # None, a bare tuple, an array
+        raise StackError(f"stack {name!r} returned {type(out).__name__} from synthesize(); expected "
+                         "Synthesized(audio, sample_rate, info) (pytest_luxgate.stacks.base)")
+    audio, notes = _float_audio(name, out.audio)
     if audio.ndim == 2 and 1 in audio.shape:  # (1, N) from torch-style stacks
         audio = audio.reshape(-1)
     if audio.ndim != 1:
-        raise StackError(f"stack {stack.name!r} returned audio of shape {audio.shape}; expected mono")
+        raise StackError(f"stack {name!r} returned audio of shape {audio.shape}; expected mono")
     if audio.size == 0:
-        raise StackError(f"stack {stack.name!r} returned empty audio for {text[:60]!r}")
+        raise StackError(f"stack {name!r} returned empty audio for {text[:60]!r}")
     if not np.all(np.isfinite(audio)):
         bad = int(np.count_nonzero(~np.isfinite(audio)))
-        raise StackError(f"stack {stack.name!r} returned {bad} NaN/Inf samples of {audio.size}")
+        raise StackError(f"stack {name!r} returned {bad} NaN/Inf samples of {audio.size}")
     rate = out.sample_rate
     if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or not MIN_RATE <= int(rate) <= MAX_RATE:
-        raise StackError(f"stack {stack.name!r} reported sample rate {rate!r} "
+        raise StackError(f"stack {name!r} reported sample rate {rate!r} "
                          f"({type(rate).__name__}); Synthesized.sample_rate must be the audio's rate "
                          f"in Hz, an int between {MIN_RATE} and {MAX_RATE}")
     why = implausible_duration(audio.size, int(rate), text)
     if why:
-        raise StackError(f"stack {stack.name!r} returned {why}")
-    return Take(audio, int(out.sample_rate), text, dict(params), seed, elapsed, dict(out.info))
+        raise StackError(f"stack {name!r} returned {why}")
+    info = dict(getattr(out, "info", None) or {})
+    if notes:
+        info[NOTES_KEY] = notes
+    return Take(audio, int(rate), text, dict(params), seed, elapsed, info)
+
+
+def _float_audio(name: str, samples: Any) -> tuple[np.ndarray, list[str]]:
+    """The stack's samples as float32 (the protocol's format) and what was converted.
+
+    Integer PCM is scaled by its format's full scale (int16 / 32768): read as float it
+    would be thousands of times over full scale and judged as clipped noise."""
+    try:
+        raw = np.asarray(samples)
+    except Exception as exc:  # a torch tensor on a GPU, a ragged list, ...
+        raise StackError(f"stack {name!r} returned audio that is not an array ({type(samples).__name__}: "
+                         f"{exc}); Synthesized.audio must be float32 in [-1, 1]") from None
+    kind = raw.dtype.kind
+    if kind == "f":
+        return raw.astype(np.float32, copy=False), []
+    if raw.dtype.name in PCM_SCALE:
+        offset, scale = PCM_SCALE[raw.dtype.name]
+        audio = ((raw.astype(np.float64) - offset) / scale).astype(np.float32)
+        return audio, [f"stack {name!r} returned {raw.dtype.name} samples: read as PCM, "
+                       f"{'minus ' + format(offset, 'g') + ', ' if offset else ''}divided by {scale:.0f} "
+                       "(Synthesized.audio should be float32 in [-1, 1])"]
+    raise StackError(f"stack {name!r} returned {raw.dtype} samples; Synthesized.audio must be float32 in "
+                     f"[-1, 1] (integer PCM is accepted as {', '.join(PCM_SCALE)})")
 
 
 def chunk_seed(seed: int, index: int) -> int:
@@ -129,5 +164,9 @@ def synthesize_chunked(stack: Stack, text: str, prompt: Any, params: dict[str, A
     audio, seams = join([t.audio for t in takes], rates[0], crossfade_s=chunking.crossfade_ms / 1000.0,
                         pauses_s=[pause_after(chunk) for chunk in texts[:-1]])
     join_s = time.perf_counter() - t0
+    info: dict[str, Any] = {"chunks": [t.info for t in takes]}
+    notes = list(dict.fromkeys(n for t in takes for n in t.info.get(NOTES_KEY, [])))
+    if notes:
+        info[NOTES_KEY] = notes
     return Take(audio, rates[0], text, dict(params), seed, sum(t.synthesis_s for t in takes),
-                {"chunks": [t.info for t in takes]}, chunks=texts, seams=seams, join_s=join_s)
+                info, chunks=texts, seams=seams, join_s=join_s)

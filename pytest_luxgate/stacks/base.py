@@ -11,7 +11,7 @@ import importlib
 import threading
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, entry_points, version
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, Callable, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -33,7 +33,20 @@ class StackError(RuntimeError):
 
 
 class StackUnavailable(RuntimeError):
-    """A stack cannot load here (missing package, weights, device); cells are skipped."""
+    """A stack cannot run here (missing package, weights, device): its cells are not judged,
+    and the run that asked for them is not green (report/verdict.py)."""
+
+
+class StackLoadError(StackUnavailable):
+    """A stack the run named is broken: its module or class cannot be imported, or its
+    constructor or load() crashed. Its cells are errors, with this message."""
+
+
+#: why a named module may not import under pytest: the `pytest` command puts neither the rootdir
+#: nor the current directory on sys.path (only each test file's first folder without an __init__.py)
+SYS_PATH_HINT = ("is its directory on sys.path? pytest does not add your project's root: set "
+                 "`pythonpath = .` under [tool.pytest.ini_options] in pyproject.toml (or [pytest] "
+                 "in pytest.ini), or install your package")
 
 
 @dataclass(frozen=True)
@@ -137,26 +150,70 @@ def get_stack(name: str) -> Stack:
 
 
 def _load(name: str) -> Stack | StackUnavailable:
-    known = available_stacks()
-    target = known.get(name)
-    if target is None:
-        return StackUnavailable(f"unknown stack {name!r}; known: {', '.join(sorted(known))}")
-    module, _, attr = target.partition(":")
     try:
-        cls = getattr(importlib.import_module(module), attr)
-        stack = cls()
-        stack.load()
+        cls = stack_class(name)
     except StackUnavailable as exc:
         return exc
-    except Exception as exc:  # an import or load crash is a reason to skip, not to abort the run
-        return StackUnavailable(f"stack {name!r} failed to load: {type(exc).__name__}: {exc}")
+    where = f"{cls.__name__}()"
+    try:
+        stack = cls()
+        where = "load()"
+        stack.load()
+    except StackUnavailable as exc:  # the stack's own "cannot run here", with its reason
+        return exc
+    except (Exception, SystemExit) as exc:  # a crash (or sys.exit) of the stack fails its cells, never the run
+        return StackLoadError(f"stack {name!r} ({available_stacks()[name]}) failed in {where}: {_raised(exc)}")
     return stack
 
 
+def _raised(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def call_stack(name: str, method: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(*args)`, one of stack `name`'s methods: whatever it raises, or a sys.exit, becomes a
+    StackError naming the stack and the method, so that cell fails with it and the run goes on.
+    (KeyboardInterrupt is not caught: Ctrl-C still stops the run.)"""
+    try:
+        return fn(*args)
+    except StackError:
+        raise
+    except SystemExit as exc:
+        raise StackError(f"stack {name!r} called sys.exit({exc.code!r}) in {method}()") from None
+    except Exception as exc:
+        raise StackError(f"stack {name!r} raised {type(exc).__name__}: {exc} (in {method}())") from exc
+
+
 def stack_class(name: str) -> type:
-    """The class behind a name, without loading models (for markers/metadata)."""
+    """The class behind a name, without loading models (for markers/metadata).
+
+    Raises StackUnavailable for an unknown name (a usage error) and StackLoadError,
+    naming the module or class and the likely fix, when the target cannot be imported.
+    """
     known = available_stacks()
     if name not in known:
         raise StackUnavailable(f"unknown stack {name!r}; known: {', '.join(sorted(known))}")
-    module, _, attr = known[name].partition(":")
-    return getattr(importlib.import_module(module), attr)
+    target = known[name]
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name) and module_name[len(exc.name):][:1] in ("", "."):
+            # the named module (or its package) itself is missing: a typo, or not on sys.path
+            raise StackLoadError(f"stack {name!r}: cannot import module {module_name!r} ({target}): "
+                                 f"{exc}; check the spelling, and {SYS_PATH_HINT}") from None
+        raise StackLoadError(f"stack {name!r}: module {module_name!r} ({target}) failed to import: "
+                             f"ModuleNotFoundError: {exc}") from None
+    except (Exception, SystemExit) as exc:
+        raise StackLoadError(f"stack {name!r}: module {module_name!r} ({target}) failed to import: "
+                             f"{_raised(exc)}") from None
+    cls = getattr(module, attr, None)
+    if not isinstance(cls, type):
+        classes = sorted(k for k, v in vars(module).items()
+                         if isinstance(v, type) and v.__module__ == module.__name__ and not k.startswith("_"))
+        what = "no class" if cls is None else f"{type(cls).__name__} (not a class) as"
+        raise StackLoadError(f"stack {name!r}: module {module_name!r} has {what} {attr!r} ({target}); "
+                             f"its classes: {', '.join(classes) or 'none'}")
+    return cls

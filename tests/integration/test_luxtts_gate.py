@@ -1,6 +1,7 @@
 """The gate on the LuxTTS stacks: `-m mlx` / `-m torch` run the whole matrix
 through the real stacks on the tiny random checkpoint; missing weights skip
-both with the reason; markers pass --strict-markers.
+neither is judged (the run is not green, the reason says what to do); markers pass
+--strict-markers.
 
 The tiny checkpoint speaks noise, so WER and friends fail here by design:
 these tests assert the machinery (every cell synthesized by the real code,
@@ -88,15 +89,25 @@ def test_scenario_params_and_option_params_reach_the_luxtts_stack(pytester: pyte
     assert {c["versions"]["params"]["num_steps"] for c in cells.values()} == {3}
 
 
-def test_missing_weights_skip_both_stacks_with_the_fix(pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_missing_weights_leave_both_stacks_not_judged_with_the_fix(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """-m mlx/torch asks for those stacks: without weights their cells are not judged, and a run
+    that judged nothing it asked for is not green (no -rs needed to see why)."""
     result = run_gate(pytester, "-m", "mlx or torch", f"--luxgate-luxtts-path={tmp_path / 'no-weights'}",
-                      "--luxgate-scenario=short_plain", "--strict-markers", "-rs", stacks="")
-    assert result.ret == 0  # nothing ran, nothing failed
-    result.stdout.fnmatch_lines(["*SKIPPED*LuxTTS weights directory*no-weights (from --luxgate-luxtts-path) "
-                                 "does not exist; point the gate at LuxTTS weights*"])
-    cells = read_report(pytester)["cells"]
+                      "--luxgate-scenario=short_plain", "--strict-markers", stacks="")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*not judged: stack 'torch' cannot run here: LuxTTS weights directory*no-weights "
+                                 "(from --luxgate-luxtts-path) does not exist; point the gate at LuxTTS weights*"])
+    report = read_report(pytester)
+    cells = report["cells"]
     assert {c["stack"] for c in cells} == {"mlx", "torch"}
     assert all(c["status"] == "skipped" and "README 'LuxTTS stacks'" in c["skipped"] for c in cells)
+    # piper, in the matrix by default beside what -m names, was not selected: not part of the verdict
+    run = report["run"]
+    assert run["verdict"] == "incomplete" and run["passed"] is False and run["judged"] == {"cells": 0, "of": 4}
+    assert any(r.startswith("2 cells of stack 'torch' not judged: LuxTTS weights directory") for r in run["verdict_reasons"])
+    summary = (pytester.path / "out" / "SUMMARY.md").read_text()
+    assert summary.startswith("# LuxTTS quality gate: INCOMPLETE\n") and "⏭️ not judged" in summary
+    result.stdout.fnmatch_lines(["luxgate: INCOMPLETE: 2 cells of stack * not judged: *"])
 
 
 def test_markers_select_stacks_and_pass_strict_markers(pytester: pytest.Pytester) -> None:

@@ -24,6 +24,8 @@ def test_two_shards_merge_into_the_unsharded_report(pytester: pytest.Pytester, c
     s1, s2 = _report(pytester, "s1"), _report(pytester, "s2")
     assert len(s1["cells"]) == len(s2["cells"]) == 1  # whole cells: each shard holds one
     assert s1["run"]["shard"]["index"] == 1 and s2["run"]["shard"]["count"] == 2
+    # a shard is part of the matrix: never its PASS (issue 16); the merge judges the whole
+    assert {s1["run"]["verdict"], s2["run"]["verdict"]} <= {"partial", "fail"} and not s1["run"]["passed"]
 
     paths = [str(pytester.path / "s1" / "report.json"), str(pytester.path / "s2" / "report.json")]
     code = luxgate(["merge", *paths, "-o", str(pytester.path / "merged")])
@@ -33,6 +35,8 @@ def test_two_shards_merge_into_the_unsharded_report(pytester: pytest.Pytester, c
     assert "luxgate merge: PASS" in capsys.readouterr().out or code == 1
     assert comparable(merged)["cells"] == comparable(whole)["cells"]
     assert merged["summary"] == whole["summary"] and merged["run"]["passed"] == whole["run"]["passed"]
+    for key in ("verdict", "verdict_reasons", "judged", "expected"):
+        assert merged["run"][key] == whole["run"][key], key
     assert [m["shard"]["index"] for m in merged["run"]["merged_from"]] == [1, 2]
     for cell in merged["cells"]:  # the kept takes came along
         assert (pytester.path / "merged" / cell["wav"]).is_file()

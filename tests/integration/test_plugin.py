@@ -90,9 +90,11 @@ def test_broken_cells_do_not_lose_the_others(pytester: pytest.Pytester) -> None:
     assert cells[("raises_on_wait", "short_plain")]["status"] in ("passed", "failed")
     assert "NaN" in cells[("nan_audio", "short_plain")]["error"]
     assert "empty audio" in cells[("empty_audio", "short_plain")]["error"]
-    assert cells[("cannot_load", "short_plain")]["status"] == "skipped"
+    assert cells[("cannot_load", "short_plain")]["status"] == "skipped"  # cannot run here: not judged
     assert "weights not found" in cells[("cannot_load", "short_plain")]["skipped"]
-    assert "cannot open shared object" in cells[("crashes_on_load", "short_plain")]["skipped"]
+    # a stack that crashes while loading is broken, not absent: its cells are errors
+    assert cells[("crashes_on_load", "short_plain")]["status"] == "error"
+    assert "cannot open shared object" in cells[("crashes_on_load", "short_plain")]["error"]
     # the healthy stack's results are all there
     assert {cells[("piper", s)]["status"] for s in ("short_plain", "punctuation_pauses")} <= {"passed", "failed"}
     assert all(set(cells[("piper", s)]["checks"]) == ONE_PASS_PIPER_CHECKS for s in ("short_plain", "punctuation_pauses"))
