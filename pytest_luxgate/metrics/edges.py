@@ -383,6 +383,8 @@ class _Context:
         lasts longer or is louder, and is measured as before."""
         dur = len(self.x) / self.sr
         i, j = self._frame(t), self._frame(offset + TAIL_GAP_S)
+        if self.env_db[i] >= DECAY_DB:  # the sound never decayed: no closure, so no release after one
+            return t
         loud = np.nonzero(self.env_db[i:j + 1] >= DECAY_DB)[0]
         if not loud.size:
             return t
@@ -390,7 +392,8 @@ class _Context:
         quiet = np.nonzero(self.env_db[b0:] < DECAY_DB)[0]
         b1 = b0 + quiet[0] if quiet.size else len(self.env_db)
         end = min(dur, self.env_t[b1 - 1] + ENV_WIN_S)
-        if end - self.env_t[b0] > RELEASE_MAX_S or self.env_db[b0:b1].max() > self.edge_db:
+        # EDGE_DB re speech, not the room-relative edge: a noise tail raises the room estimate
+        if end - self.env_t[b0] > RELEASE_MAX_S or self.env_db[b0:b1].max() > EDGE_DB:
             return t
         # ...and silence after it (20 ms, or the file's end): a dip inside a noise tail is no release
         after = self.env_db[b1:b1 + round(0.02 / ENV_HOP_S)]
