@@ -38,7 +38,7 @@ def test_warm_rerun_reuses_everything_and_a_change_invalidates_only_its_cell(pyt
     # one scenario's parameter changes: only its cell is recomputed; a changed limit
     # re-judges the cached take of the other (thresholds are not part of any key)
     _scenarios(pytester, b_params="[params]\nlength_scale = 1.15\n")
-    res = run_gate(pytester, *args, "--luxgate-threshold=rate_max_sps=1.0")
+    res = run_gate(pytester, *args, "--luxgate-threshold=rate_max_sps=3.0")
     changed = read_report(pytester)
     assert _cached(changed) == {"cache_a": {"synthesis": True, "asr": True},
                                 "cache_b": {"synthesis": False, "asr": False}}  # new audio: new transcript

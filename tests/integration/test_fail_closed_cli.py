@@ -92,11 +92,13 @@ def _one_line_error(err: str) -> str:
 
 
 # -- long input: refused from the header -----------------------------------------------------------
-MEASURE = """import resource, sys, time
+MEASURE = """import sys, time
 from pytest_luxgate.cli import main
 t0 = time.process_time()  # CPU seconds: what the refusal costs, whatever else the machine runs
 code = main(sys.argv[1:])
-print(f"MEASURED rss_kb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss} s={time.process_time() - t0:.2f}",
+# VmHWM, not ru_maxrss: the latter keeps the forking parent's size across exec (a big pytest)
+hwm = next(int(ln.split()[1]) for ln in open("/proc/self/status") if ln.startswith("VmHWM:"))
+print(f"MEASURED rss_kb={hwm} s={time.process_time() - t0:.2f}",
       file=sys.stderr)
 sys.exit(code)
 """

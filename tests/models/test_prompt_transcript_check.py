@@ -97,7 +97,7 @@ def test_the_prompt_transcript_is_cached_like_a_takes(tmp_path) -> None:
     from pytest_luxgate.matrix.cells import Cell
     from pytest_luxgate.matrix.prompts import Prompt
     from pytest_luxgate.matrix.scenarios import Scenario
-    from pytest_luxgate.run.cache import ContentCache
+    from pytest_luxgate.run.cache import ContentCache, seal
     from pytest_luxgate.run.runner import CellFailed, CellRunner
 
     cache = ContentCache(tmp_path, 1 << 30)
@@ -111,9 +111,11 @@ def test_the_prompt_transcript_is_cached_like_a_takes(tmp_path) -> None:
 
     check()  # the right transcript: no error
     (entry,) = (tmp_path / "asr").glob("*/*.json")
-    assert json.loads(entry.read_text())["text"] == A
-    # what the next run hears is that entry: made to hear another sentence, the check follows it
-    entry.write_text(json.dumps({"text": B, "words": [[w, 0.0, 0.1, 0.99] for w in B.split()],
-                                 "model": "tiny.en", "language": "en"}))
+    key = entry.stem
+    assert cache.get_transcript(key).text == A
+    # what the next run hears is that entry: sealed anew to hear another sentence, the check follows
+    # it (a hand-edited entry would be a miss: run/cache.py seals each entry with its key and hash)
+    entry.write_bytes(seal(key, json.dumps({"text": B, "words": [[w, 0.0, 0.1, 0.99] for w in B.split()],
+                                            "model": "tiny.en", "language": "en"}).encode()))
     with pytest.raises(CellFailed, match="prompt 'p': its transcript does not match its audio"):
         check()
