@@ -21,6 +21,7 @@ RAN = ("passed", "failed")  # a cell that produced a take and verdicts
 Case = tuple[str, str, str, str]  # (id, group, input, what it gets)
 CASES: list[Case] = []
 LEDGER: dict[str, dict[str, Any]] = {}
+ORIGIN: dict[str, str] = {}  # case id -> the module that registered it (README lists test_reliability's first)
 # modules whose rows belong in the table: all of them must run for the figures
 MODULE_GLOBS = ("test_reliability.py", "test_fail_closed_*.py")
 
@@ -31,6 +32,8 @@ def register(rows: list[Case]) -> list[Case]:
     clash = [r[0] for r in rows if r[0] in known]
     assert not clash, f"reliability case ids registered twice: {clash}"
     CASES.extend(rows)
+    module = sys._getframe(1).f_globals.get("__name__", "")
+    ORIGIN.update({r[0]: module for r in rows})
     return rows
 
 

@@ -18,12 +18,23 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 FIGURES = re.compile(r"^\*\*\d+ cases, \d+ inputs tried, \d+ handled, \d+ results lost\.\*\*$")
 
 
+# the table's first groups, in the order readers know; groups added later follow as first seen
+GROUP_ORDER = ("prompt wav", "prompt transcript", "scenario file", "options", "output", "stack", "fault", "safety")
+
+
+def ordered(rows: list[dict]) -> list[dict]:
+    seen = list(dict.fromkeys(r["group"] for r in rows))
+    rank = {g: i for i, g in enumerate([*GROUP_ORDER, *[g for g in seen if g not in GROUP_ORDER]])}
+    # stable: within a group the original table's rows first, then each module's in its order
+    return sorted(rows, key=lambda r: (rank[r["group"]], r.get("module", "") != "test_reliability"))
+
+
 def render(figures: dict) -> list[str]:
     head = (f"**{figures['cases']} cases, {figures['inputs_tried']} inputs tried, {figures['handled']} handled, "
             f"{figures['results_lost']} results lost.**")
     lines = [head, "", "| | input | what it gets |", "|---|---|---|"]
     last = None
-    for row in figures["rows"]:
+    for row in ordered(figures["rows"]):
         group = row["group"] if row["group"] != last else ""
         last = row["group"]
         lines.append(f"| {group} | {row['input']} | {row['gets']} |")

@@ -31,7 +31,7 @@ import pytest
 import soundfile as sf
 import soxr
 from pytester_gate import run_gate
-from reliability_ledger import (CASES, LEDGER, MODULE_GLOBS, RAN, case_ids, gate_cmd, gate_dir, gate_env,
+from reliability_ledger import (CASES, LEDGER, MODULE_GLOBS, ORIGIN, RAN, case_ids, gate_cmd, gate_dir, gate_env,
                                leftovers, missing_survivors, record, register, report_of, run_subprocess, says)
 
 from pytest_luxgate.matrix.prompts import DEFAULT_FILE
@@ -662,7 +662,8 @@ def test_every_case_was_tried_and_handled(request: pytest.FixtureRequest) -> Non
     missing = [c for c in case_ids() if c not in LEDGER]
     assert not missing, f"cases in the README table that no test tried: {missing}"
     figures = {"cases": len(CASES), "inputs_tried": tried, "handled": handled, "results_lost": lost,
-               "rows": [{"case": c, "group": g, "input": i, "gets": w, **LEDGER[c]} for c, g, i, w in CASES]}
+               "rows": [{"case": c, "group": g, "input": i, "gets": w, "module": ORIGIN.get(c, ""), **LEDGER[c]}
+                        for c, g, i, w in CASES]}
     if os.environ.get("LUXGATE_RELIABILITY_LEDGER"):
         Path(os.environ["LUXGATE_RELIABILITY_LEDGER"]).write_text(json.dumps(figures, indent=1))
     assert handled == tried and lost == 0
