@@ -1,7 +1,7 @@
 """Rewrite README's reliability figures and table from the ledger the reliability tests wrote.
 
     LUXGATE_RELIABILITY_LEDGER=/tmp/figures.json .venv/bin/python -m pytest \
-        tests/integration/test_reliability.py tests/integration/test_fail_closed_*.py
+        tests/integration/test_fail_closed_*.py tests/integration/test_reliability.py   # figures test last
     python3 tools/reliability_table.py /tmp/figures.json          # rewrites README.md in place
 
 The figures line ("**N cases, ...**") and the table under it are replaced; the
