@@ -20,7 +20,8 @@ from .sharding import Shard, parse_shard
 KEEP_WAVS = ("none", "best", "all")
 #: options that may be given several times, each adding to the list (pytest's convention for a
 #: repeatable option); the command line still replaces the ini value as a whole
-REPEATABLE = frozenset({"scenarios"})
+#: (every one takes a comma-separated list, so values given apart add up as if given together)
+REPEATABLE = frozenset({"scenarios", "scenario", "stacks", "params", "threshold"})
 
 # (name, help, default, ini type)
 OPTIONS: list[tuple[str, str, Any, str]] = [

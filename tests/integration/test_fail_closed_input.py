@@ -32,6 +32,8 @@ ROWS = register([
      "usage error: names the scenario, both values and where each came from"),
     ("scenarios_option_twice", "options", "--luxgate-scenarios given twice",
      "both directories used; an id in both is a usage error; ini luxgate_scenarios still works"),
+    ("list_options_twice", "options", "--luxgate-threshold, --luxgate-params, --luxgate-scenario given twice",
+     "every value counts, as if given comma-separated (before: only the last)"),
     ("prompts_unknown_key", "options", "prompts file with an unknown key (`transcript = ...`, `[[promt]]`)",
      "usage error: names the file, the key and the known keys"),
     ("transcript_wrong_strict", "prompt transcript", "`text` not what the wav says, policy strict",
@@ -162,6 +164,21 @@ def test_scenarios_option_given_twice_uses_both(pytester: pytest.Pytester) -> No
     line, lost = _refused(pytester, "--luxgate-scenarios=one", "--luxgate-scenarios=two")
     assert says(line, "ERROR: duplicate scenario id 'first' in */two/again.toml and */one/s.toml; ids must be unique")
     record("scenarios_option_twice", lost=lost, tried=2)
+
+
+def test_list_options_given_twice_add_up(pytester: pytest.Pytester) -> None:
+    """--luxgate-threshold/-params/-scenario take comma-separated lists; given apart, every value counts."""
+    res = run_gate(pytester, "--luxgate-scenario=short_plain", "--luxgate-scenario=numbers_symbols",
+                   "--luxgate-threshold=wer=0.5", "--luxgate-threshold=rate_max_sps=3.0",
+                   "--luxgate-params=length_scale=1.1", "--luxgate-params=noise_scale=0.5", "-k", "rate")
+    report = json.loads((pytester.path / "out" / "report.json").read_text())
+    cells = {c["scenario"]: c for c in report["cells"]}
+    assert set(cells) == {"short_plain", "numbers_symbols"}, res.stdout.str()[-1500:]
+    for c in cells.values():
+        assert c["thresholds"]["wer"] == 0.5 and c["thresholds"]["rate_max_sps"] == 3.0
+        assert not c["checks"]["rate"]["passed"]  # 3 syl/s: no take passes, so the second value took
+        assert c["versions"]["params"]["length_scale"] == 1.1 and c["versions"]["params"]["noise_scale"] == 0.5
+    record("list_options_twice", lost=sum(1 for c in cells.values() if c["status"] not in RAN), tried=3)
 
 
 PROMPT_KEYS = {
