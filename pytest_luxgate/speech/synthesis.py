@@ -159,7 +159,7 @@ def synthesize_chunked(stack: Stack, text: str, prompt: Any, params: dict[str, A
     takes = [synthesize(stack, chunk, prompt, params, chunk_seed(seed, i)) for i, chunk in enumerate(texts)]
     rates = sorted({t.sample_rate for t in takes})
     if len(rates) > 1:
-        raise StackError(f"stack {stack.name!r} returned chunks at different sample rates {rates}")
+        raise StackError(f"stack {getattr(stack, 'name', type(stack).__name__)!r} returned chunks at different sample rates {rates}")
     t0 = time.perf_counter()
     audio, seams = join([t.audio for t in takes], rates[0], crossfade_s=chunking.crossfade_ms / 1000.0,
                         pauses_s=[pause_after(chunk) for chunk in texts[:-1]])
