@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -91,6 +92,13 @@ def gate_env(**extra: str) -> dict[str, str]:
 def run_subprocess(where: Path, *args: str, stacks: str = "piper", **kw: Any) -> subprocess.CompletedProcess:
     return subprocess.run(gate_cmd(*args, stacks=stacks), cwd=gate_dir(where), env=gate_env(),
                           capture_output=True, text=True, timeout=900, **kw)
+
+
+def ctrl_c_reaches_it() -> None:
+    """Popen preexec_fn: SIGINT back to its default in the child. A shell starts background jobs
+    with SIGINT ignored, an ignored signal stays ignored across exec, and Python then installs no
+    KeyboardInterrupt handler: a suite run from `cmd &` would send Ctrl-C into the void."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def report_of(where: Path) -> dict[str, Any]:

@@ -26,6 +26,7 @@ import pytest
 from pytester_gate import FAST, read_report, run_gate
 from reliability_ledger import (
     RAN,
+    ctrl_c_reaches_it,
     gate_cmd,
     gate_dir,
     gate_env,
@@ -290,7 +291,8 @@ def test_sigint_is_incomplete_never_pass(tmp_path: Path) -> None:
     ready, release = where / "ready", where / "release"
     env = gate_env(LUXGATE_FAULT_READY=str(ready), LUXGATE_FAULT_RELEASE=str(release))
     proc = subprocess.Popen(gate_cmd(SC, "-k", "wer or clipping", stacks="blocks_on_wait=fault_stacks:BlocksOnWait"),
-                            cwd=where, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=where, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_reaches_it)
     deadline = time.monotonic() + 600
     while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)

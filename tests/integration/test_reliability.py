@@ -31,8 +31,9 @@ import pytest
 import soundfile as sf
 import soxr
 from pytester_gate import run_gate
-from reliability_ledger import (CASES, LEDGER, MODULE_GLOBS, ORIGIN, RAN, case_ids, gate_cmd, gate_dir, gate_env,
-                               leftovers, missing_survivors, record, register, report_of, run_subprocess, says)
+from reliability_ledger import (CASES, LEDGER, MODULE_GLOBS, ORIGIN, RAN, case_ids, ctrl_c_reaches_it, gate_cmd,
+                               gate_dir, gate_env, leftovers, missing_survivors, record, register, report_of,
+                               run_subprocess, says)
 
 from pytest_luxgate.matrix.prompts import DEFAULT_FILE
 
@@ -536,7 +537,8 @@ def _start_blocked_run(where: Path, *args: str) -> tuple[subprocess.Popen, Path]
     env = gate_env(LUXGATE_FAULT_READY=str(ready), LUXGATE_FAULT_RELEASE=str(release))
     proc = subprocess.Popen(gate_cmd("--luxgate-scenario=short_plain,punctuation_pauses", "-k", "wer or clipping",
                                      *args, stacks="blocks_on_wait=fault_stacks:BlocksOnWait"),
-                            cwd=gate_dir(where), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=gate_dir(where), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_reaches_it)
     deadline = time.monotonic() + 600
     while not ready.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
