@@ -333,10 +333,7 @@ class _Context:
         tv = first_voiced(self.x, self.sr, self.level_db, w.start, w.end)
         if tv is None:
             return vad_on
-        k = self._frame(tv)
-        while k > 0 and self.env_db[k - 1] >= GAP_DB:
-            k -= 1
-        start = float(self.env_t[k])
+        start = float(self.env_t[self._weak_start(self._frame(tv), GAP_DB)])
         return start if tv - start <= WEAK_ONSET_MAX_S else tv
 
     def walk_weak_onset(self, t: float) -> float:
@@ -354,10 +351,12 @@ class _Context:
         start = float(self.env_t[self._weak_start(self._frame(t))])
         return start if t - start <= WEAK_ONSET_MAX_S else t
 
-    def _weak_start(self, i: int) -> int:
-        """The first frame of the unbroken stretch above the gap level that ends at frame i."""
+    def _weak_start(self, i: int, level_db: float | None = None) -> int:
+        """The first frame of the unbroken stretch above `level_db` (default: the gap level) that
+        ends at frame i."""
+        floor = self.gap_db if level_db is None else level_db
         j = i
-        while j > 0 and self.env_db[j - 1] >= self.gap_db:
+        while j > 0 and self.env_db[j - 1] >= floor:
             j -= 1
         return j
 
