@@ -164,12 +164,9 @@ class CellRunner:
         self._check_prompt_text(cell)  # before any synthesis: a wrong transcript costs none
         try:
             tuned = self.prompt_params.get(cell.stack, {}).get(cell.prompt, {})
-            defaults = call_stack(cell.stack, "default_params", stack.default_params)
-            if not isinstance(defaults, dict):
-                raise StackError(f"stack {cell.stack!r} returned {type(defaults).__name__} from default_params(); "
-                                 "expected a dict of parameter name -> default")
+            defaults = _stack_dict(cell, "default_params", stack.default_params, "parameter name -> default")
             params = coerce_params(defaults, tuned, self.params, scenario.params, stack=cell.stack)
-        except (ValueError, StackError) as exc:
+        except ValueError as exc:
             raise CellFailed(str(exc)) from None
         chunking = self.chunking.overridden(scenario.chunking)
         seed = _cell_seed(self.seed, cell)
@@ -274,14 +271,7 @@ class CellRunner:
     @staticmethod
     def _describe(stack: Any, cell: Cell) -> dict[str, Any]:
         """The stack's describe() (recorded with the cell, part of the take's cache key)."""
-        try:
-            info = call_stack(cell.stack, "describe", stack.describe)
-        except StackError as exc:
-            raise CellFailed(str(exc)) from None
-        if not isinstance(info, dict):
-            raise CellFailed(f"stack {cell.stack!r} returned {type(info).__name__} from describe(); expected a dict "
-                             "of versions and model identity")
-        return info
+        return _stack_dict(cell, "describe", stack.describe, "versions and model identity")
 
     def _encoded_prompt(self, stack: Any, cell: Cell, params: dict[str, Any]) -> Any:
         if cell.prompt == OWN_VOICE:
@@ -292,15 +282,12 @@ class CellRunner:
         if key not in self._encoded:
             try:
                 wav, rate = read_prompt_audio(prompt, stack_prompt_rate(stack))
-                self._encoded[key] = stack.encode_prompt(wav, rate, text, params)
+                self._encoded[key] = call_stack(cell.stack, "encode_prompt", stack.encode_prompt,
+                                                wav, rate, text, params)
             except PromptError as exc:
                 raise CellFailed(str(exc)) from None
-            except SystemExit as exc:
-                raise CellFailed(f"stack {cell.stack!r} called sys.exit({exc.code!r}) in encode_prompt() "
-                                 f"for prompt {prompt.id!r}") from None
-            except Exception as exc:
-                raise CellFailed(f"stack {cell.stack!r} could not encode prompt {prompt.id!r}: "
-                                 f"{type(exc).__name__}: {exc}") from None
+            except StackError as exc:
+                raise CellFailed(f"{exc}, encoding prompt {prompt.id!r}") from None
         return self._encoded[key]
 
     def _prompt_text(self, prompt: Prompt, cell: Cell) -> str:
@@ -431,6 +418,18 @@ def _aggregate_metrics(cell: CellOutcome) -> None:
     its best take's own (the take it keeps and plays)."""
     cell.record["metrics"] = median_metrics([t.record["metrics"] for t in cell.takes])
     cell.record["best_take_metrics"] = cell.evidence.metrics()
+
+
+def _stack_dict(cell: Cell, method: str, fn: Any, of_what: str) -> dict[str, Any]:
+    """A stack method that must return a dict (describe, default_params): its fault fails the cell."""
+    try:
+        got = call_stack(cell.stack, method, fn)
+    except StackError as exc:
+        raise CellFailed(str(exc)) from None
+    if not isinstance(got, dict):
+        raise CellFailed(f"stack {cell.stack!r} returned {type(got).__name__} from {method}(); expected a dict "
+                         f"of {of_what}")
+    return got
 
 
 def _where(exc: BaseException) -> str:
