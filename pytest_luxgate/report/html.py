@@ -214,8 +214,11 @@ def write_html_report(report: dict[str, Any], out_dir: Path, options: HtmlOption
         result = write_html(report, out_dir, options, images)
     except Exception as exc:
         return [f"luxgate: could not write the HTML report to {options.path}: {type(exc).__name__}: {exc}"]
-    if result is None:
-        return []
+    return [] if result is None else result_lines(result)
+
+
+def result_lines(result: HtmlResult) -> list[str]:
+    """Terminal lines for a written page: where, what its plots cost, and its notes."""
     cached = f", {result.plots_cached} from the cache" if result.plots_cached else ""
     extra = f"{result.plots} plot(s){cached} in {result.plot_seconds:.1f} s, " if result.plots else ""
     lines = [f"luxgate: html {result.path} ({extra}{result.seconds:.1f} s in all)"]

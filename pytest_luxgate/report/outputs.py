@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.atomic import copy_inside, move_inside
-from .html import HtmlOptions, ImageCache, write_html
+from .html import HtmlOptions, ImageCache, result_lines, write_html
 from .matrix import write_report
 
 FALLBACK_PREFIX = "luxgate-report-"
@@ -156,12 +156,8 @@ def _page(report: dict[str, Any], where: Path, html: HtmlOptions, images: ImageC
         except OSError:
             pass
         return
-    if result is None:
-        return
-    cached = f", {result.plots_cached} from the cache" if result.plots_cached else ""
-    extra = f"{result.plots} plot(s){cached} in {result.plot_seconds:.1f} s, " if result.plots else ""
-    placed.html_lines = [f"luxgate: html {result.path} ({extra}{result.seconds:.1f} s in all)"]
-    placed.html_lines += [f"luxgate: html: {note}" for note in result.notes]
+    if result is not None:
+        placed.html_lines = result_lines(result)
 
 
 def _place(wavs: list[KeptWav], root: Path, *, strict: bool) -> list[str]:

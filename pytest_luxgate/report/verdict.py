@@ -123,7 +123,3 @@ def release_failures(required: Iterable[str], cells: list[dict[str, Any]], shard
             out.append(f"required stack {stack!r} ran no cells (deselected by -k/-m or --luxgate-scenario?)")
     return out
 
-
-def cells_pass(cells: list[dict[str, Any]]) -> bool:
-    """Every cell present was judged and passed (and there is one): a skipped cell is no pass."""
-    return bool(cells) and all(c.get("status") == "passed" for c in cells)
