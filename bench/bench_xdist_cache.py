@@ -6,12 +6,16 @@ Runs the default gate (`tests/gate`, default options: Piper, the standard
 scenarios, Whisper base) as separate pytest processes, each with a fresh
 output directory:
 
-1. cold ``-n 0``  — empty cache dir A (cache writes included)
+1. cold ``-n 0``  — empty cache dir A (cache writes included); the next cell's
+   takes are made on a second thread beside this cell's ASR (run/ahead.py)
 2. cold ``-n 2``  — empty cache dir B
-3. warm ``-n 0``  — cache dir A again: no synthesis, no ASR
+3. cold ``-n 0 --luxgate-no-overlap`` — empty cache dir C: everything on one
+   thread, so its synthesis and ASR timings are the uncontended floor that
+   goal 1 of issue 18 divides by
+4. warm ``-n 0``  — cache dir A again: no synthesis, no ASR
 
-Rounds alternate the cold runs (n0, n2, n0, n2, ...) so machine load hits both
-alike; the figure is the median per kind. A small measuring plugin
+Rounds rotate the cold runs (n0, n2, one thread; then n2, one thread, n0; ...)
+so machine load hits all alike; the figure is the median per kind. A small measuring plugin
 (``-p _bench_probe``, loaded in the controller and every worker) records each
 process's peak RSS and the time spent in the plugin's own bookkeeping
 (collecting records, writing the report and WAVs, cache reads/writes).
@@ -78,13 +82,13 @@ def pytest_unconfigure(config):
 '''
 
 
-def run_gate(workers: int, cache_dir: Path, tmp: Path, tag: str) -> dict:
+def run_gate(workers: int, cache_dir: Path, tmp: Path, tag: str, *extra: str) -> dict:
     out, probe = tmp / f"out-{tag}", tmp / f"probe-{tag}"
     probe.mkdir()
     env = {**os.environ, "BENCH_PROBE_DIR": str(probe),
            "PYTHONPATH": os.pathsep.join([str(tmp), os.environ.get("PYTHONPATH", "")])}
     cmd = [sys.executable, "-m", "pytest", "tests/gate", "-q", "-p", "_bench_probe", "-n", str(workers),
-           f"--luxgate-output={out}", f"--luxgate-cache-dir={cache_dir}"]
+           f"--luxgate-output={out}", f"--luxgate-cache-dir={cache_dir}", *extra]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -121,15 +125,16 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     load_before = os.getloadavg()
-    runs: dict[str, list[dict]] = {"cold_n0": [], "cold_n2": [], "warm_n0": []}
+    runs: dict[str, list[dict]] = {"cold_n0": [], "cold_n2": [], "cold_one_thread": [], "warm_n0": []}
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
         (tmp / "_bench_probe.py").write_text(PROBE)
         for r in range(args.rounds):
-            a, b = tmp / f"cache-a{r}", tmp / f"cache-b{r}"
-            order = [("cold_n0", 0, a), ("cold_n2", 2, b)] if r % 2 == 0 else [("cold_n2", 2, b), ("cold_n0", 0, a)]
-            for kind, n, cache in order:
-                runs[kind].append(run_gate(n, cache, tmp, f"{kind}-{r}"))
+            a, b, c = tmp / f"cache-a{r}", tmp / f"cache-b{r}", tmp / f"cache-c{r}"
+            order = [("cold_n0", 0, a, ()), ("cold_n2", 2, b, ()), ("cold_one_thread", 0, c, ("--luxgate-no-overlap",))]
+            order = order[r % 3:] + order[:r % 3]
+            for kind, n, cache, extra in order:
+                runs[kind].append(run_gate(n, cache, tmp, f"{kind}-{r}", *extra))
                 print(json.dumps(runs[kind][-1]), file=sys.stderr)
             runs["warm_n0"].append(run_gate(0, a, tmp, f"warm_n0-{r}"))
             print(json.dumps(runs["warm_n0"][-1]), file=sys.stderr)
@@ -142,7 +147,15 @@ def main() -> None:
         "load_avg_before": [round(x, 2) for x in load_before],
         "load_avg_after": [round(x, 2) for x in os.getloadavg()],
         "median_wall_s": med,
+        # goal 1: the cold run against the synthesis + ASR it cannot avoid, timed where nothing
+        # else runs beside them (the one-thread run's own cell timings, median over rounds)
+        "floor_synthesis_asr_s": (floor := statistics.median(r["synthesis_s"] + r["asr_s"]
+                                                              for r in runs["cold_one_thread"])),
+        "cold_vs_floor": round(med["cold_n0"] / floor, 2),
+        "one_thread_vs_floor": round(med["cold_one_thread"] / floor, 2),
+        "overlap_speedup": round(med["cold_one_thread"] / med["cold_n0"], 2),
         "speedup_n2": round(med["cold_n0"] / med["cold_n2"], 2),
+        "speedup_n2_vs_one_thread": round(med["cold_one_thread"] / med["cold_n2"], 2),
         "warm_vs_cold": round(med["warm_n0"] / med["cold_n0"], 3),
         "warm_synthesized": [r["synthesized"] for r in runs["warm_n0"]],
         "warm_transcribed": [r["transcribed"] for r in runs["warm_n0"]],

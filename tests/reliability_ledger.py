@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +76,40 @@ def missing_survivors(report: dict[str, Any], expected: dict[tuple[str, str, str
 def gate_dir(where: Path) -> Path:
     where.mkdir(parents=True, exist_ok=True)
     (where / "test_luxgate_reliability_matrix.py").write_text("from pytest_luxgate.gate_suite import *\n")
-    (where / "conftest.py").write_text(f"import sys\nsys.path.insert(0, {str(TESTS)!r})\n")
+    (where / "conftest.py").write_text(f"import sys\nsys.path.insert(0, {str(TESTS)!r})\n{_FINISHED_HOOK}")
     return where
+
+
+#: gate_dir's conftest: each finished test's id into $LUXGATE_FAULT_FINISHED (start_blocked_run)
+_FINISHED_HOOK = """
+import os
+
+def pytest_runtest_logfinish(nodeid, location):
+    if os.environ.get("LUXGATE_FAULT_FINISHED"):
+        with open(os.environ["LUXGATE_FAULT_FINISHED"], "a") as log:
+            log.write(nodeid + "\\n")
+"""
+
+
+def start_blocked_run(where: Path, *args: str, finished: int, **popen: Any) -> subprocess.Popen:
+    """A gate run of the stack blocks_on_wait (fault_stacks.py) that has finished its first
+    `finished` tests and is held inside the stack on the "Wait" scenario: the known point a
+    test then sends a signal or starts a second run at. Both are waited for, since the next
+    cell's take is made on a second thread while this cell is judged (run/ahead.py)."""
+    ready, log = where / "ready", where / "finished.log"
+    env = gate_env(LUXGATE_FAULT_READY=str(ready), LUXGATE_FAULT_RELEASE=str(where / "release"),
+                   LUXGATE_FAULT_FINISHED=str(log))
+    proc = subprocess.Popen(gate_cmd(*args, stacks="blocks_on_wait=fault_stacks:BlocksOnWait"), cwd=gate_dir(where),
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    deadline = time.monotonic() + 600
+    while not (ready.exists() and log.exists() and len(log.read_text().splitlines()) >= finished):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            out, err = proc.communicate(timeout=60)
+            raise AssertionError(f"the blocked run never reached the Wait scenario after {finished} tests:\n"
+                                 f"{out[-3000:]}\n{err[-3000:]}")
+        time.sleep(0.1)
+    return proc
 
 
 def gate_cmd(*args: str, stacks: str = "piper") -> list[str]:

@@ -177,8 +177,29 @@ def prompt_background(audio: np.ndarray, sample_rate: int) -> float | None:
     return background_db(audio, sample_rate, speech_segments(audio, sample_rate))
 
 
-def listen(evidence: Evidence, audio: np.ndarray, sample_rate: int, checks: Collection[str], *,
-           prompt: tuple[np.ndarray, int] | None = None, no_prompt: str = "no voice prompt given") -> Evidence:
+class Heard:
+    """Listener results of a take heard before its Evidence exists (run/ahead.py runs the
+    listener models beside the previous take's ASR); `apply` hands them to the Evidence."""
+
+    def __init__(self) -> None:
+        for name in LISTENERS:
+            setattr(self, name, None)
+        self.not_heard: dict[str, str] = {}
+        self.listener_errors: dict[str, str] = {}
+        self.timings: dict[str, float] = {}
+
+    def apply(self, evidence: Evidence) -> None:
+        for name in LISTENERS:
+            if (got := getattr(self, name)) is not None:
+                setattr(evidence, name, got)
+        evidence.not_heard.update(self.not_heard)
+        evidence.listener_errors.update(self.listener_errors)
+        evidence.timings.update(self.timings)
+
+
+def listen(evidence: Evidence | Heard, audio: np.ndarray, sample_rate: int, checks: Collection[str], *,
+           prompt: tuple[np.ndarray, int] | None = None, no_prompt: str = "no voice prompt given"
+           ) -> Evidence | Heard:
     """Add the listener results that `checks` need and `evidence` lacks (idempotent).
 
     The listener of each check is in its registry row (LISTENERS); its result

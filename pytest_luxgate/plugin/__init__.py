@@ -69,6 +69,8 @@ class _RunHooks:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """hookspec: pytest_collection_finish — listener models load only for selected checks."""
         self.lux.listen = checks_of(it.originalname for it in session.items if _cell_order(it) is not None)
+        cells = [param[1] for it in session.items if (param := cell_param(it)) is not None]
+        self.lux.plan = list({c.key: c for c in cells}.values())  # first appearance order
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """hookspec: pytest_collection_modifyitems — all checks of a cell run together.

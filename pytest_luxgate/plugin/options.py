@@ -70,6 +70,8 @@ OPTIONS: list[tuple[str, str, Any, str]] = [
     ("cache-size", "byte budget of the take/transcript cache, e.g. 500M or 2G (least recently "
      "used entries are evicted)", "2G", "string"),
     ("no-cache", "do not read or write the take/transcript cache", False, "bool"),
+    ("no-overlap", "make and hear each cell on one thread (by default a single-process run on 2+ "
+     "cores synthesises the next cell while this one is transcribed)", False, "bool"),
     ("shard", "run only shard I of N of the matrix cells, e.g. 1/3 (whole cells, by cell-key hash)",
      "", "string"),
     # LuxTTS stacks (issue 4): pytest_luxgate/stacks/luxtts/, prompt_text.py
@@ -164,6 +166,8 @@ class GateConfig:
     #: options stacks read at load (stacks/base.py set_stack_options), e.g. luxtts_path
     stack_options: dict[str, str] = field(default_factory=dict)
     prompt_text_policy: str = "strict"
+    #: stage one of the next cell (synthesis, listener models) beside this cell's ASR (run/ahead.py)
+    overlap: bool = True
     takes: int = 1
     max_fail_rate: float = 0.0
     #: stacks in the matrix that nobody named (piper beside the stacks -m names): when the
@@ -239,6 +243,7 @@ class GateConfig:
             html=html,
             stack_options=_stack_options(config, path),
             prompt_text_policy=_prompt_text_policy(_get(config, "prompt-text")),
+            overlap=_get(config, "no-overlap").lower() not in ("1", "true", "yes", "on"),
             takes=_takes(_get(config, "takes") or "1"),
             max_fail_rate=_fail_rate(_get(config, "max-fail-rate") or "0"),
             default_stacks=_default_stacks(config),

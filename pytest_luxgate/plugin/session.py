@@ -46,6 +46,8 @@ class LuxgateSession:
         self._runner: CellRunner | None = None
         #: the checks the collected gate tests run (listener models load only for these)
         self.listen: frozenset[str] = frozenset()
+        #: the cells the collected gate tests ask for, in the order they will (the overlap's plan)
+        self.plan: list[Cell] = []
         self._stack_meta: dict[str, tuple[bool, tuple[str, ...], str | None]] = {}
         self._work_root: Path | None = None
         self._takes: TakesDir | None = None
@@ -119,7 +121,17 @@ class LuxgateSession:
                 prompt_params=self.cfg.prompt_params, takes=self.cfg.takes,
                 max_fail_rate=self.cfg.max_fail_rate)
             self._runner.prompt_text_policy = self.cfg.prompt_text_policy
+            if self._overlaps():
+                self._runner.overlap(self.plan)
         return self._runner
+
+    def _overlaps(self) -> bool:
+        """Make the next cell on a second thread? Only in a process that runs the whole
+        selection (an xdist worker shares the cores with the others) with a core to spare."""
+        import os
+
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return self.cfg.overlap and not self.is_worker and cores >= 2 and bool(self.plan)
 
     def _work_dir(self) -> Path | None:
         if self.cfg.keep_wavs == "none":
@@ -158,6 +170,8 @@ class LuxgateSession:
 
     def finish(self) -> int:
         """Write the report (controller only); return an exit status to OR in."""
+        if self._runner is not None:
+            self._runner.close()  # nothing new starts while the report is written
         if self.is_worker:
             self._drop_empty_work_root()
             return 0
@@ -182,7 +196,9 @@ class LuxgateSession:
         run = run_info(self.cfg.asr, self.cfg.seed)
         run.update({"stacks": list(self.cfg.stacks), "keep_wavs": self.cfg.keep_wavs,
                     "duration_s": round(time.time() - self.started, 2),
-                    "complete": self.interrupted is None})
+                    "complete": self.interrupted is None,
+                    # takes made on a second thread beside the ASR (run/ahead.py); how, not what
+                    "overlap": self._runner is not None and self._runner.overlapping})
         if self.interrupted:
             run["incomplete_reason"] = self.interrupted
         failures: list[str] = []

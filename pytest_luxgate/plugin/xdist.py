@@ -38,7 +38,7 @@ THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
 WORKERINPUT_KEY = "luxgate_loadgroup"
 
 #: run-level fields that depend on when/how the run happened, not on what it measured
-VOLATILE_RUN = ("started", "duration_s", "platform", "workers")
+VOLATILE_RUN = ("started", "duration_s", "platform", "workers", "overlap")
 #: cell-level fields that depend on scheduling, machine load or cache state
 VOLATILE_CELL = ("timings", "cached")
 #: SUMMARY.md line holding the wall time

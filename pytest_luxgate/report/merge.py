@@ -117,7 +117,7 @@ def merge(paths: list[Path], out_dir: Path, *,
                     wavs.append(KeptWav(c, src, name, take=k, copy=True))
             cells[key] = c
     run = {k: v for k, v in reports[0]["run"].items()
-           if k not in ("shard", "started", "duration_s", "python", "platform", "workers", "release_failures",
+           if k not in ("shard", "started", "duration_s", "python", "platform", "workers", "overlap", "release_failures",
                         "verdict", "verdict_reasons", "judged", "expected")}
     run["merged_from"] = [{"report": str(p), **{k: r["run"].get(k) for k in
                            ("shard", "python", "platform", "started", "duration_s", "complete", "passed")}}

@@ -12,17 +12,21 @@ import functools
 import hashlib
 import json
 import platform
+import threading
 import time
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
+
+import numpy as np
 
 from ..asr import get_asr
 from ..core.audio import as_saved, write_wav_atomic
 from ..core.types import Transcript
 from ..judging.analysis import (
     Evidence,
+    Heard,
     analyze,
     listen,
     prompt_background,
@@ -52,6 +56,7 @@ from ..matrix.prompts import (
     stack_prompt_rate,
 )
 from ..matrix.scenarios import Scenario
+from ..metrics.level import validate_audio
 from ..speech.chunking import ChunkingOptions
 from ..speech.synthesis import NOTES_KEY, Take, coerce_params, synthesize_chunked
 from ..stacks.base import (
@@ -61,6 +66,7 @@ from ..stacks.base import (
     call_stack,
     get_stack,
 )
+from .ahead import Ahead
 from .cache import (
     ContentCache,
     cache_get_take,
@@ -139,6 +145,11 @@ class CellRunner:
         #: takes (seeds) per cell, unless its scenario says; the share of them that may fail a check
         self.takes = takes
         self.max_fail_rate = max_fail_rate
+        #: stage one of upcoming cells on a second thread (overlap()); None: all on the caller's
+        self._ahead: Ahead | None = None
+        self._asr_lock = threading.RLock()
+        self._asr_warm = False  # the side thread was asked to load the ASR model
+        self._listen_lock = threading.RLock()
 
     def outcome(self, cell: Cell) -> CellOutcome:
         if cell.key not in self._outcomes:
@@ -153,7 +164,39 @@ class CellRunner:
             raise got
         return got
 
+    def overlap(self, plan: list[Cell]) -> None:
+        """Make the takes of `plan`'s cells (in the order this process will ask for them) on a
+        second thread, up to two cells ahead of hearing them (run/ahead.py). Call once, before
+        any cell."""
+        self._ahead = Ahead(self._make, plan, key=lambda cell: cell.key, lookahead=2)
+
+    @property
+    def overlapping(self) -> bool:
+        return self._ahead is not None
+
+    def close(self) -> None:
+        """No further cell starts on the second thread (the run is over or interrupted)."""
+        if self._ahead is not None:
+            self._ahead.close()
+
     def _run(self, cell: Cell) -> CellOutcome:
+        made = self._ahead.stream(cell) if self._ahead is not None else self._make(cell)
+        prep = next(made)
+        n = len(prep.seeds)
+        outs = [self._hear(cell, prep, take, k if n > 1 else None) for k, take in enumerate(made)]
+        return outs[0] if n == 1 else self._over_takes(outs)
+
+    def _make(self, cell: Cell) -> Iterator[Any]:
+        """Stage one of a cell: what it needs (a _Prepared), then each take as made (_Made)."""
+        prep = self._prepare(cell)
+        yield prep
+        for seed in prep.seeds:
+            made = self._make_take(cell, prep, seed)
+            yield made  # first: the take's ASR starts while its listener models run
+            if self._ahead is not None:
+                self._ahead.later(made.heard)  # and the next take is synthesised beside both
+
+    def _prepare(self, cell: Cell) -> "_Prepared":
         try:
             stack = get_stack(cell.stack)
         except StackLoadError as exc:  # named for this run and broken: an error, not a skip
@@ -168,41 +211,70 @@ class CellRunner:
             params = coerce_params(defaults, tuned, self.params, scenario.params, stack=cell.stack)
         except ValueError as exc:
             raise CellFailed(str(exc)) from None
-        chunking = self.chunking.overridden(scenario.chunking)
         seed = _cell_seed(self.seed, cell)
         n = scenario.takes or self.takes
-        outs = [self._run_take(cell, stack, scenario, params, take_seed(seed, k), chunking, k if n > 1 else None)
-                for k in range(n)]
-        return outs[0] if n == 1 else self._over_takes(outs)
+        return _Prepared(stack, scenario, params, self.chunking.overridden(scenario.chunking),
+                         [take_seed(seed, k) for k in range(n)])
 
-    def _run_take(self, cell: Cell, stack: Any, scenario: Scenario, params: dict[str, Any], seed: int,
-                  chunking: ChunkingOptions, index: int | None) -> CellOutcome:
-        """One take of a cell (`index` None: the cell's only take), synthesised and heard."""
-        key, take = self._cached_take(stack, cell, scenario.text, params, seed, chunking)
+    def _make_take(self, cell: Cell, prep: "_Prepared", seed: int) -> "_Made":
+        """One take synthesised (or from the cache), as its WAV keeps it; its listener models (they
+        need only its audio) run when `_Made.heard` is first asked, on whichever thread asks first."""
+        key, take = self._cached_take(prep.stack, cell, prep.scenario.text, prep.params, seed, prep.chunking)
         synth_hit = take is not None
         if take is None:  # a cache hit needs no prompt encoding either
-            prompt = self._encoded_prompt(stack, cell, params)
+            if self._ahead is not None and not self._asr_warm:  # a take to hear: load the ASR meanwhile
+                self._asr_warm = True
+                self._ahead.later(self._warm_asr)
+            prompt = self._encoded_prompt(prep.stack, cell, prep.params)
             try:
-                take = synthesize_chunked(stack, scenario.text, prompt, params, seed, chunking)
+                take = synthesize_chunked(prep.stack, prep.scenario.text, prompt, prep.params, seed, prep.chunking)
             except StackError as exc:
                 raise CellFailed(str(exc)) from None
             if key is not None:
                 cache_put_take(self.cache, key, take)
         # judged as kept: the 16-bit samples its WAV holds (luxgate check on that WAV hears the same)
         take = dataclasses.replace(take, audio=as_saved(take.audio, take.sample_rate))
-        transcriber = self.cache.transcriber(self.asr_spec, lambda: get_asr(self.asr_spec)) if self.cache else None
+        describe = self._describe(prep.stack, cell)  # after the synthesis: what the stack now says it did
         try:
-            evidence = analyze(take.audio, take.sample_rate, scenario.text, self.asr_spec, seams=take.seams,
-                               transcriber=transcriber)
+            validate_audio(take.audio, take.sample_rate)
+            listen = functools.partial(self._listen_into, cell=cell, take=take, checks=self.listen)
+        except ValueError:  # analyze says what is wrong with it; no model hears audio that is not
+            listen = None
+        return _Made(take, synth_hit, describe, seed, listen)
+
+    def _hear(self, cell: Cell, prep: "_Prepared", made: "_Made", index: int | None) -> CellOutcome:
+        """Stage two of one take (`index` None: the cell's only take): ASR, detectors, record."""
+        cached = self.cache.transcriber(self.asr_spec, lambda: get_asr(self.asr_spec)) if self.cache else None
+        try:
+            evidence = analyze(made.take.audio, made.take.sample_rate, prep.scenario.text, self.asr_spec,
+                               seams=made.take.seams, transcriber=self._locked(cached))
         except Exception as exc:
             raise CellFailed(f"analysis failed: {type(exc).__name__}: {exc}") from exc
         evidence.prompt_background_db = self._prompt_background(cell)
-        thresholds = resolve(self.thresholds, scenario.thresholds)
-        outcome = CellOutcome(cell, take, evidence, thresholds, chunking=chunking, seed=seed)
-        self._listen(outcome, self.listen)
-        outcome.record = self._record(outcome, self._describe(stack, cell), index)
-        outcome.record["cached"] = {"synthesis": synth_hit, "asr": bool(transcriber and transcriber.hit)}
+        thresholds = resolve(self.thresholds, prep.scenario.thresholds)
+        outcome = CellOutcome(cell, made.take, evidence, thresholds, chunking=prep.chunking, seed=made.seed)
+        made.heard().apply(evidence)
+        outcome.record = self._record(outcome, made.describe, index)
+        outcome.record["cached"] = {"synthesis": made.synth_hit, "asr": bool(cached and cached.hit)}
         return outcome
+
+    def _warm_asr(self) -> None:
+        """Load the ASR model (on the side thread, while the first take is synthesised); a model
+        that cannot load raises again, with its message, when a take is heard."""
+        with self._asr_lock:
+            try:
+                get_asr(self.asr_spec)
+            except Exception:  # noqa: BLE001  said where it counts: in the cell's analysis
+                pass
+
+    def _locked(self, transcribe: Callable[[np.ndarray, int], Transcript] | None
+                ) -> Callable[[np.ndarray, int], Transcript]:
+        """`transcribe` (default: the ASR model's own) under the runner's ASR lock: a prompt's
+        transcript check on the second thread and a take's ASR here share one model."""
+        def locked(audio: np.ndarray, rate: int) -> Transcript:
+            with self._asr_lock:
+                return (transcribe or get_asr(self.asr_spec).transcribe)(audio, rate)
+        return locked
 
     def _over_takes(self, outs: list[CellOutcome]) -> CellOutcome:
         """The cell of several takes: each take judged on every check it can be, the best one
@@ -312,9 +384,8 @@ class CellRunner:
         Raises PromptError for a wav that cannot be read."""
         if prompt.id not in self._prompt_heard:
             wav, rate = read_prompt_audio(prompt)
-            transcribe = (self.cache.transcriber(self.asr_spec, lambda: get_asr(self.asr_spec))
-                          if self.cache is not None else get_asr(self.asr_spec).transcribe)
-            self._prompt_heard[prompt.id] = transcribe(wav, rate)
+            cached = self.cache.transcriber(self.asr_spec, lambda: get_asr(self.asr_spec)) if self.cache else None
+            self._prompt_heard[prompt.id] = self._locked(cached)(wav, rate)
         return self._prompt_heard[prompt.id]
 
     def _check_prompt_text(self, cell: Cell) -> None:
@@ -396,21 +467,58 @@ class CellRunner:
         return over_takes(name, results, [t.seed for t in takes], self.max_fail_rate).to_dict()
 
     def _listen(self, o: CellOutcome, checks: frozenset[str] | set[str]) -> None:
-        """Run the listener models `checks` need on this cell's take (voice: against its prompt)."""
-        prompt, why = None, f"stack {o.cell.stack!r} does not clone a voice (clones_voice = False): " \
+        self._listen_into(o.evidence, cell=o.cell, take=o.take, checks=checks)
+
+    def _listen_into(self, target: Evidence | Heard, *, cell: Cell, take: Take,
+                     checks: frozenset[str] | set[str]) -> None:
+        """Run the listener models `checks` need on a take (voice: against its cell's prompt),
+        their results into `target`; one listener call at a time across the runner's threads."""
+        prompt, why = None, f"stack {cell.stack!r} does not clone a voice (clones_voice = False): " \
                             "its takes are in its own voice, with no prompt to compare"
-        if "voice" in checks and o.cell.prompt != OWN_VOICE:
+        if "voice" in checks and cell.prompt != OWN_VOICE:
             try:
-                prompt = read_prompt_audio(self.prompts[o.cell.prompt])
+                prompt = read_prompt_audio(self.prompts[cell.prompt])
             except PromptError as exc:
                 why = str(exc)
-        keys = None
-        if self.cache is not None:  # DNSMOS/speaker results are cached like transcripts (cache.py)
-            phash = "" if o.cell.prompt == OWN_VOICE else _safe_hash(self.prompts[o.cell.prompt])
-            keys, reused = reuse_listeners(self.cache, o.evidence, o.take.audio, o.take.sample_rate, checks, phash)
-        listen(o.evidence, o.take.audio, o.take.sample_rate, checks, prompt=prompt, no_prompt=why)
-        if keys is not None:
-            keep_listeners(self.cache, o.evidence, keys, reused)
+        with self._listen_lock:
+            keys = None
+            if self.cache is not None:  # DNSMOS/speaker results are cached like transcripts (cache.py)
+                phash = "" if cell.prompt == OWN_VOICE else _safe_hash(self.prompts[cell.prompt])
+                keys, reused = reuse_listeners(self.cache, target, take.audio, take.sample_rate, checks, phash)
+            listen(target, take.audio, take.sample_rate, checks, prompt=prompt, no_prompt=why)
+            if keys is not None:
+                keep_listeners(self.cache, target, keys, reused)
+
+
+@dataclass
+class _Prepared:
+    """What every take of a cell shares, found before any synthesis."""
+    stack: Any
+    scenario: Scenario
+    params: dict[str, Any]
+    chunking: ChunkingOptions
+    seeds: list[int]
+
+
+@dataclass
+class _Made:
+    """One take as stage one leaves it for stage two."""
+    take: Take
+    synth_hit: bool
+    describe: dict[str, Any]
+    seed: int
+    #: runs the take's listener models into a Heard; None once run (or for audio no model hears)
+    listen: Callable[[Heard], None] | None
+    _heard: Heard = field(default_factory=Heard)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def heard(self) -> Heard:
+        """The listener results: run here unless another thread did, or is doing, it already."""
+        with self._lock:
+            if self.listen is not None:
+                self.listen(self._heard)
+                self.listen = None
+        return self._heard
 
 
 def _aggregate_metrics(cell: CellOutcome) -> None:

@@ -18,7 +18,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,6 @@ from pytester_gate import FAST, read_report, run_gate
 from reliability_ledger import (
     RAN,
     ctrl_c_reaches_it,
-    gate_cmd,
     gate_dir,
     gate_env,
     missing_survivors,
@@ -35,6 +33,7 @@ from reliability_ledger import (
     register,
     report_of,
     run_subprocess,
+    start_blocked_run,
 )
 
 ROWS = register([
@@ -287,16 +286,8 @@ def test_a_full_run_that_passes_is_a_pass(pytester: pytest.Pytester) -> None:
 
 
 def test_sigint_is_incomplete_never_pass(tmp_path: Path) -> None:
-    where = gate_dir(tmp_path)
-    ready, release = where / "ready", where / "release"
-    env = gate_env(LUXGATE_FAULT_READY=str(ready), LUXGATE_FAULT_RELEASE=str(release))
-    proc = subprocess.Popen(gate_cmd(SC, "-k", "wer or clipping", stacks="blocks_on_wait=fault_stacks:BlocksOnWait"),
-                            cwd=where, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=ctrl_c_reaches_it)
-    deadline = time.monotonic() + 600
-    while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert ready.exists(), "the run never reached the Wait scenario"
+    where = tmp_path
+    proc = start_blocked_run(where, SC, "-k", "wer or clipping", finished=2, preexec_fn=ctrl_c_reaches_it)
     os.kill(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == pytest.ExitCode.INTERRUPTED, out[-3000:] + err[-3000:]

@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -22,13 +21,12 @@ from typing import Any
 import pytest
 from reliability_ledger import (
     RAN,
-    gate_cmd,
     gate_dir,
-    gate_env,
     missing_survivors,
     record,
     register,
     run_subprocess,
+    start_blocked_run,
 )
 
 from pytest_luxgate.cli import main as luxgate
@@ -180,20 +178,9 @@ def test_merge_copies_no_wav_from_outside_its_report(base, tmp_path: Path, capsy
 
 # -- leftovers of killed runs ---------------------------------------------------------------------------
 def _start_blocked_run(where: Path, cache: Path) -> subprocess.Popen:
-    """A gate run that finishes short_plain, then blocks inside the stack on the "Wait" scenario."""
-    ready = where / "ready"
-    env = gate_env(LUXGATE_FAULT_READY=str(ready), LUXGATE_FAULT_RELEASE=str(where / "release"))
-    proc = subprocess.Popen(gate_cmd("--luxgate-scenario=short_plain,punctuation_pauses", "-k", "wer",
-                                     f"--luxgate-cache-dir={cache}", stacks="blocks_on_wait=fault_stacks:BlocksOnWait"),
-                            cwd=gate_dir(where), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 600
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            out, err = proc.communicate(timeout=60)
-            pytest.fail(f"the blocked run never reached the Wait scenario:\n{out[-3000:]}\n{err[-3000:]}")
-        time.sleep(0.1)
-    return proc
+    """A gate run that finished short_plain, then blocks inside the stack on the "Wait" scenario."""
+    return start_blocked_run(where, "--luxgate-scenario=short_plain,punctuation_pauses", "-k", "wer",
+                             f"--luxgate-cache-dir={cache}", finished=1)
 
 
 def test_killed_runs_lock_and_takes_are_cleaned_live_ones_kept(base, tmp_path: Path) -> None:

@@ -22,7 +22,6 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ import soxr
 from pytester_gate import run_gate
 from reliability_ledger import (CASES, LEDGER, MODULE_GLOBS, ORIGIN, RAN, case_ids, ctrl_c_reaches_it, gate_cmd,
                                gate_dir, gate_env, leftovers, missing_survivors, record, register, report_of,
-                               run_subprocess, says)
+                               run_subprocess, says, start_blocked_run)
 
 from pytest_luxgate.matrix.prompts import DEFAULT_FILE
 
@@ -531,22 +530,10 @@ def test_package_has_no_path_from_data_to_code() -> None:
 
 # -- faults: Ctrl-C, a second run, a full disk, an unwritable output dir -----------------------------
 def _start_blocked_run(where: Path, *args: str) -> tuple[subprocess.Popen, Path]:
-    """A gate run that finishes short_plain, then blocks inside the stack on the "Wait" scenario."""
-    release = where / "release"
-    ready = where / "ready"
-    env = gate_env(LUXGATE_FAULT_READY=str(ready), LUXGATE_FAULT_RELEASE=str(release))
-    proc = subprocess.Popen(gate_cmd("--luxgate-scenario=short_plain,punctuation_pauses", "-k", "wer or clipping",
-                                     *args, stacks="blocks_on_wait=fault_stacks:BlocksOnWait"),
-                            cwd=gate_dir(where), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=ctrl_c_reaches_it)
-    deadline = time.monotonic() + 600
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            out, err = proc.communicate(timeout=60) if proc.poll() is not None else ("", "")
-            proc.kill()
-            pytest.fail(f"the blocked run never reached the Wait scenario:\n{out[-3000:]}\n{err[-3000:]}")
-        time.sleep(0.1)
-    return proc, release
+    """A gate run that finished short_plain (wer, clipping), then blocks inside the stack on the "Wait" scenario."""
+    proc = start_blocked_run(where, "--luxgate-scenario=short_plain,punctuation_pauses", "-k", "wer or clipping",
+                             *args, finished=2, preexec_fn=ctrl_c_reaches_it)
+    return proc, where / "release"
 
 
 def test_sigint_mid_run_writes_the_finished_cells_marked_incomplete(tmp_path: Path) -> None:

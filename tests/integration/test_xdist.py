@@ -18,7 +18,9 @@ def _out(pytester: pytest.Pytester, name: str) -> tuple[dict, str]:
 
 
 def test_n2_n0_and_no_xdist_write_the_same_report(pytester: pytest.Pytester) -> None:
-    runs = {"n0": ("-n", "0"), "n2": ("-n", "2"), "noxdist": ("-p", "no:xdist")}
+    # one process makes the next cell's take on a second thread (run/ahead.py) unless told not to
+    runs = {"n0": ("-n", "0"), "n2": ("-n", "2"), "noxdist": ("-p", "no:xdist"),
+            "one_thread": ("-p", "no:xdist", "--luxgate-no-overlap")}
     for name, args in runs.items():
         res = run_gate(pytester, SEL, "--luxgate-keep-wavs=all", f"--luxgate-output={name}", *args,
                        subprocess=True)
@@ -29,6 +31,8 @@ def test_n2_n0_and_no_xdist_write_the_same_report(pytester: pytest.Pytester) -> 
     base, base_md = reports["n0"]
     assert len(base["cells"]) == 2 and all(c["status"] in ("passed", "failed") for c in base["cells"])
     assert reports["n2"][0]["run"]["workers"] == 2 and base["run"]["workers"] == 0
+    assert base["run"]["overlap"] is True and reports["noxdist"][0]["run"]["overlap"] is True
+    assert reports["one_thread"][0]["run"]["overlap"] is False and reports["n2"][0]["run"]["overlap"] is False
     for name, (report, md) in reports.items():
         # identical apart from the fields declared volatile (timings, wall time, worker count, ...)
         assert comparable(report) == comparable(base), name
@@ -39,7 +43,7 @@ def test_n2_n0_and_no_xdist_write_the_same_report(pytester: pytest.Pytester) -> 
             assert (pytester.path / name / cell["wav"]).read_bytes() == \
                 (pytester.path / "n0" / ref["wav"]).read_bytes()
         assert not list((pytester.path / name).glob(".takes-*")), "worker temp dirs left behind"
-    assert set(VOLATILE_RUN) >= {"started", "duration_s"} and "timings" in VOLATILE_CELL
+    assert set(VOLATILE_RUN) >= {"started", "duration_s", "overlap"} and "timings" in VOLATILE_CELL
 
 
 def test_a_dead_worker_costs_only_its_cell(pytester: pytest.Pytester) -> None:
