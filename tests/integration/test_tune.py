@@ -193,6 +193,7 @@ def test_budget_too_small_for_one_take_is_refused_before_any_work(tmp_path: Path
     (["--checks", "tial"], "unknown check"),
     (["--max-bytes", "lots"], "--max-bytes: expected bytes"),
     (["--rounds", "-1"], "--rounds must be"),
+    (["--threshold", "rate_min_sps=9", "--threshold", "rate_max_sps=3"], "rate_min_sps"),  # an empty band
 ])
 def test_bad_input_exits_2_naming_the_option(tmp_path: Path, capsys, bad: list[str], match: str) -> None:
     code = main([*BASE, "-o", str(tmp_path / "out"), "--no-cache", *bad])
@@ -246,3 +247,23 @@ def test_gate_rejects_a_bad_params_file_and_names_it(pytester: pytest.Pytester) 
     assert result.ret == pytest.ExitCode.USAGE_ERROR  # refused before any synthesis (issue 16)
     result.stderr.fnmatch_lines(["*--luxgate-params-file *typo.toml [[]params.piper.own_voice[]]: unknown "
                                  "generation parameter 'lenght_scale'*"])
+
+
+@pytest.mark.parametrize("policy", ["strict", "target-fallback"])
+def test_prompt_text_policy_reaches_the_cells(tmp_path: Path, policy: str) -> None:
+    """A prompt without a transcript: under strict (the default, as the gate) the cell is an error
+    that names the option; --prompt-text target-fallback lets it run, as --luxgate-prompt-text does."""
+    from pytest_luxgate.matrix.prompts import DEFAULT_FILE
+
+    prompts = tmp_path / "p.toml"
+    prompts.write_text(f'[[prompt]]\nid = "bare"\nwav = "{DEFAULT_FILE.parent / "prompt_a.wav"}"\n')
+    out = tmp_path / "out"
+    code = main(["tune", "--stack", "prompt_probe=fault_stacks:PromptProbe", "--prompts", str(prompts),
+                 "--scenario", "short_plain", "--asr", "faster-whisper:tiny.en", "--checks", "wer",
+                 "--rounds", "0", "--no-cache", "-o", str(out), "--prompt-text", policy])
+    start = _report(out)["prompts"]["bare"]["start"]
+    errors = [c for c in start["checks"].values() if "error" in c]
+    if policy == "strict":
+        assert code == EXIT_FAIL and errors and "--luxgate-prompt-text" in errors[0]["error"], start
+    else:
+        assert code == 0 and not errors and start["checks"]["short_plain"]["wer"]["passed"], start

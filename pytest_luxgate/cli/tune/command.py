@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ...matrix.prompt_text import POLICIES
 from .errors import TuneError
 from .evaluator import Evaluator
 from .outputs import OWNED, PARAMS_FILE, REPORT_SLACK
@@ -70,6 +71,9 @@ def add_parser(sub: Any) -> None:
                    help="best take kept per prompt (its weakest scenario), per prompt and scenario, or none")
     t.add_argument("--checks", default="", help="only these checks (default: the gate's)")
     t.add_argument("--asr", default=None, help="ASR model spec (default: as the gate)")
+    t.add_argument("--prompt-text", choices=POLICIES, default="strict",
+                   help="a prompt without a transcript, or one its audio contradicts: as --luxgate-prompt-text "
+                        "(default strict: the cell is an error)")
     t.add_argument("--threshold", action="append", default=[], metavar="KEY=VALUE",
                    help="threshold override, as the gate's --luxgate-threshold (repeatable)")
     t.add_argument("--chunk-chars", type=int, default=None, help="as --luxgate-chunk-chars")
@@ -113,7 +117,8 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     evaluate = Evaluator(stack=setup["stack_name"], scenarios=setup["scenarios"], prompts=setup["prompts"],
                          asr=setup["asr"], take_seed=setup["take_seed"], thresholds=setup["thresholds"],
-                         chunking=setup["chunking"], checks=setup["checks"], cache=cache)
+                         chunking=setup["chunking"], checks=setup["checks"], cache=cache,
+                         prompt_text=setup["prompt_text"])
     old_term = _install_term_handler()
     store: Store | None = None
     try:

@@ -67,10 +67,12 @@ class Evaluator:
     """One candidate -> the gate's verdicts on every scenario, via a CellRunner."""
 
     def __init__(self, *, stack: str, scenarios: list[Any], prompts: list[Any], asr: str, take_seed: int,
-                 thresholds: dict[str, float], chunking: Any, checks: tuple[str, ...], cache: Any) -> None:
+                 thresholds: dict[str, float], chunking: Any, checks: tuple[str, ...], cache: Any,
+                 prompt_text: str = "strict") -> None:
         self.stack, self.scenarios, self.prompts = stack, scenarios, prompts
         self.asr, self.take_seed, self.thresholds = asr, take_seed, thresholds
         self.chunking, self.checks, self.cache = chunking, checks, cache
+        self.prompt_text = prompt_text  # the prompt-text policy (matrix/prompt_text.py), as the gate's
         self._encoded: dict[Any, Any] = {}  # prompt encodings shared by every candidate
 
     def __call__(self, prompt: str, params: dict[str, Any], round_: int, index: int) -> Evaluation:
@@ -86,6 +88,7 @@ class Evaluator:
             work_dir=None, chunking=self.chunking, cache=self.cache,
             listen=frozenset(c for c in self.checks if c in LISTENER_CHECKS),
             prompt_params={self.stack: {prompt: params}}, encoded=self._encoded)
+        runner.prompt_text_policy = self.prompt_text
         cells: list[CellResult] = []
         for sc in self.scenarios:
             cell = Cell(self.stack, prompt, sc.id)

@@ -24,7 +24,7 @@ def _setup(args: argparse.Namespace) -> dict[str, Any]:
     from ...judging.thresholds import parse_assignments, validate_overrides
     from ...matrix.cells import OWN_VOICE
     from ...matrix.prompts import DEFAULT_FILE, PromptError, load_prompts
-    from ...matrix.scenarios import ScenarioError, load_dirs, select, standard_dir
+    from ...matrix.scenarios import ScenarioError, check_thresholds, load_dirs, select, standard_dir
     from ...speech.chunking import (
         DEFAULT_CROSSFADE_MS,
         DEFAULT_MAX_CHARS,
@@ -68,10 +68,11 @@ def _setup(args: argparse.Namespace) -> dict[str, Any]:
     try:
         thresholds = validate_overrides({k: float(v) for k, v in
                                          parse_assignments(args.threshold, "--threshold").items()})
+        check_thresholds(scenarios, thresholds, "--threshold")  # rate_min_sps above rate_max_sps, ...
         start_layer = parse_assignments(args.params, "--params")
         defaults = stack.default_params()
         start = coerce_params(defaults, start_layer, stack=name)
-    except ValueError as exc:
+    except (ValueError, ScenarioError) as exc:
         raise TuneError(str(exc)) from None
     try:
         space = load_space_file(args.space, defaults) if args.space else default_space(stack, defaults, name)
@@ -93,7 +94,7 @@ def _setup(args: argparse.Namespace) -> dict[str, Any]:
     return {"stack_name": name, "stack": stack, "scenarios": scenarios, "prompts": prompts,
             "prompt_ids": prompt_ids, "thresholds": thresholds, "start": start, "defaults": defaults,
             "space": space, "checks": checks, "chunking": chunking, "max_bytes": max_bytes,
-            "asr": args.asr or DEFAULT_ASR,
+            "asr": args.asr or DEFAULT_ASR, "prompt_text": args.prompt_text,
             "take_seed": DEFAULT_SEED if args.take_seed is None else args.take_seed, "notes": notes}
 
 
