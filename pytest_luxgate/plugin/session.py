@@ -170,8 +170,9 @@ class LuxgateSession:
 
     def finish(self) -> int:
         """Write the report (controller only); return an exit status to OR in."""
-        if self._runner is not None:
-            self._runner.close()  # nothing new starts while the report is written
+        if self._runner is not None:  # nothing new starts while the report is written; after -x the
+            # cell being made may finish (not after Ctrl-C: that run stops now)
+            self._runner.close(wait=0.0 if self.interrupted else 120.0)
         if self.is_worker:
             self._drop_empty_work_root()
             return 0

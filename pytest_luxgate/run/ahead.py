@@ -79,12 +79,17 @@ class Ahead:
             with self._cond:
                 self._queues.pop(k, None)
 
-    def close(self) -> None:
-        """No new job starts (a job under way finishes on its daemon thread)."""
+    def close(self, wait: float = 0.0) -> None:
+        """No new job starts. A job under way finishes on its daemon thread; with `wait`, up to
+        that many seconds are given to it here, so a run that stopped early (``-x``) does not
+        leave native code running while the interpreter shuts down."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
         self._later.put(None)
+        if wait > 0:
+            self._thread.join(wait)
+            self._side.join(wait)
 
     def _take_job(self) -> Any | None:
         with self._cond:

@@ -174,10 +174,11 @@ class CellRunner:
     def overlapping(self) -> bool:
         return self._ahead is not None
 
-    def close(self) -> None:
-        """No further cell starts on the second thread (the run is over or interrupted)."""
+    def close(self, wait: float = 0.0) -> None:
+        """No further cell starts on the second thread (the run is over or interrupted); `wait`:
+        seconds a cell still being made may take to finish (run/ahead.py)."""
         if self._ahead is not None:
-            self._ahead.close()
+            self._ahead.close(wait)
 
     def _run(self, cell: Cell) -> CellOutcome:
         made = self._ahead.stream(cell) if self._ahead is not None else self._make(cell)

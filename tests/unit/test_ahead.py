@@ -93,9 +93,9 @@ def test_close_starts_nothing_new_and_later_runs_off_the_producer_thread() -> No
     rec.gate.clear()  # hold job a inside the producer
     ahead = Ahead(rec, ["a", "b"], key=str)
     assert _wait_for(lambda: rec.started == ["a"])
-    ahead.close()
-    rec.gate.set()
-    time.sleep(0.1)
+    threading.Timer(0.1, rec.gate.set).start()
+    ahead.close(wait=5)  # returns once the job under way is done
+    assert not ahead._thread.is_alive() and not ahead._side.is_alive()
     assert rec.started == ["a"], "a job started after close()"
 
     ran: list[str] = []
