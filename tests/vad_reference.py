@@ -11,7 +11,14 @@ import threading
 
 import numpy as np
 
-from pytest_luxgate.listeners.vad import FLOOR_DB, HOP_S, VAD_LEVEL_DBFS, VAD_RATE, speech_level_db, to_16k
+from pytest_luxgate.listeners.vad import (
+    FLOOR_DB,
+    HOP_S,
+    VAD_LEVEL_DBFS,
+    VAD_RATE,
+    speech_level_db,
+    to_16k,
+)
 
 WINDOW = 512
 _LOCK = threading.Lock()
