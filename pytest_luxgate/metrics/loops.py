@@ -78,9 +78,11 @@ def audio_loops(audio: np.ndarray, sample_rate: int, *, min_repeat_s: float = MI
                 max_candidates: int = 10) -> LoopMetrics:
     """Find repeated stretches (see module doc).
 
-    Cost: linear in the frames once the clip is longer than max_lag_s, ~5-7 ms of
-    CPU per second of audio (~150x real time: BENCHMARKS.md, bench/detectors.py);
-    the full (frames x lags) search it replaces took ~2.5x that.
+    Cost: linear in the frames once the clip is longer than max_lag_s, ~6 ms of CPU
+    per second of audio on the loaded 2-core build machine (~160x real time:
+    BENCHMARKS.md, bench/detectors.py): ~2.6 ms the search (~26 us of numpy calls per
+    10 ms frame), the rest the features; the full (frames x lags) search it replaces
+    took ~2.5x that.
     """
     feats, voiced = _features(audio, sample_rate)
     n = len(feats)

@@ -101,3 +101,29 @@ def test_reader_refuses_a_graph_without_the_weights(tmp_path: Path) -> None:
     bad.write_bytes(model.replace(b"decoder.rnn.weight_hh", b"decoder.rnn.weight_XX"))
     with pytest.raises(ValueError, match="weight_hh"):
         silero.load_weights(bad)
+
+
+_PROBS_BYTES = """
+import sys, numpy as np, soundfile as sf
+from pytest_luxgate.listeners import vad
+out = [vad.speech_probabilities(*sf.read(p, dtype="float32"))[0].tobytes() for p in sys.argv[1:]]
+sys.stdout.buffer.write(b"".join(out))
+"""
+
+
+def test_probabilities_do_not_depend_on_the_blas_thread_count() -> None:
+    """xdist workers run with OPENBLAS_NUM_THREADS=1, `-n 0` with every core: the same take
+    must get the same probabilities, bit for bit (silero.py: why float64)."""
+    import os
+    import subprocess
+
+    paths = [str(p) for p in sorted(HUMAN.glob("*.wav"))]
+    root = Path(__file__).resolve().parents[2]
+    got = {}
+    for threads in ("1", "2"):
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads,
+               "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+        got[threads] = subprocess.run([sys.executable, "-c", _PROBS_BYTES, *paths], env=env, check=True,
+                                      capture_output=True).stdout
+    assert len(got["1"]) > 4 * 500  # every clip gave its frames
+    assert got["1"] == got["2"]
