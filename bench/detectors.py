@@ -9,10 +9,11 @@ times per take and its best CPU time (`time.process_time`, this process, all thr
 on a shared machine the best of N CPU times is the figure that depends least on the load.
 "x real time" = audio seconds / CPU seconds (higher is faster).
 
-Parts: the Silero VAD (a listener model in its own ONNX runtime, reported on its own), the
+Parts: the Silero VAD (a listener model, run in numpy: listeners/silero.py), the
 loop search, start/tail edges, level + background, pauses, the text metrics (WER, content
 words, sounds-alike WER, transcript repeats), speaking rate, the seam/click scan, the checks'
 own measures, and `analyze` end to end with the transcript given (= all of the above).
+That a speed-up left every number as it was: bench/detectors_equal.py.
 """
 from __future__ import annotations
 

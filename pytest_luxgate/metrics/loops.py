@@ -18,6 +18,7 @@ maps candidate spans to words and checks the text.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -77,9 +78,11 @@ def audio_loops(audio: np.ndarray, sample_rate: int, *, min_repeat_s: float = MI
                 max_candidates: int = 10) -> LoopMetrics:
     """Find repeated stretches (see module doc).
 
-    Cost: linear in the frames once the clip is longer than max_lag_s, ~5-7 ms of
-    CPU per second of audio (~150x real time: BENCHMARKS.md, bench/detectors.py);
-    the full (frames x lags) search it replaces took ~2.5x that.
+    Cost: linear in the frames once the clip is longer than max_lag_s, ~6 ms of CPU
+    per second of audio on the loaded 2-core build machine (~160x real time:
+    BENCHMARKS.md, bench/detectors.py): ~2.6 ms the search (~26 us of numpy calls per
+    10 ms frame), the rest the features; the full (frames x lags) search it replaces
+    took ~2.5x that.
     """
     feats, voiced = _features(audio, sample_rate)
     n = len(feats)
@@ -99,7 +102,11 @@ def audio_loops(audio: np.ndarray, sample_rate: int, *, min_repeat_s: float = MI
 
 # ------------------------------------------------------------------ features
 
+@functools.lru_cache(maxsize=16)
 def _mel_filterbank(n_fft: int, sr: int, n_mels: int, fmin: float = 60.0, fmax: float = 7600.0) -> np.ndarray:
+    """Triangular mel filters, (n_mels, n_fft // 2 + 1); read-only, built once per shape (a
+    Python loop over the bands: 0.2-0.5 ms, twice per take with the tail-buzz scan)."""
+
     def hz2mel(f: np.ndarray) -> np.ndarray:
         return 2595.0 * np.log10(1.0 + f / 700.0)
 
@@ -110,6 +117,7 @@ def _mel_filterbank(n_fft: int, sr: int, n_mels: int, fmin: float = 60.0, fmax: 
     for m in range(n_mels):
         lo, c, hi = hz[m], hz[m + 1], hz[m + 2]
         fb[m] = np.clip(np.minimum((bins - lo) / (c - lo), (hi - bins) / (hi - c)), 0.0, None)
+    fb.flags.writeable = False  # shared by every caller
     return fb
 
 
@@ -174,17 +182,17 @@ def _align(f: np.ndarray, voiced: np.ndarray, min_lag: int, min_len: int,
     # in float64, so one array moves a path's whole state in one gather)
     h = np.zeros(m + 2)
     state = np.zeros((5, m + 2))
-    start, simsum, best, best_end, best_sim = state
     alive = np.zeros(0, dtype=np.int64)  # lags alive at t-1, ascending
     mark = np.zeros(m + 1, dtype=bool)
-    out: list[tuple[int, int, int, float]] = []
-
-    def emit(lags: np.ndarray) -> None:
-        i = lags + 1
-        keep = best_end[i] - start[i] >= min_len
-        i = i[keep]
-        out.extend(zip(start[i].astype(np.int64).tolist(), best_end[i].astype(np.int64).tolist(),
-                       (i - 1).tolist(), best_sim[i].tolist()))
+    fresh_state = np.zeros((5, 1))
+    # the three ways into (t, L), in np.argmax's order (own lag first, then L-1, then L+1):
+    # one gather and one subtraction give all three options (h - 0.0 is h, bit for bit)
+    step = np.array([[0], [-1], [1]])
+    penalty = np.array([[0.0], [LAG_STEP_PENALTY], [LAG_STEP_PENALTY]])
+    # emitted paths: (start, simsum, best, best_end, best_sim) columns and their lags, in the
+    # order emitted; filtered and turned into tuples once at the end
+    emitted: list[np.ndarray] = []
+    emitted_lags: list[np.ndarray] = []
 
     for t in range(min_lag, n):
         hi = min(t, m - 1)
@@ -192,43 +200,55 @@ def _align(f: np.ndarray, voiced: np.ndarray, min_lag: int, min_len: int,
         v_src = rev_v[row:row + m]
         if voiced[t]:
             sim = rev_f[row:row + m] @ f[t]
-            pos = np.flatnonzero((sim[min_lag:hi + 1] > MATCH_SIM) & v_src[min_lag:hi + 1]) + min_lag
+            pos = np.flatnonzero((sim[min_lag:hi + 1] > MATCH_SIM) & v_src[min_lag:hi + 1])
+            if not alive.size:
+                if not pos.size:
+                    continue  # nothing alive and nothing alike: every cell stays dead
+                c = pos + min_lag  # nothing alive: the candidates are the alike cells alone
+            else:
+                mark[pos + min_lag] = True
+                mark[alive - 1] = True
+                mark[alive] = True
+                mark[alive + 1] = True
+                c = np.flatnonzero(mark[min_lag:hi + 1]) + min_lag
+                mark[:] = False
+        elif not alive.size:
+            continue
         else:
-            pos = alive[:0]
-        if not alive.size and not pos.size:
-            continue  # nothing alive and nothing alike: every cell stays dead
-        mark[np.concatenate((pos, alive - 1, alive, alive + 1))] = True
-        c = np.flatnonzero(mark[min_lag:hi + 1]) + min_lag
-        mark[:] = False
+            mark[alive - 1] = True
+            mark[alive] = True
+            mark[alive + 1] = True
+            c = np.flatnonzero(mark[min_lag:hi + 1]) + min_lag
+            mark[:] = False
         i = c + 1
-        o0 = h[i]
-        o1 = h[i - 1] - LAG_STEP_PENALTY
-        o2 = h[i + 1] - LAG_STEP_PENALTY
-        keep_lag = (o0 >= o1) & (o0 >= o2)  # np.argmax's order: own lag, then L-1, then L+1
-        from_left = ~keep_lag & (o1 >= o2)
-        prev = np.where(keep_lag, o0, np.where(from_left, o1, o2))
-        fi = i + np.where(keep_lag, 0, np.where(from_left, -1, 1))
+        options = h[i + step] - penalty
+        choice = options.argmax(axis=0)
+        prev = options.max(axis=0)  # the chosen option's value: argmax's pick is a maximum
+        keep_lag = choice == 0
         fresh = prev <= 0
         if voiced[t]:
             both = v_src[c]
             s_c = sim[c]
             # speech vs speech: similarity; speech vs pause: a clear mismatch
             score = np.where(both, s_c - MATCH_SIM, MISMATCH_SCORE)
-            gained = np.where(both, s_c, 0.0)
         else:
             # pause vs pause: almost neutral (a repeated phrase keeps its pauses)
             score = np.where(v_src[c], MISMATCH_SCORE, SILENCE_SCORE)
-            gained = 0.0
         new_h = np.where(fresh, score, prev + score)
         dead = new_h <= 0
         if alive.size:
-            continued = (~fresh & ~dead & keep_lag)[np.searchsorted(c, alive)]
-            if not continued.all():
-                emit(alive[~continued])
-        fresh_state = np.array([[t], [0.0], [0.0], [t], [0.0]])
-        n_state = np.where(fresh, fresh_state, state[:, fi])
+            # a lag alive at t-1 is always a candidate (c holds it), and is continued when its
+            # own state goes on at its own lag (it was alive, so not fresh) and stays alive
+            ended = (options[0] > 0) & (dead | ~keep_lag)
+            if ended.any():
+                lags = i[ended]
+                emitted.append(state[:, lags])
+                emitted_lags.append(lags)
+        fresh_state[0, 0] = fresh_state[3, 0] = t
+        n_state = np.where(fresh, fresh_state, state[:, i + step[choice, 0]])
         n_start, n_sum, n_best, n_best_end, n_best_sim = n_state
-        n_sum += gained
+        if voiced[t]:
+            n_sum += np.where(both, s_c, 0.0)
         improved = ~dead & (new_h > n_best)
         n_best_sim[improved] = (n_sum / np.maximum(t + 1 - n_start, 1))[improved]
         n_best_end[improved] = t + 1
@@ -236,8 +256,22 @@ def _align(f: np.ndarray, voiced: np.ndarray, min_lag: int, min_len: int,
         state[:, i] = n_state
         h[i] = np.where(dead, 0.0, new_h)
         alive = c[~dead]
-    emit(alive)
-    return out
+    if alive.size:
+        emitted.append(state[:, alive + 1])
+        emitted_lags.append(alive + 1)
+    return _emitted(emitted, emitted_lags, min_len)
+
+
+def _emitted(cols: list[np.ndarray], lags: list[np.ndarray], min_len: int) -> list[tuple[int, int, int, float]]:
+    """(start, best_end, lag, best_sim) of every emitted path at least min_len long, in order."""
+    if not cols:
+        return []
+    st = np.concatenate(cols, axis=1)
+    idx = np.concatenate(lags)
+    keep = st[3] - st[0] >= min_len
+    st, idx = st[:, keep], idx[keep]
+    return list(zip(st[0].astype(np.int64).tolist(), st[3].astype(np.int64).tolist(),
+                    (idx - 1).tolist(), st[4].tolist()))
 
 
 def _suppress(cands: list[tuple[int, int, int, float]]) -> list[tuple[int, int, int, float]]:

