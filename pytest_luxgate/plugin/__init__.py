@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from ..baselines.extension import SCOPE_KEY
+from ..core.threads import pin_blas_threads
 from ..judging.checks import checks_of
 from ..matrix.cells import Cell, cell_param
 from ..run.runner import CellFailed, CellSkipped
@@ -28,6 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """hookspec: pytest_configure — register markers, create the session."""
+    pin_blas_threads()  # before any detector runs, from the main thread (core/threads.py)
     session = LuxgateSession(config)  # first: it registers stacks named as name=module:Class
     config.addinivalue_line("markers", "luxgate: a LuxTTS quality-gate check on one matrix cell")
     for name in sorted(set(STACK_MARKERS) | set(available_stacks())):
