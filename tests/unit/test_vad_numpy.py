@@ -4,7 +4,7 @@ The numpy model runs the encoder over all frames at once and the LSTM step by st
 reference calls the ONNX model once per frame. Probabilities must agree within float32
 rounding and the speech segments exactly, on a human recording (every rate the listeners
 take), on it quietened and mixed with noise, on noise, tones and silence, and on clips
-shorter than one frame. Synthetic speech: tests/models/test_vad_numpy.py.
+shorter than one frame. Synthetic speech: tests/models/test_vad_numpy_audio.py.
 """
 from __future__ import annotations
 
