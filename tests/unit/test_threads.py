@@ -25,6 +25,7 @@ pin_blas_threads()
 seen = {}
 t = threading.Thread(target=lambda: seen.setdefault("thread", blas()))
 t.start(); t.join()
+import scipy.linalg  # its own OpenBLAS, loaded after the pin (under librosa/DNSMOS in a run)
 print(json.dumps({"before": before, "after": blas(), "thread": seen["thread"]}))
 """
 
@@ -41,7 +42,7 @@ def test_pin_limits_blas_for_the_process_and_its_other_threads() -> None:
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, check=True)
     got = json.loads(out.stdout)
     assert got["before"] and max(got["before"]) > BLAS_THREADS  # the default: more threads
-    assert got["after"] == [BLAS_THREADS] * len(got["after"])
+    assert len(got["after"]) >= len(got["before"]) and got["after"] == [BLAS_THREADS] * len(got["after"])
     assert got["thread"] == [BLAS_THREADS] * len(got["thread"])
 
 
