@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
@@ -119,11 +120,62 @@ def run_gate(workers: int, cache_dir: Path, tmp: Path, tag: str, *extra: str) ->
     }
 
 
+def summarize(runs: dict[str, list[dict]], load_before: Any, load_after: Any) -> dict:
+    """The figures from the runs of each kind (medians); the breakdown of the wall time comes
+    from the one-thread run, whose parts run one after another (in the overlapped run the
+    cells' own timings overlap and add up to more than its wall time)."""
+    med = {k: statistics.median(r["wall_s"] for r in v) for k, v in runs.items()}
+    seq = min(runs["cold_one_thread"], key=lambda r: abs(r["wall_s"] - med["cold_one_thread"]))
+    wall = seq["wall_s"]
+    startup = wall - seq["synthesis_s"] - seq["asr_s"] - seq["detectors_s"] - seq["plugin_s"] - seq["html_s"]
+    # goal 1: the cold run against the synthesis + ASR it cannot avoid, timed where nothing
+    # else runs beside them (the one-thread run's own cell timings, median over rounds)
+    floor = statistics.median(r["synthesis_s"] + r["asr_s"] for r in runs["cold_one_thread"])
+    return {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "load_avg_before": [round(x, 2) for x in load_before],
+        "load_avg_after": [round(x, 2) for x in load_after],
+        "median_wall_s": med,
+        "floor_synthesis_asr_s": round(floor, 3),
+        "cold_vs_floor": round(med["cold_n0"] / floor, 2),
+        "one_thread_vs_floor": round(med["cold_one_thread"] / floor, 2),
+        "overlap_speedup": round(med["cold_one_thread"] / med["cold_n0"], 2),
+        "speedup_n2": round(med["cold_n0"] / med["cold_n2"], 2),
+        "speedup_n2_vs_one_thread": round(med["cold_one_thread"] / med["cold_n2"], 2),
+        "warm_vs_cold": round(med["warm_n0"] / med["cold_n0"], 3),
+        "warm_synthesized": [r["synthesized"] for r in runs["warm_n0"]],
+        "warm_transcribed": [r["transcribed"] for r in runs["warm_n0"]],
+        "one_thread_breakdown_s": {"wall": wall, "synthesis": seq["synthesis_s"], "asr": seq["asr_s"],
+                                   "detectors": seq["detectors_s"], "plugin": seq["plugin_s"],
+                                   "html_report": seq["html_s"], "plugin_parts": seq["plugin_parts_s"],
+                                   "startup_models_pytest": round(startup, 2)},
+        "share_not_synthesis_or_asr_one_thread": round(1 - (seq["synthesis_s"] + seq["asr_s"]) / wall, 3),
+        "warm_plugin_s": statistics.median(r["plugin_s"] for r in runs["warm_n0"]),
+        "peak_rss_mib": {k: v[-1]["peak_rss_mib"] for k, v in runs.items()},
+        "cpu_s": {k: v[-1]["cpu_s"] for k, v in runs.items()},
+        # CPU-bound limits on 2 cores: a run takes at least its busiest process's CPU time, and
+        # at least its total CPU time / cores
+        "cpu_bound_speedup_n2_vs_one_thread": round(sum(runs["cold_one_thread"][-1]["cpu_s"].values())
+                                                    / max(runs["cold_n2"][-1]["cpu_s"].values()), 2),
+        "cpu_total_s": {k: round(sum(v[-1]["cpu_s"].values()), 2) for k, v in runs.items()},
+        "runs": runs,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--resummarize", type=Path, default=None,
+                    help="recompute the figures from the runs stored in a results JSON (no gate runs)")
     args = ap.parse_args()
+    if args.resummarize:
+        old = json.loads(args.resummarize.read_text())
+        result = summarize(old["runs"], old["load_avg_before"], old["load_avg_after"])
+        print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=2) + "\n")
+        return
     load_before = os.getloadavg()
     runs: dict[str, list[dict]] = {"cold_n0": [], "cold_n2": [], "cold_one_thread": [], "warm_n0": []}
     with tempfile.TemporaryDirectory() as tmp_s:
@@ -138,41 +190,7 @@ def main() -> None:
                 print(json.dumps(runs[kind][-1]), file=sys.stderr)
             runs["warm_n0"].append(run_gate(0, a, tmp, f"warm_n0-{r}"))
             print(json.dumps(runs["warm_n0"][-1]), file=sys.stderr)
-    med = {k: statistics.median(r["wall_s"] for r in v) for k, v in runs.items()}
-    cold = min(runs["cold_n0"], key=lambda r: abs(r["wall_s"] - med["cold_n0"]))
-    wall = cold["wall_s"]
-    startup = wall - cold["synthesis_s"] - cold["asr_s"] - cold["detectors_s"] - cold["plugin_s"] - cold["html_s"]
-    result = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "load_avg_before": [round(x, 2) for x in load_before],
-        "load_avg_after": [round(x, 2) for x in os.getloadavg()],
-        "median_wall_s": med,
-        # goal 1: the cold run against the synthesis + ASR it cannot avoid, timed where nothing
-        # else runs beside them (the one-thread run's own cell timings, median over rounds)
-        "floor_synthesis_asr_s": (floor := statistics.median(r["synthesis_s"] + r["asr_s"]
-                                                              for r in runs["cold_one_thread"])),
-        "cold_vs_floor": round(med["cold_n0"] / floor, 2),
-        "one_thread_vs_floor": round(med["cold_one_thread"] / floor, 2),
-        "overlap_speedup": round(med["cold_one_thread"] / med["cold_n0"], 2),
-        "speedup_n2": round(med["cold_n0"] / med["cold_n2"], 2),
-        "speedup_n2_vs_one_thread": round(med["cold_one_thread"] / med["cold_n2"], 2),
-        "warm_vs_cold": round(med["warm_n0"] / med["cold_n0"], 3),
-        "warm_synthesized": [r["synthesized"] for r in runs["warm_n0"]],
-        "warm_transcribed": [r["transcribed"] for r in runs["warm_n0"]],
-        "cold_n0_breakdown_s": {"wall": wall, "synthesis": cold["synthesis_s"], "asr": cold["asr_s"],
-                                "detectors": cold["detectors_s"], "plugin": cold["plugin_s"],
-                                "html_report": cold["html_s"], "plugin_parts": cold["plugin_parts_s"],
-                                "startup_models_pytest": round(startup, 2)},
-        "share_not_synthesis_or_asr": round(1 - (cold["synthesis_s"] + cold["asr_s"]) / wall, 3),
-        "share_plugin_bookkeeping": round(cold["plugin_s"] / wall, 4),
-        "warm_plugin_s": statistics.median(r["plugin_s"] for r in runs["warm_n0"]),
-        "peak_rss_mib": {k: v[-1]["peak_rss_mib"] for k, v in runs.items()},
-        "cpu_s": {k: v[-1]["cpu_s"] for k, v in runs.items()},
-        # on an idle 2-core machine -n 2 takes about as long as its busiest process
-        "cpu_bound_speedup_n2": round(sum(runs["cold_n0"][-1]["cpu_s"].values())
-                                      / max(runs["cold_n2"][-1]["cpu_s"].values()), 2),
-        "runs": runs,
-    }
+    result = summarize(runs, load_before, os.getloadavg())
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
