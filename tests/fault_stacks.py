@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -339,3 +340,29 @@ class Int64Audio(_Altered):
 
     def alter(self, out: Synthesized, seed: int) -> Synthesized:
         return Synthesized(np.round(out.audio * 32767).astype(np.int64), out.sample_rate, out.info)
+
+
+class ThreadProbe(PiperStack):
+    """Real Piper that notes which threads its synthesize() ran on (describe() says): the
+    overlap (run/ahead.py) calls a stack that allows it (Piper: overlap = True) from its second
+    thread, and any other stack from the main thread."""
+
+    name = "thread_probe"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: set[str] = set()
+
+    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
+        self.threads.add(threading.current_thread().name)
+        return super().synthesize(text, prompt, params, seed)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "threads": sorted(self.threads)}
+
+
+class MainThreadProbe(ThreadProbe):
+    """The same, for a stack that does not declare `overlap` (the default: False)."""
+
+    name = "main_thread_probe"
+    overlap = False

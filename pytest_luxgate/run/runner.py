@@ -65,6 +65,7 @@ from ..stacks.base import (
     StackUnavailable,
     call_stack,
     get_stack,
+    may_overlap,
 )
 from .ahead import Ahead
 from .cache import (
@@ -166,9 +167,12 @@ class CellRunner:
 
     def overlap(self, plan: list[Cell]) -> None:
         """Make the takes of `plan`'s cells (in the order this process will ask for them) on a
-        second thread, up to two cells ahead of hearing them (run/ahead.py). Call once, before
-        any cell."""
-        self._ahead = Ahead(self._make, plan, key=lambda cell: cell.key, lookahead=2)
+        second thread, up to two cells ahead of hearing them (run/ahead.py); only cells of a
+        stack that allows it (`overlap = True`, stacks.base.may_overlap), the others on the
+        caller's thread as before. Call once, before any cell."""
+        ahead = [c for c in plan if may_overlap(c.stack)]
+        if ahead:
+            self._ahead = Ahead(self._make, ahead, key=lambda cell: cell.key, lookahead=2)
 
     @property
     def overlapping(self) -> bool:
@@ -181,7 +185,7 @@ class CellRunner:
             self._ahead.close(wait)
 
     def _run(self, cell: Cell) -> CellOutcome:
-        made = self._ahead.stream(cell) if self._ahead is not None else self._make(cell)
+        made = self._ahead.stream(cell) if self._ahead is not None and may_overlap(cell.stack) else self._make(cell)
         prep = next(made)
         n = len(prep.seeds)
         outs = [self._hear(cell, prep, take, k if n > 1 else None) for k, take in enumerate(made)]

@@ -60,8 +60,9 @@ class Synthesized:
 class Stack(Protocol):
     """What the gate calls (README "Stacks" lists each). `name` names the stack in its error
     messages (cells and markers use the name it is registered under). Optional, read with a
-    default where used: `prompt_sample_rate` (matrix/prompts.py, default 24000) and
-    `tune_space()` (`luxgate tune`; without it the user gives --space)."""
+    default where used: `prompt_sample_rate` (matrix/prompts.py, default 24000),
+    `tune_space()` (`luxgate tune`; without it the user gives --space) and `overlap`
+    (`may_overlap`, default False)."""
 
     name: ClassVar[str]
     #: markers applied to every cell of this stack (its name is always added)
@@ -184,6 +185,16 @@ def call_stack(name: str, method: str, fn: Callable[..., Any], *args: Any) -> An
         raise StackError(f"stack {name!r} called sys.exit({exc.code!r}) in {method}()") from None
     except Exception as exc:
         raise StackError(f"stack {name!r} raised {type(exc).__name__}: {exc} (in {method}())") from exc
+
+
+def may_overlap(name: str) -> bool:
+    """May the gate make this stack's takes on a second thread (run/ahead.py)? Only when the
+    class says `overlap = True`: all its calls then come from that one thread, not the main
+    one, which breaks a stack with thread-affine state (MLX streams, signal handlers)."""
+    try:
+        return getattr(stack_class(name), "overlap", False) is True
+    except Exception:  # a stack that cannot import: its cells fail with that, on the main thread
+        return False
 
 
 def stack_class(name: str) -> type:

@@ -18,6 +18,8 @@ class PiperStack:
     name: ClassVar[str] = "piper"
     markers: ClassVar[tuple[str, ...]] = ()
     clones_voice: ClassVar[bool] = False
+    #: its takes may be made on a second thread (ONNX Runtime has no thread affinity)
+    overlap: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self._voice: Any = None

@@ -46,6 +46,22 @@ def test_n2_n0_and_no_xdist_write_the_same_report(pytester: pytest.Pytester) -> 
     assert set(VOLATILE_RUN) >= {"started", "duration_s", "overlap"} and "timings" in VOLATILE_CELL
 
 
+@pytest.mark.parametrize("overlap", [True, False])
+def test_only_a_stack_that_allows_it_is_called_off_the_main_thread(pytester: pytest.Pytester,
+                                                                  overlap: bool) -> None:
+    args = ["--luxgate-scenario=short_plain,medium_conversational", "-k", "wer", "--luxgate-no-cache",
+            "-p", "no:xdist", *([] if overlap else ["--luxgate-no-overlap"])]
+    res = run_gate(pytester, *args, stacks="thread_probe=fault_stacks:ThreadProbe,"
+                                           "main_thread_probe=fault_stacks:MainThreadProbe")
+    assert res.ret == pytest.ExitCode.OK, res.stdout.str()[-2000:]
+    report = json.loads((pytester.path / "out" / "report.json").read_text())
+    threads = {c["cell"]: c["versions"]["stack"]["threads"] for c in report["cells"]}
+    assert len(threads) == 4 and report["run"]["overlap"] is overlap
+    for cell, seen in threads.items():
+        off_main = overlap and cell.startswith("thread_probe-")
+        assert seen == (["luxgate-ahead"] if off_main else ["MainThread"]), (cell, seen)
+
+
 def test_a_dead_worker_costs_only_its_cell(pytester: pytest.Pytester) -> None:
     stacks = "piper,killed_on_wait=fault_stacks:KilledOnWait"
     res = run_gate(pytester, "--luxgate-scenario=short_plain,punctuation_pauses", "-n", "2",

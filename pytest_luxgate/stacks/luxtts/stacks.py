@@ -133,6 +133,11 @@ def _mlx_weights(tts: Any, path: Path, torch: Any, mlx_utils: Any) -> dict[str, 
 
 class _LuxTTSStack:
     clones_voice: ClassVar[bool] = True
+    #: its calls stay on the main thread (stacks.base.may_overlap): `contained()` saves and
+    #: restores process-wide state (warning filters, root log handlers, os.environ) around each
+    #: call, which would undo what pytest's main thread set meanwhile; and MLX streams are
+    #: thread-affine since mlx 0.31.2 (a stream made on one thread cannot run on another)
+    overlap: ClassVar[bool] = False
     prompt_sample_rate: ClassVar[int] = PROMPT_RATE  # the runner hands prompts over at 24 kHz
     name: ClassVar[str]
     markers: ClassVar[tuple[str, ...]] = ("luxtts",)
