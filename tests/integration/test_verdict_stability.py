@@ -1,6 +1,8 @@
 """Verdicts with margin: the default cells get the same transcripts and verdicts however the run
 is split (-n 0, -n 2, -p no:xdist), the same verdicts whichever CTranslate2 kernels decode them
-(CT2_FORCE_CPU_ISA), and `luxgate check` on a kept WAV hears what the gate heard.
+(CT2_FORCE_CPU_ISA) and whichever SIMD loops numpy dispatches to (NPY_DISABLE_CPU_FEATURES: the
+detectors and the Silero VAD are numpy), and `luxgate check` on a kept WAV hears what the gate
+heard.
 
 The sources of drift fixed at the root, each measured in bench/asr_perturbation.py: the ASR
 runs on a fixed thread count whatever the workers, Whisper's features are computed in a fixed
@@ -40,12 +42,28 @@ def _cpu_has(flag: str) -> bool:
     return bool(__cpu_features__.get(flag))
 
 
+def _numpy_features_above(isa: str) -> str:
+    """numpy's dispatched SIMD features this CPU has above `isa` (names as this numpy knows
+    them: X86_V4/AVX512_* in numpy 2.4, AVX512F/... before), for NPY_DISABLE_CPU_FEATURES, so
+    numpy computes as on a machine without them."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    except ImportError:  # numpy 1
+        from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    above_avx2 = {n for n in __cpu_dispatch__ if n.startswith("AVX512") or n == "X86_V4"}
+    above_avx = above_avx2 | {"X86_V3", "AVX2", "FMA3", "F16C", "AVX_VNNI"}
+    drop = {"AVX512": set(), "AVX2": above_avx2}.get(isa, above_avx)
+    # only what numpy dispatches to and this CPU has (numpy warns about any other name)
+    return " ".join(sorted(n for n in drop if n in __cpu_dispatch__ and __cpu_features__.get(n)))
+
+
 def test_the_default_cells_judge_alike_whichever_kernels_decode_them(pytester: pytest.Pytester,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     isas = ["GENERIC", "AVX", "AVX2"] + (["AVX512"] if _cpu_has("AVX512F") else [])
     runs = {}
     for isa in isas:
         monkeypatch.setenv("CT2_FORCE_CPU_ISA", isa)
+        monkeypatch.setenv("NPY_DISABLE_CPU_FEATURES", _numpy_features_above(isa))
         res = run_gate(pytester, *BASE, subprocess=True)
         assert res.ret == pytest.ExitCode.OK, (isa, res.stdout.str())
         runs[isa] = _judged(_verdicts(read_report(pytester)))
