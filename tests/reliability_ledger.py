@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pytester_gate import FAST, TESTS
+import pytest
+from pytester_gate import FAST, TESTS, run_gate
 
 RAN = ("passed", "failed")  # a cell that produced a take and verdicts
 Case = tuple[str, str, str, str]  # (id, group, input, what it gets)
@@ -73,6 +74,22 @@ def missing_survivors(report: dict[str, Any], expected: dict[tuple[str, str, str
 
 
 # -- running the gate in a separate pytest process -------------------------------------------------
+def refused_run(pytester: pytest.Pytester, previous: bytes, *args: str,
+                stacks: str = "piper") -> tuple[pytest.RunResult, str, bool]:
+    """Run the gate over an output dir whose report.json holds `previous`, expecting a usage
+    error before any cell: no traceback, no take dir, no SUMMARY.md. Returns (result, stderr,
+    whether the previous report is still there untouched)."""
+    out = pytester.path / "out"
+    out.mkdir(exist_ok=True)
+    (out / "report.json").write_bytes(previous)
+    res = run_gate(pytester, *args, stacks=stacks)
+    err = res.stderr.str()
+    assert res.ret == pytest.ExitCode.USAGE_ERROR, res.stdout.str()[-2000:] + err[-2000:]
+    assert "Traceback" not in err + res.stdout.str(), err
+    assert not list(out.glob(".takes-*")) and not (out / "SUMMARY.md").exists()
+    return res, err, (out / "report.json").read_bytes() == previous
+
+
 def gate_dir(where: Path) -> Path:
     where.mkdir(parents=True, exist_ok=True)
     (where / "test_luxgate_reliability_matrix.py").write_text("from pytest_luxgate.gate_suite import *\n")

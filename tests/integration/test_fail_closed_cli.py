@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from pytester_gate import read_report, run_gate
-from reliability_ledger import record, register
+from reliability_ledger import record, refused_run, register
 
 from pytest_luxgate.asr import get_asr
 from pytest_luxgate.cli import EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS, main
@@ -299,15 +299,8 @@ PREVIOUS = json.dumps({"cells": [{"stack": "piper", "prompt": "own_voice", "scen
 
 def _refused(pytester: pytest.Pytester, *args: str, stacks: str = "piper") -> tuple[str, int]:
     """Run the gate, expect a usage error; returns stderr and the previous results it lost."""
-    out = pytester.path / "out"
-    out.mkdir(exist_ok=True)
-    (out / "report.json").write_text(PREVIOUS)
-    res = run_gate(pytester, *args, stacks=stacks)
-    err = res.stderr.str()
-    assert res.ret == pytest.ExitCode.USAGE_ERROR, res.stdout.str()[-2000:] + err[-2000:]
-    assert "Traceback" not in err and not list(out.glob(".takes-*")) and not (out / "SUMMARY.md").exists()
-    lost = 0 if (out / "report.json").read_text() == PREVIOUS else 2
-    return err, lost
+    _, err, kept = refused_run(pytester, PREVIOUS.encode(), *args, stacks=stacks)
+    return err, 0 if kept else 2
 
 
 @pytest.mark.parametrize("spec, message", [

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from pytester_gate import run_gate
-from reliability_ledger import LEDGER, RAN, missing_survivors, record, register, says
+from reliability_ledger import LEDGER, RAN, missing_survivors, record, refused_run, register, says
 
 from pytest_luxgate.matrix.prompts import DEFAULT_FILE
 
@@ -49,17 +49,11 @@ PREVIOUS = json.dumps({"run": {"passed": True}, "cells": [
 
 
 def _refused(pytester: pytest.Pytester, *args: str, stacks: str = "piper") -> tuple[str, int]:
-    """Run the gate expecting a usage error before any cell; (stderr, results lost)."""
-    out = pytester.path / "out"
-    out.mkdir(exist_ok=True)
-    (out / "report.json").write_bytes(PREVIOUS)
-    res = run_gate(pytester, *args, stacks=stacks)
-    err = res.stderr.str()
-    assert res.ret == pytest.ExitCode.USAGE_ERROR, res.stdout.str()[-2000:] + err[-2000:]
+    """Run the gate expecting a usage error before any cell; (its one ERROR line, results lost)."""
+    _, err, kept = refused_run(pytester, PREVIOUS, *args, stacks=stacks)
     lines = [ln for ln in err.splitlines() if ln.startswith("ERROR: ")]
-    assert len(lines) == 1 and "Traceback" not in err + res.stdout.str(), err
-    assert not (out / "SUMMARY.md").exists() and not list(out.glob(".takes-*"))
-    return lines[0], 0 if (out / "report.json").read_bytes() == PREVIOUS else 1
+    assert len(lines) == 1, err
+    return lines[0], 0 if kept else 1
 
 
 def _scenario(pytester: pytest.Pytester, folder: str, body: str, name: str = "s.toml") -> Path:
