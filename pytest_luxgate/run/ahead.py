@@ -5,7 +5,7 @@ that only need the audio), then heard (ASR and the detectors). Both stages are
 single-threaded by design (ASR and synthesis threads are pinned to 1 so results
 do not depend on the machine), so a single-process run on two cores left one
 core idle. `Ahead` runs stage one of the cells a run will ask for, in the order
-it will ask for them, one cell ahead of the thread that hears them.
+it will ask for them, up to `lookahead` cells ahead of the thread that hears them.
 
 Every stage-one call of a runner goes through the one worker thread, so a stack
 is never called from two threads at once; what it computes does not depend on

@@ -198,8 +198,8 @@ class CellRunner:
         for seed in prep.seeds:
             made = self._make_take(cell, prep, seed)
             yield made  # first: the take's ASR starts while its listener models run
-            if self._ahead is not None:
-                self._ahead.later(made.heard)  # and the next take is synthesised beside both
+            if self._ahead is not None and may_overlap(cell.stack):  # made on the second thread:
+                self._ahead.later(made.heard)  # the next take is synthesised beside both
 
     def _prepare(self, cell: Cell) -> "_Prepared":
         try:
