@@ -7,6 +7,7 @@ stack raised is reported once per check without being re-run.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -150,6 +151,12 @@ class CellRunner:
         self._ahead: Ahead | None = None
         self._asr_lock = threading.RLock()
         self._asr_warm = False  # the side thread was asked to load the ASR model
+        #: first runs (a stack's first synthesis, the first ASR load, listener call and hearing)
+        #: hold this one at a time: they import modules, and imports on two threads at once
+        #: under pytest's import hook once broke a DNSMOS call ("dictionary changed size
+        #: during iteration"); after its first run each part overlaps freely
+        self._first_lock = threading.Lock()
+        self._ran_once: set[str] = set()
         self._listen_lock = threading.RLock()
 
     def outcome(self, cell: Cell) -> CellOutcome:
@@ -232,7 +239,9 @@ class CellRunner:
                 self._ahead.later(self._warm_asr)
             prompt = self._encoded_prompt(prep.stack, cell, prep.params)
             try:
-                take = synthesize_chunked(prep.stack, prep.scenario.text, prompt, prep.params, seed, prep.chunking)
+                with self._first(f"synthesis:{cell.stack}"):
+                    take = synthesize_chunked(prep.stack, prep.scenario.text, prompt, prep.params, seed,
+                                              prep.chunking)
             except StackError as exc:
                 raise CellFailed(str(exc)) from None
             if key is not None:
@@ -251,8 +260,9 @@ class CellRunner:
         """Stage two of one take (`index` None: the cell's only take): ASR, detectors, record."""
         cached = self.cache.transcriber(self.asr_spec, lambda: get_asr(self.asr_spec)) if self.cache else None
         try:
-            evidence = analyze(made.take.audio, made.take.sample_rate, prep.scenario.text, self.asr_spec,
-                               seams=made.take.seams, transcriber=self._locked(cached))
+            with self._first("hearing"):
+                evidence = analyze(made.take.audio, made.take.sample_rate, prep.scenario.text, self.asr_spec,
+                                   seams=made.take.seams, transcriber=self._locked(cached))
         except Exception as exc:
             raise CellFailed(f"analysis failed: {type(exc).__name__}: {exc}") from exc
         evidence.prompt_background_db = self._prompt_background(cell)
@@ -266,11 +276,23 @@ class CellRunner:
     def _warm_asr(self) -> None:
         """Load the ASR model (on the side thread, while the first take is synthesised); a model
         that cannot load raises again, with its message, when a take is heard."""
-        with self._asr_lock:
+        with self._first("asr"), self._asr_lock:
             try:
                 get_asr(self.asr_spec)
             except Exception:  # noqa: BLE001  said where it counts: in the cell's analysis
                 pass
+
+    @contextlib.contextmanager
+    def _first(self, part: str) -> Iterator[None]:
+        """`part`'s first run holds the first-run lock (see __init__); later runs do not wait."""
+        if part in self._ran_once or self._ahead is None:
+            yield
+            return
+        with self._first_lock:
+            try:
+                yield
+            finally:
+                self._ran_once.add(part)
 
     def _locked(self, transcribe: Callable[[np.ndarray, int], Transcript] | None
                 ) -> Callable[[np.ndarray, int], Transcript]:
@@ -485,7 +507,7 @@ class CellRunner:
                 prompt = read_prompt_audio(self.prompts[cell.prompt])
             except PromptError as exc:
                 why = str(exc)
-        with self._listen_lock:
+        with self._first(f"listen:{','.join(sorted(checks))}"), self._listen_lock:
             keys = None
             if self.cache is not None:  # DNSMOS/speaker results are cached like transcripts (cache.py)
                 phash = "" if cell.prompt == OWN_VOICE else _safe_hash(self.prompts[cell.prompt])
