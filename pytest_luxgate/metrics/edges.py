@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..core.types import Segment, Word
-from .glued import first_voiced, lead_noise, tail_noise
+from .glued import first_voiced, lead_noise, tail_noise, vowel_spans
 from .level import (
     FLOOR_DB,
     ROOM_MARGIN_DB,
@@ -93,6 +93,7 @@ WORD_CAP_S = 0.2       # word duration cap = WORD_CAP_S + WORD_CAP_X * letters *
 WORD_CAP_X = 1.25
 EDGE_DB = -25.0        # consonant energy around a VAD edge that still belongs to the word
 EDGE_MAX_S = 0.3       # the VAD is up to ~0.2 s late on a soft onset (measured: 0.20)
+MISSED_VOICING_WALKS = 2  # ...and up to twice that again over voicing it missed (walk_missed_voicing)
 WEAK_ONSET_MAX_S = 0.15  # a word-initial /f/ /h/ /th/ under EDGE_DB, left out by the VAD and the walk
                          # (Kokoro: 60-120 ms at -36..-28 dB re speech); noise leads last 0.3 s and more
 TAIL_EDGE_MAX_S = 0.1  # ...but its hangover keeps it at most ~0.05 s early at the end (measured: 0.05)
@@ -178,6 +179,8 @@ def _start(ctx: _Context) -> StartMetrics:
     sample_rate, segments = ctx.sr, ctx.segments
     vad_on = segments[0].start if segments else None
     onset = ctx.walk_edge(ctx.missed_first_word(vad_on), -1, EDGE_MAX_S) if vad_on is not None else None
+    if onset is not None:
+        onset = ctx.walk_missed_voicing(onset)
     glued = lead_noise(ctx.x, sample_rate, ctx.level_db, onset) if onset is not None else None
     if glued is not None:  # noise glued to the first word is not its consonant: speech starts after it
         onset = max(onset, glued[1])
@@ -270,13 +273,30 @@ class _Context:
         t, rms = window_rms(self.x, sr, ENV_WIN_S, ENV_HOP_S)
         self.env_t = t
         self.env_db = db(rms) - self.level_db  # dB re speech level
-        # level.background_db, with the speech level just measured instead of measuring it again
-        bg = background_dbfs(self.x, sr, self.segments)
+        # level.background_db, with the speech level just measured instead of measuring it again,
+        # and away from voicing the VAD missed as well as from its segments
+        bg = background_dbfs(self.x, sr, self.segments + self._missed_voicing())
         room = None if bg is None else bg - self.level_db
         floor = -np.inf if room is None else room + ROOM_MARGIN_DB
         self.gap_db, self.edge_db = max(GAP_DB, floor), max(EDGE_DB, floor)
         self.first, self.last, self.anchored, self.edge_letters = _anchors(self.words, expected_text)
         self.s_per_char = _speaking_rate(self.words, self.first, self.last)
+
+    def _missed_voicing(self) -> list[Segment]:
+        """Voiced stretches before the first VAD segment and after the last.
+
+        Silero can miss a clear syllable at either end (a Kokoro "Potatoes" heard 0.45 s late).
+        Taken for the room, such speech raised the room estimate to -9 dB re speech and with it
+        the gap and edge levels (max(level, room + margin)) over the word itself, so the walk
+        stopped inside the word and its first syllable was measured as pre-onset noise
+        (-8.5 dB). Voicing is periodic and the room is not (a hum under VOICED_LEVEL_DB, -25 dB
+        re speech, stays the room's)."""
+        if not self.segments:
+            return []
+        dur = len(self.x) / self.sr
+        spans = vowel_spans(self.x, self.sr, self.level_db, 0.0, self.segments[0].start)
+        spans += vowel_spans(self.x, self.sr, self.level_db, self.segments[-1].end, dur)
+        return [Segment(a, b) for a, b in spans]
 
     # --- envelope helpers
     def _frame(self, t: float) -> int:
@@ -336,6 +356,24 @@ class _Context:
         start = float(self.env_t[self._weak_start(self._frame(tv), GAP_DB)])
         return start if tv - start <= WEAK_ONSET_MAX_S else tv
 
+    def walk_missed_voicing(self, t: float) -> float:
+        """Further back while the walk stopped at its bound inside sound that holds voicing.
+
+        Silero can be later than EDGE_MAX_S on a clear onset (a Kokoro "Potatoes" read 0.45 s
+        late: the walk stopped at the /t/ of its second syllable, and the first, /p@/, was
+        measured as pre-onset noise at -8.5 dB). When the walk ends at its bound with sound
+        still above the edge level before it, the stretch a further walk covers is speech the
+        VAD missed if it holds a voiced run (periodic, as noise never is); noise glued there
+        holds none and stays before the onset, for glued.lead_noise and the noise limits."""
+        for _ in range(MISSED_VOICING_WALKS):
+            if not self._loud_before(t):
+                return t  # the walk ended in silence or at the file start, not at its bound
+            earlier = self.walk_edge(t, -1, EDGE_MAX_S)
+            if earlier >= t or not vowel_spans(self.x, self.sr, self.level_db, earlier, t):
+                return t
+            t = earlier
+        return t
+
     def walk_weak_onset(self, t: float) -> float:
         """Move an onset back over a weak first consonant directly before it.
 
@@ -347,9 +385,19 @@ class _Context:
         noise lead (0.3-1 s) is longer, a breath is followed by a pause, and
         both are still measured; noise as loud as speech is glued.lead_noise's.
         Not covered: an /s/ before a stop closure ("Stay"), which a pause
-        separates from the onset as it does a breath (docs/CALIBRATION.md)."""
+        separates from the onset as it does a breath (docs/CALIBRATION.md). Only where the walk
+        ended at weaker sound: sound above the edge level before the onset is a walk that hit
+        its bound in a loud lead, not a weak consonant."""
+        if self._loud_before(t):
+            return t
         start = float(self.env_t[self._weak_start(self._frame(t))])
         return start if t - start <= WEAK_ONSET_MAX_S else t
+
+    def _loud_before(self, t: float) -> bool:
+        """Whether the envelope just before `t` is above the edge level (a walk from t stopped at
+        its bound, not at a silence or weak sound)."""
+        i = self._frame(t)
+        return i > 0 and bool(self.env_db[i - 1] > self.edge_db)
 
     def _weak_start(self, i: int, level_db: float | None = None) -> int:
         """The first frame of the unbroken stretch above `level_db` (default: the gap level) that

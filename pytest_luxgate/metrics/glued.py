@@ -33,11 +33,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .level import db
+from .level import db, true_runs
 
 FRAME_S = 0.02
 HOP_S = 0.01
 VOICED_APERIODICITY = 0.5  # YIN's cumulative-mean-normalised difference at the best lag
+VOWEL_APERIODICITY = 0.2  # a vowel's steady part (Kokoro, Piper: 0.01-0.2); speech-shaped noise: 95 % of frames above
 NOISE_APERIODICITY = 0.7  # ...and above this a frame is noise-like (white, pink: ~1; vowel onsets up to ~0.65)
 NOISE_LEVEL_DB = -14.0     # a frame louder than this re speech, unvoiced and not sibilant, is noise
 SIBILANT_LOW_DB = -12.0    # energy < 1 kHz vs 1-8 kHz: white noise -8.7 dB, /s/ /sh/ far lower
@@ -151,6 +152,17 @@ def first_voiced(x: np.ndarray, sr: int, level_db: float, a: float, b: float) ->
     feat = frame_features(x, sr, level_db, a, b)
     v = np.nonzero(_voiced(feat))[0] if feat["t"].size else np.zeros(0, dtype=int)
     return float(feat["t"][v[0]]) if v.size else None
+
+
+def vowel_spans(x: np.ndarray, sr: int, level_db: float, a: float, b: float) -> list[tuple[float, float]]:
+    """(start, end) of every run of >= VOICED_MIN_RUN frames in [a, b] as periodic as a vowel's
+    steady part (YIN < VOWEL_APERIODICITY, louder than VOICED_LEVEL_DB re speech)."""
+    feat = frame_features(x, sr, level_db, a, b)
+    if feat["t"].size == 0:
+        return []
+    vowel = (feat["aper"] < VOWEL_APERIODICITY) & (feat["level"] > VOICED_LEVEL_DB)
+    return [(float(feat["t"][s]), float(feat["t"][e - 1] + FRAME_S))
+            for s, e in true_runs(vowel) if e - s >= VOICED_MIN_RUN]
 
 
 def _noise_runs(mask: np.ndarray) -> list[tuple[int, int]]:

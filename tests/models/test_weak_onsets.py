@@ -19,6 +19,7 @@ import speech_corpus as C
 from pytest_luxgate.asr import get_asr
 from pytest_luxgate.listeners.vad import speech_segments
 from pytest_luxgate.metrics.edges import DEFAULTS as E
+from pytest_luxgate.metrics.edges import EDGE_MAX_S as E_MAX_S
 from pytest_luxgate.metrics.edges import StartMetrics, start_metrics
 
 WEAK = {  # (text, voice, length_scale, rate, lead_s, gain)
@@ -82,3 +83,24 @@ def test_a_first_word_the_vad_missed_is_not_noise(cache: Path) -> None:
     w2 = get_asr("tiny.en").transcribe(spoiled, c.sr).words
     s2 = start_metrics(spoiled, c.sr, speech_segments(spoiled, c.sr), w2, expected_text=text)
     assert _noisy(s2), (s2, w2[:2])
+
+
+def test_a_first_syllable_the_vad_missed_beyond_the_walk_is_the_words(cache: Path) -> None:
+    """Silero hears this "Potatoes" 0.45 s late: the reduced /p@/ and the /t/ closure lie
+    beyond the walk's bound, and the voicing before the VAD onset used to be taken for the
+    room (edges._Context._missed_voicing, walk_missed_voicing). The same span as noise fails."""
+    text = "Potatoes and tomatoes grow in the garden."
+    c = C.make_clip(C.ClipSpec(text, "kokoro", voice="jf_tebukuro", length_scale=0.85, rate=22_050,
+                               lead_s=0.05, trail_s=0.02, gain=0.3), cache)
+    segs = speech_segments(c.audio, c.sr)
+    assert segs[0].start - c.speech_start > E_MAX_S  # the VAD's miss this test is about
+    s = start_metrics(c.audio, c.sr, segs, (), expected_text=text)
+    assert not _noisy(s), s
+    assert s.onset_s <= c.speech_start + 0.03, (s.onset_s, c.speech_start)
+    # the first syllable's span (up to the closure) replaced by white noise at its level
+    head, end = int(c.speech_start * c.sr), int((c.speech_start + 0.07) * c.sr)
+    level = np.sqrt(np.mean(c.audio[head:end].astype(np.float64) ** 2))
+    spoiled = c.audio.copy()
+    spoiled[head:end] = level * C.colored_noise(end - head, np.random.default_rng(6), "white")
+    s2 = _start(spoiled, c.sr, text)
+    assert _noisy(s2), s2
