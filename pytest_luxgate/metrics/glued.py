@@ -71,8 +71,10 @@ def frame_features(x: np.ndarray, sr: int, level_db: float, a: float, b: float) 
     hi = spec[:, (f >= HI_BAND[0]) & (f < min(HI_BAND[1], sr / 2))].sum(axis=1)
     low = 10 * np.log10((lo + 1e-20) / (hi + 1e-20))
     c = frames - frames.mean(axis=1, keepdims=True)
-    m2 = np.mean(c ** 2, axis=1)
-    kurt = np.mean(c ** 4, axis=1) / np.maximum(m2 ** 2, 1e-30)
+    c2 = c * c
+    m2 = np.mean(c2, axis=1)
+    # c2 * c2, not c ** 4: numpy's pow was a quarter of this function's time
+    kurt = np.mean(c2 * c2, axis=1) / np.maximum(m2 ** 2, 1e-30)
     aper = _yin_aperiodicity(seg, sr, len(frames))
     return {"t": t, "level": level, "low": low, "aper": aper, "kurt": kurt}
 
@@ -109,7 +111,8 @@ def _yin_aperiodicity(seg: np.ndarray, sr: int, n_frames: int) -> np.ndarray:
     e0 = e[:, win:win + 1]
     et = e[:, win:win + tmax + 1] - e[:, 0:tmax + 1]  # energy of fr[tau:tau+win]
     n = fr.shape[1]
-    nfft = 1 << int(np.ceil(np.log2(n + win)))
+    # circular correlation is linear for the lags read (tau <= tmax) once nfft >= n: j + tau < n
+    nfft = 1 << int(np.ceil(np.log2(n)))
     r = np.fft.irfft(np.fft.rfft(fr, nfft) * np.conj(np.fft.rfft(fr[:, :win], nfft)), nfft)[:, :tmax + 1]
     d = np.maximum(e0 + et - 2 * r, 0.0)
     d[:, 0] = 0.0
