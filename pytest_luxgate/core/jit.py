@@ -1,16 +1,21 @@
 """Detector loops compiled with numba, loaded on first use.
 
-A few detectors step through frames with a little arithmetic each (the loop search's
-DP); as numpy calls that is ~60 calls per 10 ms frame, compiled it is a plain loop
-with the same IEEE operations (numba does not reorder or fuse float arithmetic unless
-asked to: no fastmath here), so the numbers stay the same bit for bit.
+Some detectors step through frames or samples with a little arithmetic each: the loop
+search's DP (metrics/loops.py), the running energy under level.window_rms, YIN's lag scan
+(metrics/glued.py). As numpy calls that is many small calls or clip-long temporaries;
+compiled it is a plain loop with the same IEEE operations in the same order (numba does
+not reorder or fuse float arithmetic unless asked to: no fastmath here), so the numbers
+stay the same bit for bit. error_model="numpy": a float division by zero would give
+inf/nan as in numpy instead of raising (and there is no zero test per division).
 
-Lazy on purpose: importing numba costs ~0.1 s and its first compiled call ~0.2 s even
-from the on-disk cache (its compiler's set-up; compiling from scratch: seconds, once per
-install), and the plugin imports the detectors in every pytest process, most of which
-never run one (a warm rerun, `pytest tests/unit`). `cache=True` keeps the machine code
-next to the module (__pycache__) or in numba's user cache dir where that is read-only;
-`nogil=True` lets the gate's overlap thread (run/ahead.py) run beside a detector.
+Lazy on purpose: importing numba costs ~0.15 s and its first compiled call ~0.2 s even
+from the on-disk cache (its compiler's set-up, which imports scipy.linalg), and the plugin
+imports the detectors in every pytest process, many of which never run one (a warm rerun,
+`pytest tests/unit`). Where DNSMOS ran first (librosa uses numba) both are paid already.
+Compiling from scratch: ~3.5 s, once per checkout or install (BENCHMARKS.md "Detector
+throughput"). `cache=True` keeps the machine code next to the module (__pycache__) or in
+numba's user cache dir where that is read-only; `nogil=True` lets the gate's overlap
+thread (run/ahead.py) run beside a detector.
 """
 from __future__ import annotations
 
@@ -38,7 +43,7 @@ class Compiled:
                 if self._dispatcher is None:
                     import numba
 
-                    self._dispatcher = numba.njit(cache=True, nogil=True)(self.py_func)
+                    self._dispatcher = numba.njit(cache=True, nogil=True, error_model="numpy")(self.py_func)
         return self._dispatcher
 
     def __call__(self, *args: Any) -> Any:
