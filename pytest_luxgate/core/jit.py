@@ -15,7 +15,8 @@ imports the detectors in every pytest process, many of which never run one (a wa
 Compiling from scratch: ~3.5 s, once per checkout or install (BENCHMARKS.md "Detector
 throughput"). `cache=True` keeps the machine code next to the module (__pycache__) or in
 numba's user cache dir where that is read-only; `nogil=True` lets the gate's overlap
-thread (run/ahead.py) run beside a detector.
+thread (run/ahead.py) run beside a detector. numba's cache is keyed on the function's
+source and signature, not on these flags: after changing them, delete the *.nbi/*.nbc files.
 """
 from __future__ import annotations
 
