@@ -12,7 +12,7 @@ Lazy on purpose: importing numba costs ~0.15 s and its first compiled call ~0.2 
 from the on-disk cache (its compiler's set-up, which imports scipy.linalg), and the plugin
 imports the detectors in every pytest process, many of which never run one (a warm rerun,
 `pytest tests/unit`). Where DNSMOS ran first (librosa uses numba) both are paid already.
-Compiling from scratch: ~3.5 s, once per checkout or install (BENCHMARKS.md "Detector
+Compiling from scratch: ~1.4 s, once per checkout or install (BENCHMARKS.md "Detector
 throughput"). `cache=True` keeps the machine code next to the module (__pycache__) or in
 numba's user cache dir where that is read-only; `nogil=True` lets the gate's overlap
 thread (run/ahead.py) run beside a detector. numba's cache is keyed on the function's

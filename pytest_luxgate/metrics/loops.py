@@ -217,7 +217,8 @@ def _dp_frames(t0: int, a: int, b: int, sims: np.ndarray, voiced: np.ndarray, re
                n_alive: int, out: np.ndarray, n_out: int, final: bool) -> tuple[int, np.ndarray, int]:
     """The DP over frames t0..b-1 (frames before a unvoiced; sims[t - a]: frame t's similarity
     at every lag), updating h, state and alive in place; emitted paths of at least min_len
-    are appended to out (grown when full). final: emit the paths still alive at the end.
+    are appended to out (grown when a frame might not fit). final: emit the paths still
+    alive at the end (the last frame processed left room for them).
 
     Per frame only the lags that can be alive are updated: those whose own score is positive
     (both frames voiced and alike) and the neighbours of those alive a frame before; every
@@ -258,9 +259,13 @@ def _dp_frames(t0: int, a: int, b: int, sims: np.ndarray, voiced: np.ndarray, re
             mark[alive[k] + 1] = False
         if nc == 0:
             continue  # nothing alive and nothing alike: every cell stays dead
-        if n_out + nc > out.shape[0]:
+        if n_out + 2 * nc > out.shape[0]:
+            # room for this frame's emitted paths and for its survivors, should the final flush
+            # follow; copied element by element (numba took ~2 s to compile two slice copies)
             grown = np.empty((2 * (n_out + nc), 4))
-            grown[:n_out] = out[:n_out]
+            for r in range(n_out):
+                for q in range(4):
+                    grown[r, q] = out[r, q]
             out = grown
         for k in range(nc):
             c = cand[k]
@@ -317,10 +322,6 @@ def _dp_frames(t0: int, a: int, b: int, sims: np.ndarray, voiced: np.ndarray, re
                 alive[n_alive] = cand[k]
                 n_alive += 1
     if final:
-        if n_out + n_alive > out.shape[0]:
-            grown = np.empty((n_out + n_alive, 4))
-            grown[:n_out] = out[:n_out]
-            out = grown
         for k in range(n_alive):
             i = alive[k] + 1
             if state[3, i] - state[0, i] >= min_len:
