@@ -14,7 +14,8 @@ imports the detectors in every pytest process, many of which never run one (a wa
 `pytest tests/unit`). Where DNSMOS ran first (librosa uses numba) both are paid already.
 Compiling from scratch: ~1.4 s, once per checkout or install (BENCHMARKS.md "Detector
 throughput"). `cache=True` keeps the machine code next to the module (__pycache__) or in
-numba's user cache dir where that is read-only; `nogil=True` lets the gate's overlap
+numba's user cache dir where that is read-only (where neither is writable: compiled in
+every process, ~1.4 s); `nogil=True` lets the gate's overlap
 thread (run/ahead.py) run beside a detector. numba's cache is keyed on the function's
 source and signature, not on these flags: after changing them, delete the *.nbi/*.nbc files.
 """
@@ -44,7 +45,11 @@ class Compiled:
                 if self._dispatcher is None:
                     import numba
 
-                    self._dispatcher = numba.njit(cache=True, nogil=True, error_model="numpy")(self.py_func)
+                    jit = functools.partial(numba.njit, nogil=True, error_model="numpy")
+                    try:
+                        self._dispatcher = jit(cache=True)(self.py_func)
+                    except RuntimeError:  # numba: "no locator available" (nowhere writable to
+                        self._dispatcher = jit(cache=False)(self.py_func)  # cache): compile per process
         return self._dispatcher
 
     def __call__(self, *args: Any) -> Any:

@@ -68,3 +68,20 @@ def test_yin_minimum_equals_the_numpy_formula() -> None:
     assert got.tobytes() == _numpy_yin_minimum(fr, r, win, tmax, tmin).tobytes()
     assert got[0] < 0.1 and got[3] > 0.5  # periodic vs noise: the measure still means what it says
     assert glued._yin_minimum.dispatcher().signatures
+
+
+def _plus_one(x: float) -> float:
+    return x + 1.0
+
+
+def test_compiles_without_a_writable_cache_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where numba finds no writable place for its cache (a read-only install, no writable
+    home) it refuses cache=True; the detectors then compile in each process instead."""
+    from numba.core import caching
+
+    from pytest_luxgate.core.jit import compiled
+
+    monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])
+    monkeypatch.delenv("NUMBA_CACHE_LOCATOR_CLASSES", raising=False)
+    fn = compiled(_plus_one)
+    assert fn(1.0) == 2.0 and fn.dispatcher().signatures
