@@ -23,6 +23,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..core.jit import compiled
 
 FEAT_RATE = 16_000
 HOP_S = 0.01
@@ -78,11 +81,11 @@ def audio_loops(audio: np.ndarray, sample_rate: int, *, min_repeat_s: float = MI
                 max_candidates: int = 10) -> LoopMetrics:
     """Find repeated stretches (see module doc).
 
-    Cost: linear in the frames once the clip is longer than max_lag_s, ~6 ms of CPU
-    per second of audio on the loaded 2-core build machine (~160x real time:
-    BENCHMARKS.md, bench/detectors.py): ~2.6 ms the search (~26 us of numpy calls per
-    10 ms frame), the rest the features; the full (frames x lags) search it replaces
-    took ~2.5x that.
+    Cost: linear in the frames once the clip is longer than max_lag_s. With the DP
+    compiled (numba): ~0.35 ms of CPU per second of audio for the features (a third of
+    it soxr's resampling, a third the FFT) plus ~0.2 ms the search on a 10 s take,
+    ~1 ms on a 73 s one, where every voiced frame's similarities span all 3,000 lags
+    (~6 us of BLAS per frame). BENCHMARKS.md "Detector throughput".
     """
     feats, voiced = _features(audio, sample_rate)
     n = len(feats)
@@ -153,6 +156,9 @@ def _features(audio: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
 
 # ------------------------------------------------------------------ alignment
 
+_BLOCK = 128  # voiced frames whose similarities are one np.matmul: 128 x 3,001 lags = 3 MB
+
+
 def _align(f: np.ndarray, voiced: np.ndarray, min_lag: int, min_len: int,
            max_lag: int) -> list[tuple[int, int, int, float]]:
     """Smith-Waterman over (t, lag); returns (start, end, lag, mean sim) per path.
@@ -162,116 +168,169 @@ def _align(f: np.ndarray, voiced: np.ndarray, min_lag: int, min_len: int,
     moved), its best-scoring prefix is emitted; prefixes of paths that moved on
     are duplicates that `_suppress` removes.
 
-    Sparse in the lags: a cell can be alive only if its own score is positive
-    (both frames voiced and alike) or a state was alive at its lag or a
-    neighbouring one a frame before; every other cell is dead whatever the DP
-    does, so each frame updates only those candidates (a few percent of the
-    lags) and frames with none are skipped. The arithmetic per candidate is the
-    full search's, operation for operation, so the result is the same bit for
-    bit (tests/unit/test_loops_search.py compares with the full search). The
-    similarities of a frame against all lags are one matrix-vector product on a
-    view of the features in reverse (no copy), as in the full search.
+    The similarities of a voiced frame against all lags are numpy's matrix-vector
+    product on a view of the features in reverse (no copy), as in the full search; a
+    run of voiced frames is one stacked `np.matmul`, which makes the same BLAS call
+    (gemv) per frame, so the same bits. The DP runs compiled (`_dp_frames`) with the
+    full search's arithmetic, operation for operation, so the result is the same bit
+    for bit (tests/unit/test_loops_search.py compares with tests/loops_reference.py).
     """
     n = len(f)
     m = min(n, max_lag + 1)  # lag index L in [0, m)
     # rows n-1-t .. n-1-t+m-1 of these are frames clip(t - L, 0, n-1) for L = 0..m-1
-    rev_f = np.concatenate([f[::-1], np.repeat(f[:1], m, axis=0)])
-    rev_v = np.concatenate([voiced[::-1], np.repeat(voiced[:1], m)])
-    # dense state, index L + 1; a dead lag on each side stands for "no neighbour".
-    # Path state rows: start, simsum, best, best_end, best_sim (frame numbers are exact
-    # in float64, so one array moves a path's whole state in one gather)
+    rev_f = np.ascontiguousarray(np.concatenate([f[::-1], np.repeat(f[:1], m, axis=0)]), dtype=np.float64)
+    rev_v = np.concatenate([voiced[::-1], np.repeat(voiced[:1], m)]).astype(np.bool_)
+    voiced = np.ascontiguousarray(voiced, dtype=np.bool_)
+    windows = as_strided(rev_f, shape=(n, m, rev_f.shape[1]), strides=(rev_f.strides[0], *rev_f.strides),
+                         writeable=False)  # windows[row] = rev_f[row:row + m], row = n-1-t for frame t
+    f = rev_f[n - 1::-1]
+    # dense state, index L + 1; a dead lag on each side stands for "no neighbour". Path state
+    # rows: start, simsum, best, best_end, best_sim (frame numbers are exact in float64)
     h = np.zeros(m + 2)
     state = np.zeros((5, m + 2))
-    alive = np.zeros(0, dtype=np.int64)  # lags alive at t-1, ascending
-    mark = np.zeros(m + 1, dtype=bool)
-    fresh_state = np.zeros((5, 1))
-    # the three ways into (t, L), in np.argmax's order (own lag first, then L-1, then L+1):
-    # one gather and one subtraction give all three options (h - 0.0 is h, bit for bit)
-    step = np.array([[0], [-1], [1]])
-    penalty = np.array([[0.0], [LAG_STEP_PENALTY], [LAG_STEP_PENALTY]])
-    # emitted paths: (start, simsum, best, best_end, best_sim) columns and their lags, in the
-    # order emitted; filtered and turned into tuples once at the end
-    emitted: list[np.ndarray] = []
-    emitted_lags: list[np.ndarray] = []
+    alive = np.zeros(m, dtype=np.int64)  # lags alive at t-1, ascending: alive[:n_alive]
+    n_alive = n_out = 0
+    out = np.zeros((64, 4))  # emitted paths: start, best_end, lag, best_sim
+    t = min_lag
+    for a, b in _voiced_blocks(voiced, min_lag):
+        sims = np.ascontiguousarray(np.matmul(windows[n - b:n - a][::-1], f[a:b, :, None])[:, :, 0])
+        n_alive, out, n_out = _dp_frames(t, a, b, sims, voiced, rev_v, min_lag, min_len,
+                                         h, state, alive, n_alive, out, n_out, False)
+        t = b
+    n_alive, out, n_out = _dp_frames(t, n, n, np.zeros((0, m)), voiced, rev_v, min_lag, min_len,
+                                     h, state, alive, n_alive, out, n_out, True)
+    out = out[:n_out]
+    return list(zip(out[:, 0].astype(np.int64).tolist(), out[:, 1].astype(np.int64).tolist(),
+                    out[:, 2].astype(np.int64).tolist(), out[:, 3].tolist()))
 
-    for t in range(min_lag, n):
+
+def _voiced_blocks(voiced: np.ndarray, min_lag: int) -> list[tuple[int, int]]:
+    """[a, b) frame ranges from min_lag on: the runs of voiced frames, cut at _BLOCK frames."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], voiced[min_lag:].astype(np.int8), [0]]))) + min_lag
+    return [(a, min(a + _BLOCK, e)) for s, e in zip(edges[::2].tolist(), edges[1::2].tolist())
+            for a in range(s, e, _BLOCK)]
+
+
+@compiled
+def _dp_frames(t0: int, a: int, b: int, sims: np.ndarray, voiced: np.ndarray, rev_v: np.ndarray,
+               min_lag: int, min_len: int, h: np.ndarray, state: np.ndarray, alive: np.ndarray,
+               n_alive: int, out: np.ndarray, n_out: int, final: bool) -> tuple[int, np.ndarray, int]:
+    """The DP over frames t0..b-1 (frames before a unvoiced; sims[t - a]: frame t's similarity
+    at every lag), updating h, state and alive in place; emitted paths of at least min_len
+    are appended to out (grown when a frame might not fit). final: emit the paths still
+    alive at the end (the last frame processed left room for them).
+
+    Per frame only the lags that can be alive are updated: those whose own score is positive
+    (both frames voiced and alike) and the neighbours of those alive a frame before; every
+    other cell is dead whatever the DP does (h 0). All candidates read the previous frame's
+    h and state (new values are kept aside and written after the frame), as the full
+    search's vectorised update does."""
+    n = len(voiced)
+    m = len(h) - 2
+    cand = np.empty(m, dtype=np.int64)
+    mark = np.zeros(m + 1, dtype=np.bool_)
+    new_h = np.empty(m)
+    new_state = np.empty((5, m))
+    for t in range(t0, b):
         hi = min(t, m - 1)
         row = n - 1 - t
-        v_src = rev_v[row:row + m]
-        if voiced[t]:
-            sim = rev_f[row:row + m] @ f[t]
-            pos = np.flatnonzero((sim[min_lag:hi + 1] > MATCH_SIM) & v_src[min_lag:hi + 1])
-            if not alive.size:
-                if not pos.size:
-                    continue  # nothing alive and nothing alike: every cell stays dead
-                c = pos + min_lag  # nothing alive: the candidates are the alike cells alone
-            else:
-                mark[pos + min_lag] = True
-                mark[alive - 1] = True
-                mark[alive] = True
-                mark[alive + 1] = True
-                c = np.flatnonzero(mark[min_lag:hi + 1]) + min_lag
-                mark[:] = False
-        elif not alive.size:
+        v = voiced[t]
+        if not v and n_alive == 0:
             continue
+        for k in range(n_alive):
+            mark[alive[k] - 1] = True
+            mark[alive[k]] = True
+            mark[alive[k] + 1] = True
+        nc = 0
+        if v:
+            sim = sims[t - a]
+            for L in range(min_lag, hi + 1):
+                if mark[L] or (sim[L] > MATCH_SIM and rev_v[row + L]):
+                    cand[nc] = L
+                    nc += 1
         else:
-            mark[alive - 1] = True
-            mark[alive] = True
-            mark[alive + 1] = True
-            c = np.flatnonzero(mark[min_lag:hi + 1]) + min_lag
-            mark[:] = False
-        i = c + 1
-        options = h[i + step] - penalty
-        choice = options.argmax(axis=0)
-        prev = options.max(axis=0)  # the chosen option's value: argmax's pick is a maximum
-        keep_lag = choice == 0
-        fresh = prev <= 0
-        if voiced[t]:
-            both = v_src[c]
-            s_c = sim[c]
-            # speech vs speech: similarity; speech vs pause: a clear mismatch
-            score = np.where(both, s_c - MATCH_SIM, MISMATCH_SCORE)
-        else:
-            # pause vs pause: almost neutral (a repeated phrase keeps its pauses)
-            score = np.where(v_src[c], MISMATCH_SCORE, SILENCE_SCORE)
-        new_h = np.where(fresh, score, prev + score)
-        dead = new_h <= 0
-        if alive.size:
-            # a lag alive at t-1 is always a candidate (c holds it), and is continued when its
-            # own state goes on at its own lag (it was alive, so not fresh) and stays alive
-            ended = (options[0] > 0) & (dead | ~keep_lag)
-            if ended.any():
-                lags = i[ended]
-                emitted.append(state[:, lags])
-                emitted_lags.append(lags)
-        fresh_state[0, 0] = fresh_state[3, 0] = t
-        n_state = np.where(fresh, fresh_state, state[:, i + step[choice, 0]])
-        n_start, n_sum, n_best, n_best_end, n_best_sim = n_state
-        if voiced[t]:
-            n_sum += np.where(both, s_c, 0.0)
-        improved = ~dead & (new_h > n_best)
-        n_best_sim[improved] = (n_sum / np.maximum(t + 1 - n_start, 1))[improved]
-        n_best_end[improved] = t + 1
-        n_best[improved] = new_h[improved]
-        state[:, i] = n_state
-        h[i] = np.where(dead, 0.0, new_h)
-        alive = c[~dead]
-    if alive.size:
-        emitted.append(state[:, alive + 1])
-        emitted_lags.append(alive + 1)
-    return _emitted(emitted, emitted_lags, min_len)
-
-
-def _emitted(cols: list[np.ndarray], lags: list[np.ndarray], min_len: int) -> list[tuple[int, int, int, float]]:
-    """(start, best_end, lag, best_sim) of every emitted path at least min_len long, in order."""
-    if not cols:
-        return []
-    st = np.concatenate(cols, axis=1)
-    idx = np.concatenate(lags)
-    keep = st[3] - st[0] >= min_len
-    st, idx = st[:, keep], idx[keep]
-    return list(zip(st[0].astype(np.int64).tolist(), st[3].astype(np.int64).tolist(),
-                    (idx - 1).tolist(), st[4].tolist()))
+            for L in range(min_lag, hi + 1):
+                if mark[L]:
+                    cand[nc] = L
+                    nc += 1
+        for k in range(n_alive):
+            mark[alive[k] - 1] = False
+            mark[alive[k]] = False
+            mark[alive[k] + 1] = False
+        if nc == 0:
+            continue  # nothing alive and nothing alike: every cell stays dead
+        if n_out + 2 * nc > out.shape[0]:
+            # room for this frame's emitted paths and for its survivors, should the final flush
+            # follow; copied element by element (numba took ~2 s to compile two slice copies)
+            grown = np.empty((2 * (n_out + nc), 4))
+            for r in range(n_out):
+                for q in range(4):
+                    grown[r, q] = out[r, q]
+            out = grown
+        for k in range(nc):
+            c = cand[k]
+            i = c + 1
+            # the three ways into (t, L), in np.argmax's order: own lag first, then L-1, L+1
+            own = h[i]
+            prev = own
+            src = i
+            if h[i - 1] - LAG_STEP_PENALTY > prev:
+                prev = h[i - 1] - LAG_STEP_PENALTY
+                src = i - 1
+            if h[i + 1] - LAG_STEP_PENALTY > prev:
+                prev = h[i + 1] - LAG_STEP_PENALTY
+                src = i + 1
+            fresh = prev <= 0
+            both = rev_v[row + c]
+            if v:
+                s_c = sim[c]
+                # speech vs speech: similarity; speech vs pause: a clear mismatch
+                score = s_c - MATCH_SIM if both else MISMATCH_SCORE
+            else:
+                # pause vs pause: almost neutral (a repeated phrase keeps its pauses)
+                score = MISMATCH_SCORE if both else SILENCE_SCORE
+            nh = score if fresh else prev + score
+            dead = nh <= 0
+            # a lag alive at t-1 (own > 0) ends unless its own state goes on at its own lag
+            if n_alive and own > 0 and (dead or src != i) and state[3, i] - state[0, i] >= min_len:
+                out[n_out, 0] = state[0, i]
+                out[n_out, 1] = state[3, i]
+                out[n_out, 2] = c
+                out[n_out, 3] = state[4, i]
+                n_out += 1
+            if fresh:
+                n_start, n_sum, n_best, n_best_end, n_best_sim = float(t), 0.0, 0.0, float(t), 0.0
+            else:
+                n_start, n_sum, n_best = state[0, src], state[1, src], state[2, src]
+                n_best_end, n_best_sim = state[3, src], state[4, src]
+            if v:
+                n_sum = n_sum + (s_c if both else 0.0)
+            if not dead and nh > n_best:
+                n_best_sim = n_sum / max(t + 1 - n_start, 1.0)
+                n_best_end = float(t + 1)
+                n_best = nh
+            new_state[0, k], new_state[1, k], new_state[2, k] = n_start, n_sum, n_best
+            new_state[3, k], new_state[4, k] = n_best_end, n_best_sim
+            new_h[k] = 0.0 if dead else nh
+        n_alive = 0
+        for k in range(nc):
+            i = cand[k] + 1
+            h[i] = new_h[k]
+            for r in range(5):
+                state[r, i] = new_state[r, k]
+            if new_h[k] > 0:
+                alive[n_alive] = cand[k]
+                n_alive += 1
+    if final:
+        for k in range(n_alive):
+            i = alive[k] + 1
+            if state[3, i] - state[0, i] >= min_len:
+                out[n_out, 0] = state[0, i]
+                out[n_out, 1] = state[3, i]
+                out[n_out, 2] = alive[k]
+                out[n_out, 3] = state[4, i]
+                n_out += 1
+    return n_alive, out, n_out
 
 
 def _suppress(cands: list[tuple[int, int, int, float]]) -> list[tuple[int, int, int, float]]:

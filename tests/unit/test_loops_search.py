@@ -63,3 +63,21 @@ def test_a_copied_stretch_is_found_at_its_lag() -> None:
     assert got == align_full(f, voiced, 20, 30, 3000)
     longest = max(got, key=lambda c: c[1] - c[0])
     assert abs(longest[2] - 100) <= 3 and longest[1] - longest[0] >= 50, longest
+
+
+def test_the_compiled_dp_runs_and_equals_the_full_search_off_the_main_thread() -> None:
+    """The gate's overlap thread (run/ahead.py) may run the loop search: the compiled DP
+    (numba, nogil) must give the same candidates there, and be what `_align` calls."""
+    import threading
+
+    f, voiced = _features(np.random.default_rng(7), 500)
+    want = align_full(f, voiced, 20, 20, 400)
+    got: list[object] = []
+    worker = threading.Thread(target=lambda: got.append(loops._align(f, voiced, 20, 20, 400)))
+    worker.start()
+    worker.join()
+    assert got == [want] and want
+    from numba.core.dispatcher import Dispatcher
+
+    dp = loops._dp_frames.dispatcher()
+    assert isinstance(dp, Dispatcher) and dp.signatures  # compiled (or from numba's cache), not Python

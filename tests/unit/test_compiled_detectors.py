@@ -1,0 +1,87 @@
+"""The compiled detector loops (core/jit.py) compute what numpy computed, bit for bit.
+
+`level.window_rms` keeps a running sum of squares only where windows start and end,
+`glued._yin_minimum` walks YIN's lags row by row; both must give the bits of the numpy
+formulas they replaced (written out below), also when called from a second thread (the
+gate's overlap thread, run/ahead.py). The loop search's DP: tests/unit/test_loops_search.py.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+from pytest_luxgate.metrics import glued, level
+
+
+def _off_main_thread(fn: Callable[[], Any]) -> Any:
+    got: list[Any] = []
+    worker = threading.Thread(target=lambda: got.append(fn()))
+    worker.start()
+    worker.join()
+    assert len(got) == 1
+    return got[0]
+
+
+def _numpy_window_power(x: np.ndarray, start: int, stop: int, win: int, hop: int) -> np.ndarray:
+    c = np.concatenate([[0.0], np.cumsum(x[start:stop] ** 2)])
+    idx = np.arange(0, stop - start - win + 1, hop)
+    return np.maximum((c[idx + win] - c[idx]) / win, 0.0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_window_rms_equals_the_cumsum_formula(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    sr = int(rng.choice([16_000, 22_050, 48_000]))
+    x = (rng.standard_normal(int(rng.integers(sr // 2, 3 * sr))) * rng.uniform(1e-4, 1.0)).astype(np.float32)
+    x[: sr // 10] = 0.0  # silence: running sums that stay 0
+    win_s, hop_s = [(0.02, 0.01), (0.05, 0.01), (0.002, 0.001), (0.03, 0.03)][seed % 4]
+    win, hop = round(win_s * sr), round(hop_s * sr)
+    for start, stop in [(0, len(x)), (int(rng.integers(1, len(x) // 2)), len(x) - int(rng.integers(0, sr // 4)))]:
+        t, rms = _off_main_thread(lambda: level.window_rms(x, sr, win_s, hop_s, start, stop))
+        want = np.sqrt(_numpy_window_power(x.astype(np.float64), start, stop, win, hop))
+        assert rms.tobytes() == want.tobytes() and len(t) == len(want)
+    assert level._running_energy.dispatcher().signatures  # compiled, not the Python function
+
+
+def _numpy_yin_minimum(fr: np.ndarray, r: np.ndarray, win: int, tmax: int, tmin: int) -> np.ndarray:
+    e = np.cumsum(np.concatenate([np.zeros((fr.shape[0], 1)), fr ** 2], axis=1), axis=1)
+    et = e[:, win:win + tmax + 1] - e[:, 0:tmax + 1]
+    d = np.maximum(e[:, win:win + 1] + et - 2 * r[:, :tmax + 1], 0.0)
+    d[:, 0] = 0.0
+    cm = np.cumsum(d[:, 1:], axis=1) / np.arange(1, tmax + 1)
+    return (d[:, 1:] / np.maximum(cm, 1e-20))[:, tmin - 1:].min(axis=1)
+
+
+def test_yin_minimum_equals_the_numpy_formula() -> None:
+    rng = np.random.default_rng(3)
+    win, tmax, tmin = 640, 266, 32
+    n = win + tmax
+    t = np.arange(n) / 16_000
+    rows = [np.sin(2 * np.pi * f0 * t) * a for f0, a in [(100, 0.3), (220, 0.05), (450, 0.8)]]
+    rows += [rng.standard_normal(n) * 0.1, np.zeros(n), np.r_[np.zeros(n - 5), np.ones(5)]]
+    fr = np.ascontiguousarray(rows)
+    r = np.fft.irfft(np.fft.rfft(fr, 1024) * np.conj(np.fft.rfft(fr[:, :win], 1024)), 1024)
+    got = _off_main_thread(lambda: glued._yin_minimum(fr, r, win, tmax, tmin))
+    assert got.tobytes() == _numpy_yin_minimum(fr, r, win, tmax, tmin).tobytes()
+    assert got[0] < 0.1 and got[3] > 0.5  # periodic vs noise: the measure still means what it says
+    assert glued._yin_minimum.dispatcher().signatures
+
+
+def _plus_one(x: float) -> float:
+    return x + 1.0
+
+
+def test_compiles_without_a_writable_cache_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where numba finds no writable place for its cache (a read-only install, no writable
+    home) it refuses cache=True; the detectors then compile in each process instead."""
+    from numba.core import caching
+
+    from pytest_luxgate.core.jit import compiled
+
+    monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])
+    monkeypatch.delenv("NUMBA_CACHE_LOCATOR_CLASSES", raising=False)
+    fn = compiled(_plus_one)
+    assert fn(1.0) == 2.0 and fn.dispatcher().signatures
