@@ -91,7 +91,7 @@ def _yin_aperiodicity(seg: np.ndarray, sr: int, n_frames: int) -> np.ndarray:
         y = soxr.resample(seg.astype(np.float32), sr, YIN_RATE).astype(np.float64)
     else:
         y = seg
-    win, hop = round(YIN_WIN_S * YIN_RATE), round(HOP_S * YIN_RATE)
+    win = round(YIN_WIN_S * YIN_RATE)
     tmax = int(YIN_RATE / F0_RANGE[0])
     tmin = int(YIN_RATE / F0_RANGE[1])
     # the YIN window is centred on the 20 ms frame (a longer window is steadier across a transition)
@@ -102,8 +102,14 @@ def _yin_aperiodicity(seg: np.ndarray, sr: int, n_frames: int) -> np.ndarray:
         return out
     from numpy.lib.stride_tricks import sliding_window_view
 
-    # every frame at once (rows: frames); the per-row arithmetic is the loop's, one frame per row
-    fr = sliding_window_view(y, win + tmax)[::hop][:n_frames]
+    # every frame at once (rows: frames), each starting where its frame at the clip's rate does:
+    # that hop (220 samples at 22.05 kHz) is not always 10 ms, and a fixed 160 drifted a frame
+    # per ~4.4 s and, past ~12 s, ran out of rows (IndexError)
+    starts = np.rint(np.arange(n_frames) * (round(HOP_S * sr) * YIN_RATE / sr)).astype(np.int64)
+    short = int(starts[-1]) + win + tmax - len(y)
+    if short > 0:
+        y = np.concatenate([y, np.zeros(short)])
+    fr = sliding_window_view(y, win + tmax)[starts]
     heard = np.any(fr[:, :win], axis=1)  # an all-zero frame keeps aperiodicity 1
     fr = fr[heard]
     if not fr.shape[0]:

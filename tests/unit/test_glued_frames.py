@@ -1,0 +1,31 @@
+"""glued.frame_features on long stretches at rates whose 10 ms hop is not whole samples.
+
+At 22.05 kHz the clip's frames step 220 samples (9.977 ms) while the voicing measure runs at
+16 kHz; stepping it a fixed 160 samples drifted one frame per ~4.4 s and, past ~12 s, ran out of
+frames (IndexError). edges now asks for the voicing of whole lead and tail stretches
+(`_Context._missed_voicing`), which can be that long.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pytest_luxgate.metrics import glued
+
+
+def _tone_after_silence(sr: int, silence_s: float, tone_s: float) -> np.ndarray:
+    t = np.arange(int(tone_s * sr)) / sr
+    tone = sum(np.sin(2 * np.pi * k * 150.0 * t) / k for k in range(1, 8))
+    quiet = 1e-4 * np.random.default_rng(1).standard_normal(int(silence_s * sr))
+    return np.concatenate([quiet, 0.3 * tone]).astype(np.float32)
+
+
+@pytest.mark.parametrize("sr", [22_050, 11_025, 16_000, 44_100])
+def test_voicing_is_found_where_it_starts_however_long_the_stretch(sr: int) -> None:
+    x = _tone_after_silence(sr, 14.0, 1.0)
+    feat = glued.frame_features(x, sr, -10.0, 0.0, len(x) / sr)
+    assert len(feat["aper"]) == len(feat["t"])
+    voiced = np.nonzero(feat["aper"] < glued.VOWEL_APERIODICITY)[0]
+    assert voiced.size and abs(feat["t"][voiced[0]] - 14.0) <= 0.015, feat["t"][voiced[:3]]
+    assert (feat["aper"][feat["t"] < 13.9] > glued.VOICED_APERIODICITY).all()  # the quiet stretch is not voiced
+    assert glued.vowel_spans(x, sr, -10.0, 0.0, len(x) / sr)[0][0] == pytest.approx(14.0, abs=0.015)
