@@ -2,7 +2,7 @@
 
 Some detectors step through frames or samples with a little arithmetic each: the loop
 search's DP (metrics/loops.py), the running energy under level.window_rms, YIN's lag scan
-(metrics/glued.py). As numpy calls that is many small calls or clip-long temporaries;
+(metrics/glued.py), the Silero VAD's LSTM step (listeners/silero.py). As numpy calls that is many small calls or clip-long temporaries;
 compiled it is a plain loop with the same IEEE operations in the same order (numba does
 not reorder or fuse float arithmetic unless asked to: no fastmath here), so the numbers
 stay the same bit for bit. error_model="numpy": a float division by zero would give

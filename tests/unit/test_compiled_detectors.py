@@ -4,16 +4,26 @@
 `glued._yin_minimum` walks YIN's lags row by row; both must give the bits of the numpy
 formulas they replaced (written out below), also when called from a second thread (the
 gate's overlap thread, run/ahead.py). The loop search's DP: tests/unit/test_loops_search.py.
+
+The VAD's LSTM steps (listeners/silero.py `_lstm_steps`) are the exception: the numpy cell
+took h @ W_hh from BLAS (gemv), whose summation order is BLAS's own, so float64 last bits
+may differ (~1e-15). There the hidden states must agree within 1e-12 and the float32
+probabilities (what the VAD hands on) bit for bit.
 """
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import pytest
+import soundfile as sf
 
+from pytest_luxgate.listeners import silero, vad
 from pytest_luxgate.metrics import glued, level
+
+HUMAN = Path(__file__).resolve().parents[1] / "data" / "human"
 
 
 def _off_main_thread(fn: Callable[[], Any]) -> Any:
@@ -85,3 +95,42 @@ def test_compiles_without_a_writable_cache_dir(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delenv("NUMBA_CACHE_LOCATOR_CLASSES", raising=False)
     fn = compiled(_plus_one)
     assert fn(1.0) == 2.0 and fn.dispatcher().signatures
+
+
+def _numpy_lstm(gates_in: np.ndarray, w_hh_t: np.ndarray) -> np.ndarray:
+    """The cell as listeners/silero.py stepped it before it was compiled (gates i, f, o, g)."""
+    hs = np.empty((len(gates_in), 128))
+    h = np.zeros(128)
+    c = np.zeros(128)
+    g = np.empty(512)
+    for t in range(len(gates_in)):
+        np.dot(h, w_hh_t, out=g)
+        g += gates_in[t]
+        s = 1.0 / (1.0 + np.exp(-g[:384]))
+        c = s[128:256] * c + s[:128] * np.tanh(g[384:])
+        h = s[256:] * np.tanh(c)
+        hs[t] = h
+    return hs
+
+
+def _probs(hs: np.ndarray, w: silero.SileroWeights) -> np.ndarray:
+    return (1.0 / (1.0 + np.exp(-(np.maximum(hs, 0.0) @ w.out_w + w.out_b)))).astype(np.float32)
+
+
+@pytest.mark.parametrize("clip", ["speech", "noise"])
+def test_compiled_lstm_equals_the_numpy_cell(clip: str) -> None:
+    w = vad._weights()
+    if clip == "speech":
+        audio, sr = sf.read(HUMAN / "arctic_a0007.wav", dtype="float32")
+        x = vad.to_16k(audio, sr)
+    else:
+        x = (0.1 * np.random.default_rng(5).standard_normal(3 * vad.VAD_RATE)).astype(np.float32)
+    n = len(x) // silero.WINDOW
+    feats = silero._encode(x[: n * silero.WINDOW].reshape(n, silero.WINDOW).astype(np.float64), w)
+    gates_in = np.ascontiguousarray(feats @ w.w_ih_t + w.bias)
+    want = _numpy_lstm(gates_in, w.w_hh_t)
+    got = silero._lstm_steps(gates_in, w.w_hh_t)
+    assert np.abs(got - want).max() < 1e-12
+    assert _probs(got, w).tobytes() == _probs(want, w).tobytes()
+    assert _off_main_thread(lambda: silero._lstm_steps(gates_in, w.w_hh_t)).tobytes() == got.tobytes()
+    assert silero._lstm_steps.dispatcher().signatures  # compiled, not the Python function
