@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ..core.jit import compiled
 
@@ -106,8 +107,20 @@ def _encode(frames: np.ndarray, w: SileroWeights) -> np.ndarray:
     x[1:, :CONTEXT] = frames[:-1, -CONTEXT:]  # the first frame's context is zeros (a fresh stream)
     x[:, CONTEXT:CONTEXT + WINDOW] = frames
     x[:, CONTEXT + WINDOW:] = x[:, CONTEXT + WINDOW - 2:WINDOW - 2:-1]  # reflect padding, edge excluded
-    starts = range(0, x.shape[1] - _FFT_LEN + 1, _FFT_HOP)
-    win = np.stack([x[:, s:s + _FFT_LEN] for s in starts], axis=1)
+    out = np.empty((n, 128))
+    # in blocks: a whole 73 s take's first conv input is ~28 MB, a block's ~3 MB, and the
+    # products ran ~30 % slower out of cache (0.41 -> 0.33 ms per audio second)
+    for s in range(0, n, _BLOCK):
+        out[s:s + _BLOCK] = _encode_block(x[s:s + _BLOCK], w)
+    return out
+
+
+_BLOCK = 256  # frames per block (8 s of audio); 64-256 measured alike
+
+
+def _encode_block(x: np.ndarray, w: SileroWeights) -> np.ndarray:
+    """(n, 640) padded frames -> (n, 128) encoder outputs."""
+    win = sliding_window_view(x, _FFT_LEN, axis=1)[:, ::_FFT_HOP]  # (n, 4, 256), a view
     # the model's STFT is a conv with a periodic-Hann DFT basis (258 x 256, equal to it within
     # float32 rounding): an FFT is that product in a fraction of the work, and uses no BLAS
     h = np.abs(np.fft.rfft(win * w.window, axis=-1))
@@ -117,16 +130,34 @@ def _encode(frames: np.ndarray, w: SileroWeights) -> np.ndarray:
 
 
 def _conv_relu(x: np.ndarray, taps: np.ndarray, bias: np.ndarray, stride: int) -> np.ndarray:
-    """Conv1d (kernel 3, padding 1) + ReLU over (n, time, channels): the three shifted inputs
-    side by side, one 2-D product (each product call may wake BLAS threads: fewer, larger)."""
+    """Conv1d (kernel 3, padding 1) + ReLU over (n, time, channels).
+
+    The inputs are 4, 4, 2 and 1 steps long, so a third to two thirds of the taps of the
+    edge outputs fall on the zero padding (the last layer's outer taps always do): the
+    output steps are taken in runs that see the same taps, and each run is one 2-D product
+    of its shifted inputs side by side with only those taps, no padding (~1/5 fewer
+    multiplications than with it)."""
     n, steps, cin = x.shape
-    padded = np.zeros((n, steps + 2, cin))
-    padded[:, 1:-1] = x
     out_steps = (steps - 1) // stride + 1
-    cols = np.concatenate([padded[:, k:k + stride * (out_steps - 1) + 1:stride] for k in range(3)], axis=-1)
-    y = cols.reshape(-1, 3 * cin) @ taps.reshape(3 * cin, -1)
+    y = np.empty((n, out_steps, taps.shape[2]))
+    t = 0
+    while t < out_steps:
+        lo, hi = _taps_inside(t, stride, steps)
+        u = t + 1
+        while u < out_steps and _taps_inside(u, stride, steps) == (lo, hi):
+            u += 1
+        first = t * stride + lo - 1  # input step under tap lo of output step t
+        span = stride * (u - t - 1) + 1
+        cols = np.concatenate([x[:, first + k:first + k + span:stride] for k in range(hi - lo)], axis=-1)
+        y[:, t:u] = (cols.reshape(-1, (hi - lo) * cin) @ taps[lo:hi].reshape((hi - lo) * cin, -1)).reshape(n, u - t, -1)
+        t = u
     y += bias
-    return np.maximum(y, 0.0, out=y).reshape(n, out_steps, -1)
+    return np.maximum(y, 0.0, out=y)
+
+
+def _taps_inside(t: int, stride: int, steps: int) -> tuple[int, int]:
+    """The taps [lo, hi) of output step t that fall on input steps, not on the padding."""
+    return max(0, 1 - t * stride), min(3, steps + 1 - t * stride)
 
 
 def _decode(feats: np.ndarray, w: SileroWeights) -> np.ndarray:
