@@ -15,7 +15,7 @@ import numpy as np
 
 from ..asr import get_asr
 from ..core.types import Segment, Transcript
-from ..listeners.vad import speech_segments
+from ..listeners.vad import VAD_RATE, speech_segments, to_16k
 from ..metrics.content_words import (
     ContentWordErrors,
     SoundsAlikeWER,
@@ -141,7 +141,10 @@ def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
     transcript = (transcriber or get_asr(asr).transcribe)(audio, sample_rate)
     timings["asr_s"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
-    segments = speech_segments(audio, sample_rate)
+    # one 16 kHz resampling for the VAD and the loop search: both made this same soxr call on
+    # the same samples (~0.1 ms per audio second each), so they get the same bits
+    audio_16k = to_16k(audio, sample_rate)
+    segments = speech_segments(audio_16k, VAD_RATE, duration_s=len(audio) / sample_rate)
     words = transcript.words
     wer = word_error(text, transcript.text)
     start, tail = edge_metrics(audio, sample_rate, segments, words, expected_text=text)
@@ -153,7 +156,7 @@ def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
             rare=rare_words(text)),
         wer_counted=sounds_alike_wer(wer),
         repeats=repeat_metrics(text, transcript.text),
-        loops=audio_loops(audio, sample_rate),
+        loops=audio_loops(audio_16k, VAD_RATE),
         start=start,
         tail=tail,
         level=level_metrics(audio, sample_rate),

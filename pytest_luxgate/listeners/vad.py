@@ -136,10 +136,14 @@ def speech_segments(
     min_speech_s: float = 0.1,
     min_silence_s: float = 0.1,
     speech_pad_s: float = 0.0,
+    duration_s: float | None = None,
 ) -> list[Segment]:
-    """Speech spans in seconds (see `segments_from_probabilities` for the rules)."""
+    """Speech spans in seconds (see `segments_from_probabilities` for the rules).
+
+    `duration_s`: the take's length where `audio` is its 16 kHz resampling (what `analyze`
+    passes, to resample once for the VAD and the loop search); the last span ends there."""
     probs, hop = speech_probabilities(audio, sample_rate)
-    duration = len(np.asarray(audio).reshape(-1)) / sample_rate
+    duration = len(np.asarray(audio).reshape(-1)) / sample_rate if duration_s is None else duration_s
     return segments_from_probabilities(
         probs, hop, threshold=threshold, neg_threshold=neg_threshold,
         min_speech_s=min_speech_s, min_silence_s=min_silence_s,
