@@ -8,6 +8,20 @@ import numpy as np
 
 from .atomic import write_file_atomic
 
+RATE_16K = 16_000  # the rate every listener model and the loop search's features take
+
+
+def to_16k(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mono float32 audio at 16 kHz (soxr). One function for every caller, so a take
+    resampled once (judging/analysis.py) gives the VAD and the loop search the same bits
+    each would have made itself."""
+    audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+    if sample_rate != RATE_16K:
+        import soxr
+
+        audio = soxr.resample(audio, sample_rate, RATE_16K).astype(np.float32)
+    return audio
+
 
 class AudioError(ValueError):
     """An audio file or buffer is unusable."""

@@ -15,11 +15,12 @@ import threading
 
 import numpy as np
 
+from ..core.audio import RATE_16K, to_16k
 from ..core.types import Segment
 from ..metrics.level import FLOOR_DB, speech_level_db
 from .silero import WINDOW, SileroWeights, frame_probabilities, load_weights
 
-VAD_RATE = 16_000
+VAD_RATE = RATE_16K
 #: Silero's speech probability falls with the playback level: the same sentence at
 #: a -45 dBFS speech level starts 0.1 s late, at -60 dBFS 0.4 s late (its first
 #: words count as "before speech"). A quieter clip is raised to this active level
@@ -40,16 +41,6 @@ def _weights() -> SileroWeights:
             if _WEIGHTS is None:
                 _WEIGHTS = load_weights()
     return _WEIGHTS
-
-
-def to_16k(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Mono float32 audio at 16 kHz (soxr), the rate every listener model takes."""
-    audio = np.asarray(audio, dtype=np.float32).reshape(-1)
-    if sample_rate != VAD_RATE:
-        import soxr
-
-        audio = soxr.resample(audio, sample_rate, VAD_RATE).astype(np.float32)
-    return audio
 
 
 def speech_probabilities(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, float]:

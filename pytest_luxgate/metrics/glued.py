@@ -173,8 +173,9 @@ VOICED_LEVEL_DB = -25.0
 SEARCH_S = 0.6     # a burst of up to 0.3 s plus the word's first (last) consonant
 
 
-def _voiced(feat: dict[str, np.ndarray]) -> np.ndarray:
-    return (feat["aper"] < VOICED_APERIODICITY) & (feat["level"] > VOICED_LEVEL_DB)
+def _voiced(feat: dict[str, np.ndarray], aperiodicity: float = VOICED_APERIODICITY) -> np.ndarray:
+    """Boolean per frame: periodic (YIN below `aperiodicity`) and louder than VOICED_LEVEL_DB."""
+    return (feat["aper"] < aperiodicity) & (feat["level"] > VOICED_LEVEL_DB)
 
 
 def first_voiced(x: np.ndarray, sr: int, level_db: float, a: float, b: float) -> float | None:
@@ -190,9 +191,8 @@ def vowel_spans(x: np.ndarray, sr: int, level_db: float, a: float, b: float) -> 
     feat = frame_features(x, sr, level_db, a, b)
     if feat["t"].size == 0:
         return []
-    vowel = (feat["aper"] < VOWEL_APERIODICITY) & (feat["level"] > VOICED_LEVEL_DB)
     return [(float(feat["t"][s]), float(feat["t"][e - 1] + FRAME_S))
-            for s, e in true_runs(vowel) if e - s >= VOICED_MIN_RUN]
+            for s, e in true_runs(_voiced(feat, VOWEL_APERIODICITY)) if e - s >= VOICED_MIN_RUN]
 
 
 def _noise_runs(mask: np.ndarray) -> list[tuple[int, int]]:

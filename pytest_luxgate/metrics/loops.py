@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ..core.audio import RATE_16K, to_16k
 from ..core.jit import compiled
 
-FEAT_RATE = 16_000
+FEAT_RATE = RATE_16K
 HOP_S = 0.01
 WIN_S = 0.025
 N_MELS = 40
@@ -126,11 +127,7 @@ def _mel_filterbank(n_fft: int, sr: int, n_mels: int, fmin: float = 60.0, fmax: 
 
 def _features(audio: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
     """Unit-norm, mean-normalised MFCC frames (10 ms hop) and a 'not silence' mask."""
-    x = np.asarray(audio, dtype=np.float32).reshape(-1)
-    if sr != FEAT_RATE:
-        import soxr
-
-        x = soxr.resample(x, sr, FEAT_RATE).astype(np.float32)
+    x = to_16k(audio, sr)
     win, hop = int(WIN_S * FEAT_RATE), int(HOP_S * FEAT_RATE)
     if len(x) < win:
         return np.zeros((0, N_MFCC - 1)), np.zeros(0, dtype=bool)
