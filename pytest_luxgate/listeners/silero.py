@@ -26,6 +26,7 @@ ReLU) -> LSTM cell (128) -> ReLU -> 1 x 128 conv -> sigmoid.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -173,16 +174,44 @@ def _decode(feats: np.ndarray, w: SileroWeights) -> np.ndarray:
 def _lstm_steps(gates_in: np.ndarray, w_hh_t: np.ndarray) -> np.ndarray:
     """Hidden state after each frame, (n, 128) float64, from a zero state; gates i, f, o, g.
 
-    Compiled because each step is small (a 128 x 512 product and 640 exp/tanh): as numpy
-    calls the per-call overhead was most of its ~11 us. The product is a plain loop, not
-    BLAS, so its summation order is fixed (no thread count can change a bit); the inner loop
-    runs over the 512 gates (an axpy per hidden unit), which vectorizes without reordering.
+    Compiled because each step is small (a 128 x 512 product and 640 exp): as numpy calls
+    the per-call overhead was most of its ~11 us. The product is a plain loop, not BLAS, so
+    its summation order is fixed (no thread count can change a bit); the inner loop runs
+    over the 512 gates (an axpy per hidden unit), which vectorizes without reordering.
+
+    The exponentials are a polynomial (`exp_into`), not libm's exp/tanh: numba calls libm once per
+    element (no SVML), which was half of a step; plain multiply-adds vectorize. Both
+    nonlinearities are written with exp: sigmoid x = 1 / (1 + exp(-x)) and
+    tanh x = 1 - 2 / (exp(2x) + 1) (absolute error ~1e-16 near 0, where this form cancels).
     """
     n = gates_in.shape[0]
     hs = np.empty((n, 128))
     h = np.zeros(128)
     c = np.zeros(128)
     g = np.empty(512)
+    z = np.empty(512)
+    e = np.empty(512)
+    scale = np.empty(512)
+    scale_bits = scale.view(np.int64)
+    s_o = np.empty(128)
+
+    def exp_into(m: int) -> None:
+        """e[:m] = exp(z[:m]) within 1 ulp: x = k ln2 + r, |r| <= ln2 / 2 (Cody-Waite: k ln2_hi
+        is exact), exp r by its Taylor series to r^13 (next term < 0.05 ulp), times 2^k built
+        from its bits. Plain IEEE operations only (numba forms no FMA without fastmath), so
+        every machine and vector width gives the same bits."""
+        for j in range(m):
+            x = min(max(z[j], -708.0), 709.0)  # 2^k stays a normal number; beyond, sigmoid and tanh are flat
+            k = np.floor(x * _INV_LN2 + 0.5)
+            r = (x - k * _LN2_HI) - k * _LN2_LO
+            # Horner, written out: as a loop over the coefficients numba vectorized it less well
+            p = ((((_C13 * r + _C12) * r + _C11) * r + _C10) * r + _C9) * r + _C8
+            p = (((((p * r + _C7) * r + _C6) * r + _C5) * r + _C4) * r + _C3) * r + _C2
+            e[j] = (p * r + 1.0) * r + 1.0
+            scale_bits[j] = (np.int64(k) + 1023) << 52
+        for j in range(m):
+            e[j] *= scale[j]
+
     for t in range(n):
         for j in range(512):
             g[j] = 0.0
@@ -190,16 +219,29 @@ def _lstm_steps(gates_in: np.ndarray, w_hh_t: np.ndarray) -> np.ndarray:
             hi = h[i]
             for j in range(512):
                 g[j] += hi * w_hh_t[i, j]
-        for j in range(512):
-            g[j] += gates_in[t, j]
+        for j in range(384):
+            z[j] = -(g[j] + gates_in[t, j])
+        for j in range(384, 512):
+            z[j] = 2.0 * (g[j] + gates_in[t, j])
+        exp_into(512)
         for j in range(128):
-            s_i = 1.0 / (1.0 + np.exp(-g[j]))
-            s_f = 1.0 / (1.0 + np.exp(-g[128 + j]))
-            s_o = 1.0 / (1.0 + np.exp(-g[256 + j]))
-            c[j] = s_f * c[j] + s_i * np.tanh(g[384 + j])
-            h[j] = s_o * np.tanh(c[j])
+            s_i = 1.0 / (1.0 + e[j])
+            s_f = 1.0 / (1.0 + e[128 + j])
+            s_o[j] = 1.0 / (1.0 + e[256 + j])
+            c[j] = s_f * c[j] + s_i * (1.0 - 2.0 / (e[384 + j] + 1.0))
+            z[j] = 2.0 * c[j]
+        exp_into(128)
+        for j in range(128):
+            h[j] = s_o[j] * (1.0 - 2.0 / (e[j] + 1.0))
             hs[t, j] = h[j]
     return hs
+
+
+# exp's constants: fdlibm's split of ln 2 (_LN2_HI has 32 trailing zero bits) and _Cq = 1/q!
+_INV_LN2 = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_C2, _C3, _C4, _C5, _C6, _C7, _C8, _C9, _C10, _C11, _C12, _C13 = (1.0 / math.factorial(q) for q in range(2, 14))
 
 
 # ------------------------------------------------------------------ ONNX reading

@@ -6,7 +6,8 @@ formulas they replaced (written out below), also when called from a second threa
 gate's overlap thread, run/ahead.py). The loop search's DP: tests/unit/test_loops_search.py.
 
 The VAD's LSTM steps (listeners/silero.py `_lstm_steps`) are the exception: the numpy cell
-took h @ W_hh from BLAS (gemv), whose summation order is BLAS's own, so float64 last bits
+took h @ W_hh from BLAS (gemv), whose summation order is BLAS's own, and exp/tanh from libm,
+where the compiled cell uses its own exp polynomial (within 1 ulp), so float64 last bits
 may differ (~1e-15). There the hidden states must agree within 1e-12 and the float32
 probabilities (what the VAD hands on) bit for bit.
 """
@@ -134,3 +135,17 @@ def test_compiled_lstm_equals_the_numpy_cell(clip: str) -> None:
     assert _probs(got, w).tobytes() == _probs(want, w).tobytes()
     assert _off_main_thread(lambda: silero._lstm_steps(gates_in, w.w_hh_t)).tobytes() == got.tobytes()
     assert silero._lstm_steps.dispatcher().signatures  # compiled, not the Python function
+
+
+@pytest.mark.parametrize("scale", [1e-9, 1.0, 30.0, 1e3])
+def test_compiled_lstm_saturates_like_the_numpy_cell(scale: float) -> None:
+    """Pre-activations from ~0 (tanh x = 1 - 2 / (exp 2x + 1) cancels there: absolute error
+    only) to far beyond where sigmoid and tanh are flat (the polynomial exp clamps its
+    argument): the hidden states stay within 1e-12 of libm's, never nan."""
+    w = vad._weights()
+    gates_in = scale * np.random.default_rng(7).standard_normal((40, 512))
+    got = silero._lstm_steps(gates_in, w.w_hh_t)
+    assert np.isfinite(got).all()
+    with np.errstate(over="ignore"):  # libm's exp(-x) overflows to inf: sigmoid 0, as meant
+        want = _numpy_lstm(gates_in, w.w_hh_t)
+    assert np.abs(got - want).max() < 1e-12
