@@ -5,10 +5,10 @@
 formulas they replaced (written out below), also when called from a second thread (the
 gate's overlap thread, run/ahead.py). The loop search's DP: tests/unit/test_loops_search.py.
 
-The VAD's LSTM steps (listeners/silero.py `_lstm_steps`) are the exception: the numpy cell
-took h @ W_hh from BLAS (gemv), whose summation order is BLAS's own, and exp/tanh from libm,
-where the compiled cell uses its own exp polynomial (within 1 ulp), so float64 last bits
-may differ (~1e-15). There the hidden states must agree within 1e-12 and the float32
+The VAD's LSTM (listeners/silero.py `_input_gates`, `_lstm_steps`) is the exception: the
+numpy cell took x @ W_ih and h @ W_hh from BLAS, whose summation order is BLAS's own, and
+exp/tanh from libm, where the compiled cell uses its own exp polynomial (within 1 ulp), so
+float64 last bits may differ (~1e-15). There the hidden states must agree within 1e-12 and the float32
 probabilities (what the VAD hands on) bit for bit.
 """
 from __future__ import annotations
@@ -135,6 +135,26 @@ def test_compiled_lstm_equals_the_numpy_cell(clip: str) -> None:
     assert _probs(got, w).tobytes() == _probs(want, w).tobytes()
     assert _off_main_thread(lambda: silero._lstm_steps(gates_in, w.w_hh_t)).tobytes() == got.tobytes()
     assert silero._lstm_steps.dispatcher().signatures  # compiled, not the Python function
+
+
+def test_input_gates_skip_only_zeros() -> None:
+    """The LSTM's input product skips the encoder's zeros (its ReLU's): the same bits as the
+    dense sum in the same order (numpy, feature by feature), within 1e-12 of BLAS's product,
+    and the same bits from a second thread."""
+    w = vad._weights()
+    audio, sr = sf.read(HUMAN / "arctic_a0007.wav", dtype="float32")
+    x = vad.to_16k(audio, sr)
+    n = len(x) // silero.WINDOW
+    feats = silero._encode(x[: n * silero.WINDOW].reshape(n, silero.WINDOW).astype(np.float64), w)
+    assert 0.3 < (feats == 0).mean() < 0.95  # there are zeros to skip, and features left
+    dense = np.zeros((n, 512))
+    for k in range(128):
+        dense += feats[:, k:k + 1] * w.w_ih_t[k].astype(np.float64)
+    dense += w.bias
+    got = silero._input_gates(feats, w.w_ih_t, w.bias)
+    assert got.tobytes() == dense.tobytes()
+    assert np.abs(got - (feats @ w.w_ih_t.astype(np.float64) + w.bias)).max() < 1e-12
+    assert _off_main_thread(lambda: silero._input_gates(feats, w.w_ih_t, w.bias)).tobytes() == got.tobytes()
 
 
 @pytest.mark.parametrize("scale", [1e-9, 1.0, 30.0, 1e3])
