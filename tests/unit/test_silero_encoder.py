@@ -2,7 +2,9 @@
 the padded conv, and the encoder in blocks equals it over all frames at once.
 
 Both only leave out multiplications by zero or regroup rows of a BLAS product, so float64
-last bits may move (~1e-14, a product's summation order) but not more; that the float32
+last bits may move (~1e-14, a product's summation order) but not more; so does the first
+layer as Winograd's F(4, 3), the same sums by another route with small (<= 8) mixing
+coefficients, within ~1e-14 relative; that the float32
 probabilities stay equal is checked on real audio by tests/unit/test_vad_numpy.py and
 bench/detectors_equal.py.
 """
@@ -33,6 +35,26 @@ def test_conv_without_padding_equals_the_padded_conv(steps: int, stride: int) ->
     want = _padded_conv_relu(x, taps, bias, stride)
     assert got.shape == want.shape
     assert np.abs(got - want).max() < 1e-12
+
+
+@pytest.mark.parametrize("source", ["stft", "random"])
+def test_winograd_first_layer_equals_the_padded_conv(source: str) -> None:
+    """Layer 1 as Winograd's F(4, 3) (6 products for 4 outputs) is the same conv: float64
+    moves by ~1e-14 relative (rounding in its mixing and in the mixed taps), not more."""
+    w = vad._weights()
+    rng = np.random.default_rng(11)
+    if source == "stft":
+        frames = 0.3 * rng.standard_normal((40, 640))
+        win = np.lib.stride_tricks.sliding_window_view(frames, 256, axis=1)[:, ::128]
+        h = np.abs(np.fft.rfft(win * w.window, axis=-1))
+    else:
+        h = np.abs(rng.standard_normal((40, 4, 129))) * rng.uniform(0, 50, (40, 1, 1))
+    taps, bias, stride = w.convs[0]
+    got = silero._first_conv_relu(h, w)
+    want = _padded_conv_relu(h, taps, bias, stride)
+    assert got.shape == want.shape == (40, 4, 128)
+    assert np.abs(got - want).max() < 1e-13 * np.abs(want).max()
+    assert (want > 0).mean() > 0.2  # the ReLU left outputs to compare
 
 
 def test_encoder_in_blocks_equals_one_block() -> None:
