@@ -270,7 +270,8 @@ def _similarities(rev_t: np.ndarray, f: np.ndarray, rev_v: np.ndarray, a: int, b
         o3 = sims[i + 3, c + 3:c + 3 + hi - lo]
         for d in range(0, n_dim - 3, 8):
             x0, x1, x2, x3 = rev_t[d, lo:hi], rev_t[d + 1, lo:hi], rev_t[d + 2, lo:hi], rev_t[d + 3, lo:hi]
-            x4, x5, x6, x7 = rev_t[d + 4, lo:hi], rev_t[d + 5, lo:hi], rev_t[d + 6, lo:hi], rev_t[d + 7, lo:hi]
+            x4, x5, x6 = rev_t[d + 4, lo:hi], rev_t[d + 5, lo:hi], rev_t[d + 6, lo:hi]
+            x7 = rev_t[d + 7, lo:hi]
             p0, p1, p2, p3, p4, p5, p6, p7 = f[t0, d:d + 8]
             q0, q1, q2, q3, q4, q5, q6, q7 = f[t0 + 1, d:d + 8]
             r0, r1, r2, r3, r4, r5, r6, r7 = f[t0 + 2, d:d + 8]
@@ -330,10 +331,10 @@ def _dp_frames(t0: int, a: int, b: int, sims: np.ndarray, flags: np.ndarray, voi
     flags here); every other cell is dead whatever the DP does (h 0): with no positive way
     in it starts fresh, and without a positive score of its own it dies at once. (Skipping
     the neighbours of alive lags with less h: 22 % fewer candidates on a 73 s take.)
-    The flags are read eight at a time (~4 % of speech cells are alike, ~100 lags alive: on a
-    73 s take over 80 % of the words are 0). All candidates read the previous frame's h and state
-    (the new values of the lags left alive are kept aside and written after the frame; a dead
-    lag's state is never read again), as the full search's vectorised update does."""
+    The flags are read eight at a time (~4 % of speech cells are alike, ~100 lags alive: on
+    a 73 s take over 80 % of the words are 0). All candidates read the previous frame's h and
+    state (the new values of the lags left alive are kept aside and written after the frame;
+    a dead lag's state is never read again), as the full search's vectorised update does."""
     n = len(voiced)
     m = len(h) - 2
     cand = np.empty(m, dtype=np.uint64)

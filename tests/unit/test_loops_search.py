@@ -119,7 +119,8 @@ def test_the_chunked_power_spectrum_is_the_one_call_formula_bit_for_bit() -> Non
     samples made float64 first, as before) gives the same bits, across chunk edges too."""
     from numpy.lib.stride_tricks import sliding_window_view
 
-    x = (0.1 * np.random.default_rng(4).standard_normal(160 * (2 * loops._FFT_ROWS + 37) + 400)).astype(np.float32)
+    n = 160 * (2 * loops._FFT_ROWS + 37) + 400
+    x = (0.1 * np.random.default_rng(4).standard_normal(n)).astype(np.float32)
     window = np.hanning(400)
     whole = np.abs(np.fft.rfft(sliding_window_view(x.astype(np.float64), 400)[::160] * window, 512)) ** 2
     chunked = loops._power_spectrum(sliding_window_view(x, 400)[::160], window, 512)
