@@ -84,10 +84,10 @@ def audio_loops(audio: np.ndarray, sample_rate: int, *, min_repeat_s: float = MI
     Cost: linear in the frames once the clip is longer than max_lag_s. Compiled (numba),
     per second of audio: ~0.1 ms of CPU for soxr's resampling (none when the audio comes at
     16 kHz, as analyze passes it) and ~0.2 ms for the rest of the features, plus ~0.07 ms
-    the search on the five standard scenarios (2-12 s) and ~0.32 ms on a 73 s take, where
+    the search on the five standard scenarios (2-12 s) and ~0.3 ms on a 73 s take, where
     every voiced frame's similarities span all 3,000 lags (~1.4 us per frame for those,
-    ~2.3 us for the DP): 0.67 ms per second in all there (1.46 before the compiled
-    similarities). BENCHMARKS.md "Detector throughput".
+    ~2 us for the DP): 0.62-0.67 ms per second in all there (1.41-1.46 with a BLAS gemv
+    per frame and the DP scanning every lag). BENCHMARKS.md "Detector throughput".
     """
     feats, voiced = _features(audio, sample_rate)
     n = len(feats)
