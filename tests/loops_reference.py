@@ -3,9 +3,14 @@
 `pytest_luxgate.metrics.loops._align` now updates only the lags that can be alive; this
 copy of the original (commit c3a0267) is the reference it must equal bit for bit
 (tests/unit/test_loops_search.py on constructed features, tests/models/test_loops_search_audio.py
-on real speech and injected loops). Kept verbatim: do not "fix" it.
+on real speech and injected loops). Kept verbatim: do not "fix" it. One addition: the
+similarities' summation order is a parameter (`similarity`; the original's BLAS product by
+default), since the sparse search sums in coefficient order and a DP tie (below) makes the
+last bit of a sum visible in which lag keeps a path.
 """
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 
@@ -17,8 +22,24 @@ from pytest_luxgate.metrics.loops import (
 )
 
 
+def blas_similarity(f: np.ndarray, src: np.ndarray, t: int) -> np.ndarray:
+    """Frame t's similarity to frames src as the original computed it (BLAS gemv)."""
+    return f[src] @ f[t]
+
+
+def sequential_similarity(f: np.ndarray, src: np.ndarray, t: int) -> np.ndarray:
+    """The same, summed over the coefficients in order, ((f0 g0 + f1 g1) + f2 g2) + ..., as
+    `loops._similarities` sums (numpy's elementwise products and sums: no fused multiply-add)."""
+    g, x = f[src], f[t]
+    s = g[:, 0] * x[0]
+    for d in range(1, f.shape[1]):
+        s = s + g[:, d] * x[d]
+    return s
+
+
 def align_full(f: np.ndarray, voiced: np.ndarray, min_lag: int, min_len: int,
-           max_lag: int) -> list[tuple[int, int, int, float]]:
+           max_lag: int, similarity: Callable[[np.ndarray, np.ndarray, int], np.ndarray] = blas_similarity,
+           ) -> list[tuple[int, int, int, float]]:
     """Smith-Waterman over (t, lag); returns (start, end, lag, mean sim) per path.
 
     Each lag L carries one path state; a state moves to L+-1 when the copies
@@ -46,7 +67,7 @@ def align_full(f: np.ndarray, voiced: np.ndarray, min_lag: int, min_len: int,
     shift = np.array([0, -1, 1])
     for t in range(n):
         src = np.clip(t - lags, 0, n - 1)
-        sim = f[src] @ f[t]
+        sim = similarity(f, src, t)
         both = voiced[t] & voiced[src]
         neither = ~voiced[t] & ~voiced[src]
         # speech vs speech: similarity; pause vs pause: almost neutral (a repeated

@@ -23,7 +23,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from ..core.audio import RATE_16K, to_16k
 from ..core.jit import compiled
@@ -82,11 +81,13 @@ def audio_loops(audio: np.ndarray, sample_rate: int, *, min_repeat_s: float = MI
                 max_candidates: int = 10) -> LoopMetrics:
     """Find repeated stretches (see module doc).
 
-    Cost: linear in the frames once the clip is longer than max_lag_s. With the DP
-    compiled (numba): ~0.35 ms of CPU per second of audio for the features (a third of
-    it soxr's resampling, a third the FFT) plus ~0.2 ms the search on a 10 s take,
-    ~1 ms on a 73 s one, where every voiced frame's similarities span all 3,000 lags
-    (~6 us of BLAS per frame). BENCHMARKS.md "Detector throughput".
+    Cost: linear in the frames once the clip is longer than max_lag_s. Compiled (numba),
+    per second of audio: ~0.1 ms of CPU for soxr's resampling (none when the audio comes at
+    16 kHz, as analyze passes it) and ~0.2 ms for the rest of the features, plus ~0.07 ms
+    the search on the five standard scenarios (2-12 s) and ~0.3 ms on a 73 s take, where
+    every voiced frame's similarities span all 3,000 lags (~1.4 us per frame for those,
+    ~2 us for the DP): 0.62-0.67 ms per second in all there (1.41-1.46 with a BLAS gemv
+    per frame and the DP scanning every lag). BENCHMARKS.md "Detector throughput".
     """
     feats, voiced = _features(audio, sample_rate)
     n = len(feats)
@@ -133,9 +134,8 @@ def _features(audio: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros((0, N_MFCC - 1)), np.zeros(0, dtype=bool)
     from numpy.lib.stride_tricks import sliding_window_view
 
-    frames = sliding_window_view(x.astype(np.float64), win)[::hop] * np.hanning(win)
     n_fft = 512
-    power = np.abs(np.fft.rfft(frames, n_fft)) ** 2
+    power = _power_spectrum(sliding_window_view(x, win)[::hop], np.hanning(win), n_fft)
     mel = power @ _mel_filterbank(n_fft, FEAT_RATE, N_MELS).T
     logmel = np.log(mel + 1e-10)
     energy_db = 10 * np.log10(power.sum(axis=1) + 1e-20)
@@ -151,9 +151,26 @@ def _features(audio: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
     return mfcc / np.maximum(norm, 1e-8), voiced
 
 
+_FFT_ROWS = 256  # frames per FFT call: ~1 MB of temporaries, reused from cache
+
+
+def _power_spectrum(frames: np.ndarray, window: np.ndarray, n_fft: int) -> np.ndarray:
+    """|rfft(frame * window, n_fft)|^2 per frame (float64), _FFT_ROWS frames at a time.
+
+    The same bits as one call on every frame: numpy transforms each row on its own with one
+    plan, the rest is elementwise (a float32 frame meets the float64 window as its exact
+    float64 value). In one call a 73 s take made ~80 MB of temporaries, whose fresh pages cost
+    more than the FFT (17 ms, chunked 10 ms)."""
+    power = np.empty((len(frames), n_fft // 2 + 1))
+    for s in range(0, len(frames), _FFT_ROWS):
+        np.abs(np.fft.rfft(frames[s:s + _FFT_ROWS] * window, n_fft), out=power[s:s + _FFT_ROWS])
+    return np.square(power, out=power)
+
+
 # ------------------------------------------------------------------ alignment
 
-_BLOCK = 128  # voiced frames whose similarities are one np.matmul: 128 x 3,001 lags = 3 MB
+_BLOCK = 128  # voiced frames per pair of compiled calls: 128 x 3,017 similarities = 3 MB
+_PAD = 8      # sims/flags column of lag L is L + _PAD: room for a group's overrun, 8-byte words
 
 
 def _align(f: np.ndarray, voiced: np.ndarray, min_lag: int, min_len: int,
@@ -165,40 +182,54 @@ def _align(f: np.ndarray, voiced: np.ndarray, min_lag: int, min_len: int,
     moved), its best-scoring prefix is emitted; prefixes of paths that moved on
     are duplicates that `_suppress` removes.
 
-    The similarities of a voiced frame against all lags are numpy's matrix-vector
-    product on a view of the features in reverse (no copy), as in the full search; a
-    run of voiced frames is one stacked `np.matmul`, which makes the same BLAS call
-    (gemv) per frame, so the same bits. The DP runs compiled (`_dp_frames`) with the
-    full search's arithmetic, operation for operation, so the result is the same bit
-    for bit (tests/unit/test_loops_search.py compares with tests/loops_reference.py).
+    The similarities of a run of voiced frames against all lags are computed compiled
+    (`_similarities`: each a sum over the coefficients in their order), then the DP runs
+    compiled (`_dp_frames`) with the full search's arithmetic, operation for operation. So
+    the result is the full search's (tests/loops_reference.py) bit for bit when that one
+    sums its similarities in the same order; with its original BLAS product (another
+    order: similarities ~1e-16 apart) every candidate is the same except where two ways
+    into a cell tie exactly in real numbers (both neighbours crossing unvoiced partners:
+    the same constant scores), which the last bit decides (tests/unit/test_loops_search.py).
     """
     n = len(f)
     m = min(n, max_lag + 1)  # lag index L in [0, m)
-    # rows n-1-t .. n-1-t+m-1 of these are frames clip(t - L, 0, n-1) for L = 0..m-1
-    rev_f = np.ascontiguousarray(np.concatenate([f[::-1], np.repeat(f[:1], m, axis=0)]), dtype=np.float64)
-    rev_v = np.concatenate([voiced[::-1], np.repeat(voiced[:1], m)]).astype(np.bool_)
+    f = _padded_coefficients(np.ascontiguousarray(f, dtype=np.float64))
+    # column r of rev_t is frame n-1-r: frame t's partners at lags L = 0, 1, .. are columns
+    # n-1-t+L, ascending, so one frame's similarities read every coefficient row forwards
+    rev_t = np.ascontiguousarray(f[::-1].T)
+    f = np.concatenate([f, np.zeros((3, f.shape[1]))])  # a block's last group of 4 may overrun
+    rev_v = np.ascontiguousarray(voiced[::-1], dtype=np.uint8)
     voiced = np.ascontiguousarray(voiced, dtype=np.bool_)
-    windows = as_strided(rev_f, shape=(n, m, rev_f.shape[1]), strides=(rev_f.strides[0], *rev_f.strides),
-                         writeable=False)  # windows[row] = rev_f[row:row + m], row = n-1-t for frame t
-    f = rev_f[n - 1::-1]
     # dense state, index L + 1; a dead lag on each side stands for "no neighbour". Path state
-    # rows: start, simsum, best, best_end, best_sim (frame numbers are exact in float64)
+    # per lag: start, simsum, best, best_end, best_sim (frame numbers are exact in float64)
     h = np.zeros(m + 2)
-    state = np.zeros((5, m + 2))
+    state = np.zeros((m + 2, 5))
     alive = np.zeros(m, dtype=np.int64)  # lags alive at t-1, ascending: alive[:n_alive]
+    width = 8 * ((m + 2 * _PAD + 7) // 8)
+    sims = np.zeros((_BLOCK + 3, width))
+    flags = np.zeros((_BLOCK + 3, width), dtype=np.uint8)  # alike and partner voiced
     n_alive = n_out = 0
     out = np.zeros((64, 4))  # emitted paths: start, best_end, lag, best_sim
     t = min_lag
     for a, b in _voiced_blocks(voiced, min_lag):
-        sims = np.ascontiguousarray(np.matmul(windows[n - b:n - a][::-1], f[a:b, :, None])[:, :, 0])
-        n_alive, out, n_out = _dp_frames(t, a, b, sims, voiced, rev_v, min_lag, min_len,
+        _similarities(rev_t, f, rev_v, a, b, min_lag, sims, flags)
+        n_alive, out, n_out = _dp_frames(t, a, b, sims, flags, voiced, rev_v, min_lag, min_len,
                                          h, state, alive, n_alive, out, n_out, False)
         t = b
-    n_alive, out, n_out = _dp_frames(t, n, n, np.zeros((0, m)), voiced, rev_v, min_lag, min_len,
+    n_alive, out, n_out = _dp_frames(t, n, n, sims, flags, voiced, rev_v, min_lag, min_len,
                                      h, state, alive, n_alive, out, n_out, True)
     out = out[:n_out]
     return list(zip(out[:, 0].astype(np.int64).tolist(), out[:, 1].astype(np.int64).tolist(),
                     out[:, 2].astype(np.int64).tolist(), out[:, 3].tolist()))
+
+
+def _padded_coefficients(f: np.ndarray) -> np.ndarray:
+    """f with zero coefficients appended up to 8k + 3 (k >= 1), the counts `_similarities`
+    sums; the MFCCs' 19 need none. A zero product can change a sum only in the sign of an
+    exact zero, which no comparison or later sum sees."""
+    d = f.shape[1]
+    want = max(11, d + (3 - d) % 8)
+    return f if want == d else np.concatenate([f, np.zeros((len(f), want - d))], axis=1)
 
 
 def _voiced_blocks(voiced: np.ndarray, min_lag: int) -> list[tuple[int, int]]:
@@ -209,51 +240,141 @@ def _voiced_blocks(voiced: np.ndarray, min_lag: int) -> list[tuple[int, int]]:
 
 
 @compiled
-def _dp_frames(t0: int, a: int, b: int, sims: np.ndarray, voiced: np.ndarray, rev_v: np.ndarray,
-               min_lag: int, min_len: int, h: np.ndarray, state: np.ndarray, alive: np.ndarray,
-               n_alive: int, out: np.ndarray, n_out: int, final: bool) -> tuple[int, np.ndarray, int]:
-    """The DP over frames t0..b-1 (frames before a unvoiced; sims[t - a]: frame t's similarity
-    at every lag), updating h, state and alive in place; emitted paths of at least min_len
-    are appended to out (grown when a frame might not fit). final: emit the paths still
-    alive at the end (the last frame processed left room for them).
+def _similarities(rev_t: np.ndarray, f: np.ndarray, rev_v: np.ndarray, a: int, b: int, min_lag: int,
+                  sims: np.ndarray, flags: np.ndarray) -> None:
+    """sims[t - a, L + 8] = f[t] . f[t - L] for frames t in [a, b) and lags L in [min_lag,
+    min(t, m - 1)] (m = the lags the arrays hold; rev_t: the features transposed, time
+    reversed, rev_v their voicing; f: the features with 3 zero frames after), and flags there:
+    1 where that is above MATCH_SIM and frame t - L voiced. Lags up to 3 beyond either end
+    get leftovers, which the DP masks.
 
-    Per frame only the lags that can be alive are updated: those whose own score is positive
-    (both frames voiced and alike) and the neighbours of those alive a frame before; every
-    other cell is dead whatever the DP does (h 0). All candidates read the previous frame's
-    h and state (new values are kept aside and written after the frame), as the full
-    search's vectorised update does."""
+    Each similarity is ((f0 g0 + f1 g1) + f2 g2) + ... over the coefficients in order, with
+    no fused multiply-add: the same bits on any machine. Four consecutive frames go together
+    (their partners are the same columns, shifted by one) and eight coefficients per pass
+    over the partners, then the last three, so each loaded partner value serves up to 32
+    products and the loops run on SIMD lanes: ~5x faster than a BLAS gemv per frame, which
+    re-reads the 3,000 partners' features for every frame (and sums in an order of its own)."""
+    n_dim = rev_t.shape[0]
+    n = rev_t.shape[1]
+    m = sims.shape[1] - 2 * _PAD
+    for t0 in range(a, b, 4):
+        lo = max(0, n - 4 - t0 + min_lag)  # partner columns [lo, hi) cover the four frames' lags
+        hi = min(n, n - 1 - t0 + m)
+        if hi <= lo:
+            continue
+        i = t0 - a
+        c = lo - (n - 1 - t0) + _PAD  # frame t0 + k meets partner column lo at sims column c + k
+        o0 = sims[i, c:c + hi - lo]
+        o1 = sims[i + 1, c + 1:c + 1 + hi - lo]
+        o2 = sims[i + 2, c + 2:c + 2 + hi - lo]
+        o3 = sims[i + 3, c + 3:c + 3 + hi - lo]
+        for d in range(0, n_dim - 3, 8):
+            x0, x1, x2, x3 = rev_t[d, lo:hi], rev_t[d + 1, lo:hi], rev_t[d + 2, lo:hi], rev_t[d + 3, lo:hi]
+            x4, x5, x6 = rev_t[d + 4, lo:hi], rev_t[d + 5, lo:hi], rev_t[d + 6, lo:hi]
+            x7 = rev_t[d + 7, lo:hi]
+            p0, p1, p2, p3, p4, p5, p6, p7 = f[t0, d:d + 8]
+            q0, q1, q2, q3, q4, q5, q6, q7 = f[t0 + 1, d:d + 8]
+            r0, r1, r2, r3, r4, r5, r6, r7 = f[t0 + 2, d:d + 8]
+            s0, s1, s2, s3, s4, s5, s6, s7 = f[t0 + 3, d:d + 8]
+            if d == 0:  # the first pass writes, the others add: no zeroing pass
+                for j in range(hi - lo):
+                    y0, y1, y2, y3, y4, y5, y6, y7 = x0[j], x1[j], x2[j], x3[j], x4[j], x5[j], x6[j], x7[j]
+                    o0[j] = p0 * y0 + p1 * y1 + p2 * y2 + p3 * y3 + p4 * y4 + p5 * y5 + p6 * y6 + p7 * y7
+                    o1[j] = q0 * y0 + q1 * y1 + q2 * y2 + q3 * y3 + q4 * y4 + q5 * y5 + q6 * y6 + q7 * y7
+                    o2[j] = r0 * y0 + r1 * y1 + r2 * y2 + r3 * y3 + r4 * y4 + r5 * y5 + r6 * y6 + r7 * y7
+                    o3[j] = s0 * y0 + s1 * y1 + s2 * y2 + s3 * y3 + s4 * y4 + s5 * y5 + s6 * y6 + s7 * y7
+                continue
+            for j in range(hi - lo):
+                y0, y1, y2, y3, y4, y5, y6, y7 = x0[j], x1[j], x2[j], x3[j], x4[j], x5[j], x6[j], x7[j]
+                o0[j] = o0[j] + p0 * y0 + p1 * y1 + p2 * y2 + p3 * y3 + p4 * y4 + p5 * y5 + p6 * y6 + p7 * y7
+                o1[j] = o1[j] + q0 * y0 + q1 * y1 + q2 * y2 + q3 * y3 + q4 * y4 + q5 * y5 + q6 * y6 + q7 * y7
+                o2[j] = o2[j] + r0 * y0 + r1 * y1 + r2 * y2 + r3 * y3 + r4 * y4 + r5 * y5 + r6 * y6 + r7 * y7
+                o3[j] = o3[j] + s0 * y0 + s1 * y1 + s2 * y2 + s3 * y3 + s4 * y4 + s5 * y5 + s6 * y6 + s7 * y7
+        d = n_dim - 3
+        x0, x1, x2 = rev_t[d, lo:hi], rev_t[d + 1, lo:hi], rev_t[d + 2, lo:hi]
+        p0, p1, p2 = f[t0, d:d + 3]
+        q0, q1, q2 = f[t0 + 1, d:d + 3]
+        r0, r1, r2 = f[t0 + 2, d:d + 3]
+        s0, s1, s2 = f[t0 + 3, d:d + 3]
+        v = rev_v[lo:hi]
+        g0 = flags[i, c:c + hi - lo]
+        g1 = flags[i + 1, c + 1:c + 1 + hi - lo]
+        g2 = flags[i + 2, c + 2:c + 2 + hi - lo]
+        g3 = flags[i + 3, c + 3:c + 3 + hi - lo]
+        for j in range(hi - lo):
+            y0, y1, y2 = x0[j], x1[j], x2[j]
+            u0 = o0[j] + p0 * y0 + p1 * y1 + p2 * y2
+            u1 = o1[j] + q0 * y0 + q1 * y1 + q2 * y2
+            u2 = o2[j] + r0 * y0 + r1 * y1 + r2 * y2
+            u3 = o3[j] + s0 * y0 + s1 * y1 + s2 * y2
+            o0[j], o1[j], o2[j], o3[j] = u0, u1, u2, u3
+            g0[j] = v[j] if u0 > MATCH_SIM else 0
+            g1[j] = v[j] if u1 > MATCH_SIM else 0
+            g2[j] = v[j] if u2 > MATCH_SIM else 0
+            g3[j] = v[j] if u3 > MATCH_SIM else 0
+
+
+@compiled
+def _dp_frames(t0: int, a: int, b: int, sims: np.ndarray, flags: np.ndarray, voiced: np.ndarray,
+               rev_v: np.ndarray, min_lag: int, min_len: int, h: np.ndarray, state: np.ndarray,
+               alive: np.ndarray, n_alive: int, out: np.ndarray, n_out: int,
+               final: bool) -> tuple[int, np.ndarray, int]:
+    """The DP over frames t0..b-1 (frames before a unvoiced; sims and flags[t - a, L + 8]:
+    frame t's similarity at lag L, and whether it is a candidate by itself), updating h,
+    state and alive in place; emitted paths of at least min_len are appended to out (grown
+    when a frame might not fit). final: emit the paths still alive at the end (the last
+    frame processed left room for them). rev_v[r]: frame n-1-r voiced.
+
+    Per frame only the lags that can be alive or end a path are updated: those whose own
+    score is positive (both frames voiced and alike: the flags), those alive a frame before,
+    and the neighbours of those among them with h above LAG_STEP_PENALTY (marked in the
+    flags here); every other cell is dead whatever the DP does (h 0): with no positive way
+    in it starts fresh, and without a positive score of its own it dies at once. (Skipping
+    the neighbours of alive lags with less h: 22 % fewer candidates on a 73 s take.)
+    The flags are read eight at a time (~4 % of speech cells are alike, ~100 lags alive: on
+    a 73 s take over 80 % of the words are 0). All candidates read the previous frame's h and
+    state (the new values of the lags left alive are kept aside and written after the frame;
+    a dead lag's state is never read again), as the full search's vectorised update does."""
     n = len(voiced)
     m = len(h) - 2
-    cand = np.empty(m, dtype=np.int64)
-    mark = np.zeros(m + 1, dtype=np.bool_)
+    cand = np.empty(m, dtype=np.uint64)
     new_h = np.empty(m)
-    new_state = np.empty((5, m))
+    new_state = np.empty((m, 5))
     for t in range(t0, b):
         hi = min(t, m - 1)
         row = n - 1 - t
         v = voiced[t]
-        if not v and n_alive == 0:
+        if (not v and n_alive == 0) or hi < min_lag:
             continue
-        for k in range(n_alive):
-            mark[alive[k] - 1] = True
-            mark[alive[k]] = True
-            mark[alive[k] + 1] = True
         nc = 0
         if v:
-            sim = sims[t - a]
-            for L in range(min_lag, hi + 1):
-                if mark[L] or (sim[L] > MATCH_SIM and rev_v[row + L]):
-                    cand[nc] = L
-                    nc += 1
+            sim = sims[t - a, _PAD:]
+            fl = flags[t - a]  # column L + 8: words[q] holds lags 8q - 8 .. 8q - 1
+            for col in range(min_lag, min_lag + _PAD):
+                fl[col] = 0  # leftovers below min_lag
+            for col in range(hi + 1 + _PAD, hi + 1 + 2 * _PAD):
+                fl[col] = 0  # and above hi (older blocks' rows end there too)
+            for k in range(n_alive):
+                L = alive[k]
+                fl[L + _PAD] = 1
+                if h[L + 1] > LAG_STEP_PENALTY:  # else its neighbours are dead cells either way
+                    fl[max(L - 1, min_lag) + _PAD] = 1
+                    fl[min(L + 1, hi) + _PAD] = 1
+            words = fl.view(np.uint64)
+            for q in range((min_lag + _PAD) >> 3, ((hi + _PAD) >> 3) + 1):
+                if words[q] != 0:
+                    for col in range(q << 3, (q << 3) + 8):
+                        cand[nc] = np.uint64(col - _PAD)
+                        nc += fl[col]  # no branch: a word holds one lag or several at random
         else:
-            for L in range(min_lag, hi + 1):
-                if mark[L]:
-                    cand[nc] = L
+            last = -1  # the alive lags and the neighbours that matter (above), ascending, once each
+            for k in range(n_alive):
+                L = alive[k]
+                step = h[L + 1] > LAG_STEP_PENALTY
+                for c in range(max(L - step, min_lag, last + 1), min(L + step, hi) + 1):
+                    cand[nc] = np.uint64(c)
                     nc += 1
-        for k in range(n_alive):
-            mark[alive[k] - 1] = False
-            mark[alive[k]] = False
-            mark[alive[k] + 1] = False
+                    last = c
         if nc == 0:
             continue  # nothing alive and nothing alike: every cell stays dead
         if n_out + 2 * nc > out.shape[0]:
@@ -264,21 +385,24 @@ def _dp_frames(t0: int, a: int, b: int, sims: np.ndarray, voiced: np.ndarray, re
                 for q in range(4):
                     grown[r, q] = out[r, q]
             out = grown
+        one = np.uint64(1)  # unsigned indices: no negative-index fix-up per access
+        urow = np.uint64(row)
+        n_new = 0  # lags alive after this frame, ascending; their h and state in new_h, new_state
         for k in range(nc):
             c = cand[k]
-            i = c + 1
+            i = c + one
             # the three ways into (t, L), in np.argmax's order: own lag first, then L-1, L+1
             own = h[i]
             prev = own
             src = i
-            if h[i - 1] - LAG_STEP_PENALTY > prev:
-                prev = h[i - 1] - LAG_STEP_PENALTY
-                src = i - 1
-            if h[i + 1] - LAG_STEP_PENALTY > prev:
-                prev = h[i + 1] - LAG_STEP_PENALTY
-                src = i + 1
+            if h[i - one] - LAG_STEP_PENALTY > prev:
+                prev = h[i - one] - LAG_STEP_PENALTY
+                src = i - one
+            if h[i + one] - LAG_STEP_PENALTY > prev:
+                prev = h[i + one] - LAG_STEP_PENALTY
+                src = i + one
             fresh = prev <= 0
-            both = rev_v[row + c]
+            both = rev_v[urow + c]
             if v:
                 s_c = sim[c]
                 # speech vs speech: similarity; speech vs pause: a clear mismatch
@@ -289,43 +413,46 @@ def _dp_frames(t0: int, a: int, b: int, sims: np.ndarray, voiced: np.ndarray, re
             nh = score if fresh else prev + score
             dead = nh <= 0
             # a lag alive at t-1 (own > 0) ends unless its own state goes on at its own lag
-            if n_alive and own > 0 and (dead or src != i) and state[3, i] - state[0, i] >= min_len:
-                out[n_out, 0] = state[0, i]
-                out[n_out, 1] = state[3, i]
+            if own > 0 and (dead or src != i) and state[i, 3] - state[i, 0] >= min_len:
+                out[n_out, 0] = state[i, 0]
+                out[n_out, 1] = state[i, 3]
                 out[n_out, 2] = c
-                out[n_out, 3] = state[4, i]
+                out[n_out, 3] = state[i, 4]
                 n_out += 1
+            if dead:
+                continue  # h 0; its state is never read again (only an alive lag's is)
             if fresh:
                 n_start, n_sum, n_best, n_best_end, n_best_sim = float(t), 0.0, 0.0, float(t), 0.0
             else:
-                n_start, n_sum, n_best = state[0, src], state[1, src], state[2, src]
-                n_best_end, n_best_sim = state[3, src], state[4, src]
+                n_start, n_sum, n_best = state[src, 0], state[src, 1], state[src, 2]
+                n_best_end, n_best_sim = state[src, 3], state[src, 4]
             if v:
                 n_sum = n_sum + (s_c if both else 0.0)
-            if not dead and nh > n_best:
+            if nh > n_best:
                 n_best_sim = n_sum / max(t + 1 - n_start, 1.0)
                 n_best_end = float(t + 1)
                 n_best = nh
-            new_state[0, k], new_state[1, k], new_state[2, k] = n_start, n_sum, n_best
-            new_state[3, k], new_state[4, k] = n_best_end, n_best_sim
-            new_h[k] = 0.0 if dead else nh
-        n_alive = 0
+            new_state[n_new, 0], new_state[n_new, 1], new_state[n_new, 2] = n_start, n_sum, n_best
+            new_state[n_new, 3], new_state[n_new, 4] = n_best_end, n_best_sim
+            new_h[n_new] = nh
+            alive[n_new] = c  # the marks above were read from alive already
+            n_new += 1
         for k in range(nc):
-            i = cand[k] + 1
+            h[cand[k] + np.uint64(1)] = 0.0
+        for k in range(n_new):
+            i = alive[k] + 1
             h[i] = new_h[k]
             for r in range(5):
-                state[r, i] = new_state[r, k]
-            if new_h[k] > 0:
-                alive[n_alive] = cand[k]
-                n_alive += 1
+                state[i, r] = new_state[k, r]
+        n_alive = n_new
     if final:
         for k in range(n_alive):
             i = alive[k] + 1
-            if state[3, i] - state[0, i] >= min_len:
-                out[n_out, 0] = state[0, i]
-                out[n_out, 1] = state[3, i]
+            if state[i, 3] - state[i, 0] >= min_len:
+                out[n_out, 0] = state[i, 0]
+                out[n_out, 1] = state[i, 3]
                 out[n_out, 2] = alive[k]
-                out[n_out, 3] = state[4, i]
+                out[n_out, 3] = state[i, 4]
                 n_out += 1
     return n_alive, out, n_out
 

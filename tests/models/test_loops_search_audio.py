@@ -3,7 +3,8 @@
 Piper takes of the five standard scenarios (as the gate makes them), the same
 takes with copy-paste loops pasted in (the injector the detector tests use), a
 re-synthesised loop, espeak-ng speech and the held-out human recordings: the raw
-candidate list (every emitted path, in order) must be equal, so LoopMetrics is too.
+candidate list (every emitted path, in order) must be equal, so LoopMetrics is too. The
+reference sums its similarities in the search's order (see tests/unit/test_loops_search.py).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import speech_corpus as C
-from loops_reference import align_full
+from loops_reference import align_full, sequential_similarity
 
 from pytest_luxgate.metrics import loops
 
@@ -50,7 +51,7 @@ def test_sparse_search_equals_the_full_search_on_speech(clips: dict[str, C.Clip]
     found = 0
     for key, clip in clips.items():
         f, voiced = loops._features(clip.audio, clip.sr)
-        want = align_full(f, voiced, MIN_LAG, MIN_LEN, MAX_LAG)
+        want = align_full(f, voiced, MIN_LAG, MIN_LEN, MAX_LAG, sequential_similarity)
         assert loops._align(f, voiced, MIN_LAG, MIN_LEN, MAX_LAG) == want, key
         found += bool(want)
     assert found >= 5  # the loops, at least, emit candidates: equal empty lists prove nothing
