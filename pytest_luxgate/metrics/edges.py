@@ -27,6 +27,7 @@ start. Limits and how they were measured: DEFAULTS, docs/CALIBRATION.md.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -592,6 +593,10 @@ def _tail_buzz(ctx: _Context, t_from: float) -> tuple[float, float]:
     would flag long vowels; flux alone would flag steady noise; so all hold.
     Runs at the clip's own rate: a looped period is an integer number of
     samples there, and resampling would blur its periodicity.
+
+    The spectra (two FFTs per frame, most of the cost) are computed only for frames the
+    level alone leaves in the running (loud, and level steady over 50 ms), then for the
+    frames 50 ms before those still periodic, then for the longest run's mean.
     """
     sr = ctx.sr
     y = ctx.x[int(t_from * sr):]
@@ -601,33 +606,17 @@ def _tail_buzz(ctx: _Context, t_from: float) -> tuple[float, float]:
     from numpy.lib.stride_tricks import sliding_window_view
 
     frames = sliding_window_view(y, win)[::hop]
-    w = np.hanning(win)
     level = db(np.sqrt(np.mean(frames ** 2, axis=1))) - ctx.level_db
-    nfft = 2 * win
-    spec = np.abs(np.fft.rfft(frames * w, nfft)) ** 2
-    # periodicity (Boersma 1993): autocorrelation of the windowed frame divided by
-    # the window's own autocorrelation, so a perfectly periodic signal reads ~1
-    ac = np.fft.irfft(spec, nfft)[:, :win]
-    wac = np.fft.irfft(np.abs(np.fft.rfft(w, nfft)) ** 2, nfft)[:win]
-    r = ac / np.maximum(ac[:, :1], 1e-20) / np.maximum(wac / wac[0], 1e-3)
-    lo, hi = sr // 500, sr // 50  # pitch 50-500 Hz
-    rr = r[:, lo:hi]
-    best = rr.max(axis=1)
-    per = np.clip(best, 0.0, 1.0)
-    # pitch = the shortest lag within 10 % of the best, so f0 does not jump octaves
-    lag = lo + np.argmax(rr >= 0.9 * best[:, None], axis=1)
-    f0 = sr / lag
-    from .loops import _mel_filterbank
-
-    mel = spec @ _mel_filterbank(nfft, sr, BUZZ_BANDS, 80.0, min(4000.0, sr / 2 - 100)).T
-    logmel = 10 * np.log10(mel + 1e-12)
-    logmel = np.maximum(logmel, logmel.max(axis=1, keepdims=True) - 50)  # valleys do not count
     k = BUZZ_SPAN
-    static = np.zeros(len(level), dtype=bool)
-    static[k:] = ((np.mean(np.abs(logmel[k:] - logmel[:-k]), axis=1) < BUZZ_FLUX_DB)
-                  & (np.abs(np.log(f0[k:] / f0[:-k])) < BUZZ_F0_CHANGE)
-                  & (np.abs(level[k:] - level[:-k]) < BUZZ_LEVEL_CHANGE_DB))
-    frozen = static & (level > BUZZ_LEVEL_DB) & (per > BUZZ_PERIODICITY)
+    cand = k + np.nonzero((level[k:] > BUZZ_LEVEL_DB)
+                          & (np.abs(level[k:] - level[:-k]) < BUZZ_LEVEL_CHANGE_DB))[0]
+    spec = _BuzzSpectra(frames, sr)
+    spec.need(cand)
+    cand = cand[spec.per[cand] > BUZZ_PERIODICITY]
+    spec.need(cand - k)
+    frozen = np.zeros(len(level), dtype=bool)
+    frozen[cand] = ((np.mean(np.abs(spec.logmel[cand] - spec.logmel[cand - k]), axis=1) < BUZZ_FLUX_DB)
+                    & (np.abs(np.log(spec.f0[cand] / spec.f0[cand - k])) < BUZZ_F0_CHANGE))
     frozen[1:-1] |= frozen[:-2] & frozen[2:]  # forgive one odd frame inside a run
     runs = true_runs(frozen)
     if len(runs) == 0:
@@ -635,7 +624,63 @@ def _tail_buzz(ctx: _Context, t_from: float) -> tuple[float, float]:
     i = int(np.argmax(runs[:, 1] - runs[:, 0]))
     s, e = runs[i]
     # a frame is judged against the one 50 ms before, so the run began k frames earlier
-    return float((e - s + k) * hop / sr), float(per[max(0, s - k):e].mean())
+    span = np.arange(max(0, s - k), e)
+    spec.need(span)
+    return float((e - s + k) * hop / sr), float(spec.per[span].mean())
+
+
+class _BuzzSpectra:
+    """Periodicity, pitch and log-mel envelope of `_tail_buzz`'s frames, computed for the
+    frames asked for (each frame's FFTs are its own: numpy gives a row the same bits
+    whichever rows come with it)."""
+
+    def __init__(self, frames: np.ndarray, sr: int) -> None:
+        n, win = frames.shape
+        self.frames, self.sr = frames, sr
+        self.per, self.f0 = np.zeros(n), np.ones(n)
+        self.logmel = np.zeros((n, BUZZ_BANDS))
+        self.done = np.zeros(n, dtype=bool)
+
+    def need(self, rows: np.ndarray) -> None:
+        rows = rows[~self.done[rows]]
+        if not rows.size:
+            return
+        sr = self.sr
+        frames = self.frames[rows]
+        win = frames.shape[1]
+        w, wac_norm, fb = _buzz_tables(win, sr)
+        nfft = 2 * win
+        spec = np.abs(np.fft.rfft(frames * w, nfft)) ** 2
+        # periodicity (Boersma 1993): autocorrelation of the windowed frame divided by
+        # the window's own autocorrelation, so a perfectly periodic signal reads ~1
+        ac = np.fft.irfft(spec, nfft)[:, :win]
+        r = ac / np.maximum(ac[:, :1], 1e-20) / wac_norm
+        lo, hi = sr // 500, sr // 50  # pitch 50-500 Hz
+        rr = r[:, lo:hi]
+        best = rr.max(axis=1)
+        self.per[rows] = np.clip(best, 0.0, 1.0)
+        # pitch = the shortest lag within 10 % of the best, so f0 does not jump octaves
+        lag = lo + np.argmax(rr >= 0.9 * best[:, None], axis=1)
+        self.f0[rows] = sr / lag
+        mel = spec @ fb.T
+        logmel = 10 * np.log10(mel + 1e-12)
+        self.logmel[rows] = np.maximum(logmel, logmel.max(axis=1, keepdims=True) - 50)  # valleys do not count
+        self.done[rows] = True
+
+
+@functools.lru_cache(maxsize=8)
+def _buzz_tables(win: int, sr: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Hann window, its normalised autocorrelation (floored at 1e-3) and the mel
+    filterbank for `_tail_buzz` frames of `win` samples: the same for every take at a rate."""
+    from .loops import _mel_filterbank
+
+    nfft = 2 * win
+    w = np.hanning(win)
+    wac = np.fft.irfft(np.abs(np.fft.rfft(w, nfft)) ** 2, nfft)[:win]
+    wac_norm = np.maximum(wac / wac[0], 1e-3)
+    for arr in (w, wac_norm):
+        arr.flags.writeable = False
+    return w, wac_norm, _mel_filterbank(nfft, sr, BUZZ_BANDS, 80.0, min(4000.0, sr / 2 - 100))
 
 
 # ------------------------------------------------------------------ helpers
