@@ -116,13 +116,17 @@ class _Frames:
         self.kurt[rows] = np.mean(c2 * c2, axis=1) / np.maximum(m2 ** 2, 1e-30)
         self._shape_done[rows] = True
 
-    def voiced(self, lo: int, hi: int, aperiodicity: float = VOICED_APERIODICITY) -> np.ndarray:
+    def voiced(self, lo: int, hi: int, aperiodicity: float = VOICED_APERIODICITY, min_run: int = 1) -> np.ndarray:
         """Per frame in [lo, hi): periodic (YIN below `aperiodicity`) and louder than
-        VOICED_LEVEL_DB re speech."""
-        loud = lo + np.nonzero(self.level[lo:hi] > VOICED_LEVEL_DB)[0]
-        self.need_aper(loud)
+        VOICED_LEVEL_DB re speech. With min_run, frames outside every run of that many
+        loud frames read False unmeasured: they cannot be in a voiced run that long."""
+        loud = self.level[lo:hi] > VOICED_LEVEL_DB
+        if min_run > 1:  # the runs over all frames: a chunk's edge must not cut one short
+            loud = _in_long_runs(self.level > VOICED_LEVEL_DB, min_run)[lo:hi]
+        rows = lo + np.nonzero(loud)[0]
+        self.need_aper(rows)
         out = np.zeros(max(0, min(hi, self.n) - lo), dtype=bool)
-        out[loud - lo] = self.aper[loud] < aperiodicity
+        out[rows - lo] = self.aper[rows] < aperiodicity
         return out
 
     def first_voiced_run(self, n: int, from_end: bool = False) -> int | None:
@@ -134,7 +138,7 @@ class _Frames:
         while True:
             done = min(self.n, done + step)
             lo, hi = (self.n - done, self.n) if from_end else (0, done)
-            mask = self.voiced(lo, hi)
+            mask = self.voiced(lo, hi, min_run=n)
             i = _first_run(mask[::-1] if from_end else mask, n)
             # a run inside the frames seen is the first of all frames: any earlier run would
             # lie wholly inside them too
@@ -143,15 +147,32 @@ class _Frames:
             step *= 2
 
     def noise(self, lo: int, hi: int) -> np.ndarray:
-        """`noise_frames` of frames [lo, hi) (a frame under NOISE_LEVEL_DB is never noise)."""
-        loud = lo + np.nonzero(self.level[lo:hi] > NOISE_LEVEL_DB)[0]
-        self.need_aper(loud)
-        self.need_shape(loud)
-        aper, low, kurt = self.aper[loud], self.low[loud], self.kurt[loud]
+        """`noise_frames` of frames [lo, hi), except that frames that cannot be in a run kept
+        by `_noise_runs` over [lo, hi) read False unmeasured: a frame under NOISE_LEVEL_DB is
+        never noise, so a noise run lies within a run of loud frames (holes bridged alike)
+        holding at least MIN_RUN of them."""
+        loud = _in_long_runs(self.level[lo:hi] > NOISE_LEVEL_DB, MIN_RUN, MAX_HOLE)
+        rows = lo + np.nonzero(loud)[0]
+        self.need_aper(rows)
+        self.need_shape(rows)
+        aper, low, kurt = self.aper[rows], self.low[rows], self.kurt[rows]
         out = np.zeros(max(0, min(hi, self.n) - lo), dtype=bool)
-        out[loud - lo] = (((aper >= NOISE_APERIODICITY) & (low > SIBILANT_LOW_DB))
+        out[rows - lo] = (((aper >= NOISE_APERIODICITY) & (low > SIBILANT_LOW_DB))
                           | ((aper >= VOICED_APERIODICITY) & (kurt > CRACKLE_KURTOSIS)))
         return out
+
+
+def _in_long_runs(mask: np.ndarray, min_true: int, max_hole: int = 0) -> np.ndarray:
+    """`mask` with only the True frames of runs (up to max_hole False frames inside bridged,
+    as in `_noise_runs`) that hold at least min_true of them."""
+    out = np.zeros(len(mask), dtype=bool)
+    idx = np.nonzero(mask)[0]
+    if idx.size < min_true:
+        return out
+    for run in np.split(idx, np.nonzero(np.diff(idx) > max_hole + 1)[0] + 1):
+        if run.size >= min_true:
+            out[run] = True
+    return out
 
 
 def _yin_signal(seg: np.ndarray, sr: int, n_frames: int) -> np.ndarray:
@@ -269,7 +290,8 @@ def vowel_spans(x: np.ndarray, sr: int, level_db: float, a: float, b: float) -> 
     if fr.n == 0:
         return []
     return [(float(fr.t[s]), float(fr.t[e - 1] + FRAME_S))
-            for s, e in true_runs(fr.voiced(0, fr.n, VOWEL_APERIODICITY)) if e - s >= VOICED_MIN_RUN]
+            for s, e in true_runs(fr.voiced(0, fr.n, VOWEL_APERIODICITY, VOICED_MIN_RUN))
+            if e - s >= VOICED_MIN_RUN]
 
 
 def _noise_runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -302,6 +324,11 @@ def lead_noise(x: np.ndarray, sr: int, level_db: float, onset: float) -> tuple[f
     fr = _Frames(x, sr, level_db, a, min(len(x) / sr, onset + SEARCH_S))
     if fr.n == 0:
         return None
+    # no noise run can start before onset + TOUCH_S: known from the level alone (see
+    # _Frames.noise), before any voicing or spectrum is measured
+    could = np.nonzero(_in_long_runs(fr.level > NOISE_LEVEL_DB, MIN_RUN, MAX_HOLE))[0]
+    if not could.size or fr.t[could[0]] > onset + TOUCH_S:
+        return None
     v = fr.first_voiced_run(VOICED_MIN_RUN)
     stop = fr.n if v is None else v
     runs = _noise_runs(fr.noise(0, stop))
@@ -317,6 +344,10 @@ def tail_noise(x: np.ndarray, sr: int, level_db: float, offset: float) -> tuple[
     b = min(len(x) / sr, offset + 2 * HOP_S)
     fr = _Frames(x, sr, level_db, max(0.0, offset - SEARCH_S), b)
     if fr.n == 0:
+        return None
+    # ...nor end after offset - TOUCH_S (a word's decay is quieter than NOISE_LEVEL_DB by then)
+    could = np.nonzero(_in_long_runs(fr.level > NOISE_LEVEL_DB, MIN_RUN, MAX_HOLE))[0]
+    if not could.size or fr.t[could[-1]] + FRAME_S < offset - TOUCH_S:
         return None
     v = fr.first_voiced_run(VOICED_MIN_RUN, from_end=True)
     first = 0 if v is None else fr.n - v
