@@ -121,6 +121,37 @@ def _post_normalize(word: str) -> str:
     return _SPELLING.get(word, word)
 
 
+#: one plain word as Whisper writes it in a word timestamp (" quality", " Check."): letters
+#: only, capitalised at most, and at most one trailing . , ? or !
+_PLAIN_WORD = re.compile(r" ?([A-Za-z][a-z]*)[.,?!]?")
+
+
+@lru_cache(maxsize=1)
+def _plain_word_rules() -> tuple[frozenset[str], re.Pattern[str]]:
+    """What makes Whisper's normaliser change a plain word: the words its number and
+    spelling steps rewrite, and its fillers and replacements that need no apostrophe
+    ("um", "mr", "wanna"); the others cannot match a plain word."""
+    norm = _whisper_normalizer()
+    words = frozenset(norm.standardize_numbers.words) | frozenset(norm.standardize_spellings.mapping)
+    patterns = [norm.ignore_patterns] + [p for p in norm.replacers if "'" not in p]
+    return words, re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+def _plain_word(text: str) -> list[str] | None:
+    """`normalize_words` of one plain word without the normaliser's ~70 regex passes (what it
+    does to such a word is lower-case it and drop the punctuation, unless one of
+    `_plain_word_rules` applies); None for any other text. `hyp_probabilities` and
+    `rare_words` normalise every word on its own, and this was most of their time."""
+    plain = _PLAIN_WORD.fullmatch(text)
+    if plain is None:
+        return None
+    changed, patterns = _plain_word_rules()
+    word = plain.group(1).lower()
+    if word in changed or patterns.search(text.lower()):
+        return None
+    return [_post_normalize(word)]
+
+
 def normalize_words(text: str) -> list[str]:
     """Lower-case spoken words of ``text``, comparable across written forms.
 
@@ -141,6 +172,9 @@ def normalize_words(text: str) -> list[str]:
     Words that differ only by spacing ("everyone" / "every one") depend on
     the other text; :func:`word_error` joins those when aligning.
     """
+    plain = _plain_word(text)
+    if plain is not None:
+        return plain
     normalized = _whisper_normalizer()(_pre_normalize(text))
     # a trailing "..." survives as "." ("I mean..." -> "i mean .")
     return [_post_normalize(word) for word in normalized.split() if _WORDLIKE.search(word)]
