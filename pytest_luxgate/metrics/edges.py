@@ -38,6 +38,8 @@ import numpy as np
 from ..core.types import Segment, Word
 from .glued import first_voiced, lead_noise, tail_noise, vowel_spans
 from .level import (
+    BACKGROUND_HOP_S,
+    BACKGROUND_WIN_S,
     FLOOR_DB,
     ROOM_MARGIN_DB,
     background_dbfs,
@@ -45,6 +47,7 @@ from .level import (
     speech_level_db,
     true_runs,
     window_rms,
+    window_rms_many,
 )
 
 DEFAULTS: dict[str, float] = {
@@ -271,12 +274,14 @@ class _Context:
         self.words = [w for w in words if w.end >= w.start]
         self.level_db = speech_level_db(self.x, sr, self.segments)
         self.level = 10 ** (self.level_db / 20)
-        t, rms = window_rms(self.x, sr, ENV_WIN_S, ENV_HOP_S)
+        # the envelope and the background's windows in one pass over the clip
+        (t, rms), room_windows = window_rms_many(
+            self.x, sr, [(ENV_WIN_S, ENV_HOP_S), (BACKGROUND_WIN_S, BACKGROUND_HOP_S)])
         self.env_t = t
         self.env_db = db(rms) - self.level_db  # dB re speech level
         # level.background_db, with the speech level just measured instead of measuring it again,
         # and away from voicing the VAD missed as well as from its segments
-        bg = background_dbfs(self.x, sr, self.segments + self._missed_voicing())
+        bg = background_dbfs(self.x, sr, self.segments + self._missed_voicing(), room_windows)
         room = None if bg is None else bg - self.level_db
         floor = -np.inf if room is None else room + ROOM_MARGIN_DB
         self.gap_db, self.edge_db = max(GAP_DB, floor), max(EDGE_DB, floor)
