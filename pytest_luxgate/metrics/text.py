@@ -454,6 +454,21 @@ def _insert_runs(chunks: Sequence[Any]) -> list[tuple[int, int]]:
     return runs
 
 
+def _inserted_runs(pairs: Sequence[dict[str, Any]]) -> list[tuple[int, int]]:
+    """`_insert_runs` from `WordError.pairs`: the inserted words' hyp indices, joined where
+    one run ends where the next begins (as jiwer's insert chunks are)."""
+    runs: list[tuple[int, int]] = []
+    for pair in pairs:
+        if pair["op"] != "insert":
+            continue
+        h = pair["hyp_index"]
+        if runs and runs[-1][1] == h:
+            runs[-1] = (runs[-1][0], h + 1)
+        else:
+            runs.append((h, h + 1))
+    return runs
+
+
 def _legacy_tokens(text: str) -> list[str]:
     return re.sub(r"[^\w\s]", " ", text.lower()).split()
 
@@ -468,7 +483,7 @@ def _legacy_repeat_ratio(hypothesis: str) -> float:
     return max(most_common, adjacent)
 
 
-def repeat_metrics(reference: str, hypothesis: str) -> RepeatMetrics:
+def repeat_metrics(reference: str, hypothesis: str, *, wer: WordError | None = None) -> RepeatMetrics:
     """Find stretches the hypothesis repeats that the reference does not.
 
     The hypothesis is aligned to the reference (same normalisation as
@@ -484,11 +499,19 @@ def repeat_metrics(reference: str, hypothesis: str) -> RepeatMetrics:
     merged by the normaliser into another number, which WER reports as a
     substitution rather than a repeat. Whisper writes numbers as digits, so
     looped numbers in real transcripts are repeated tokens and are caught.
+
+    ``wer``: ``word_error(reference, hypothesis)`` where the caller has it, so
+    the two texts are not normalised and aligned a second time (the same
+    words and alignment: half of this function's time).
     """
-    ref, hyp = _aligned_words(reference, hypothesis)
-    chunks = _alignment(ref, hyp).alignments[0] if hyp else []
+    if wer is None:
+        ref, hyp = _aligned_words(reference, hypothesis)
+        runs = _insert_runs(_alignment(ref, hyp).alignments[0] if hyp else [])
+    else:
+        ref, hyp = list(wer.ref_words), list(wer.hyp_words)
+        runs = _inserted_runs(wer.pairs)
     spans: list[dict[str, Any]] = []
-    for start, end in _insert_runs(chunks):
+    for start, end in runs:
         period = _repeat_unit(hyp, start, end)
         if period is None:
             continue
