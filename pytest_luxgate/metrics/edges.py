@@ -285,8 +285,9 @@ class _Context:
         room = None if bg is None else bg - self.level_db
         floor = -np.inf if room is None else room + ROOM_MARGIN_DB
         self.gap_db, self.edge_db = max(GAP_DB, floor), max(EDGE_DB, floor)
-        self.first, self.last, self.anchored, self.edge_letters = _anchors(self.words, expected_text)
-        self.s_per_char = _speaking_rate(self.words, self.first, self.last)
+        self.letters = [_letters(w.text) for w in self.words]  # each word's, once: anchors, rate, caps
+        self.first, self.last, self.anchored, self.edge_letters = _anchors(self.words, expected_text, self.letters)
+        self.s_per_char = _speaking_rate(self.words, self.first, self.last, self.letters)
 
     def _missed_voicing(self) -> list[Segment]:
         """Voiced stretches before the first VAD segment and after the last.
@@ -700,16 +701,17 @@ def _norm(text: str) -> str:
 _ACRONYM = re.compile(r"[A-Z]{2,}")
 
 
-def _letters(text: str) -> int:
+def _letters(text: str, core: str | None = None) -> int:
     """Letters as a proxy for spoken length: an acronym letter ("TTS") is said
-    as a syllable (~3 letters), a digit as a word (~4)."""
-    core = _norm(text)
+    as a syllable (~3 letters), a digit as a word (~4). `core`: `_norm(text)` if known."""
+    core = _norm(text) if core is None else core
     digits = sum(ch.isdigit() for ch in core)
     caps = sum(len(m) for m in _ACRONYM.findall(text))
     return max(1, len(core) + 3 * digits + 2 * caps)
 
 
-def _anchors(words: Sequence[Word], expected_text: str | None) -> tuple[int, int, bool, dict[int, int]]:
+def _anchors(words: Sequence[Word], expected_text: str | None,
+             sizes: Sequence[int] | None = None) -> tuple[int, int, bool, dict[int, int]]:
     """Indices of the ASR words standing for the first and last expected words.
 
     Exact token matches anchor the alignment (difflib keeps the longest common
@@ -722,21 +724,24 @@ def _anchors(words: Sequence[Word], expected_text: str | None) -> tuple[int, int
     heard: then the words say nothing about where the speech is. The dict maps
     id(edge word) to the spoken letters of the expected words it stands for,
     when that is more than its own (digits, misheard multi-word spans).
+    `sizes`: the words' `_letters`, where the caller has them.
     """
     n = len(words)
     if n == 0:
         return 0, 0, False, {}
-    raw = [x for x in (expected_text or "").split() if _norm(x)]
+    tokens = [(x, _norm(x)) for x in (expected_text or "").split()]
+    raw = [x for x, core in tokens if core]
     if not raw:
         return 0, n - 1, True, {}
-    exp = [_norm(x) for x in raw]
+    exp = [core for _, core in tokens if core]
     asr = [_norm(w.text) for w in words]
     blocks = [b for b in difflib.SequenceMatcher(a=exp, b=asr, autojunk=False).get_matching_blocks() if b.size]
     if not blocks:
         return 0, n - 1, False, {}
     i0, j0 = blocks[0].a, blocks[0].b
     i1, j1 = blocks[-1].a + blocks[-1].size - 1, blocks[-1].b + blocks[-1].size - 1
-    sizes = [_letters(w.text) for w in words]
+    if sizes is None:
+        sizes = [_letters(w.text, core) for w, core in zip(words, asr)]
     lead_letters = sum(_letters(x) for x in raw[:i0])
     trail_letters = sum(_letters(x) for x in raw[i1 + 1:])
     first = _cover(sizes, range(j0 - 1, -1, -1), lead_letters, j0)
@@ -768,13 +773,16 @@ def _cover(sizes: Sequence[int], order: range, letters: int, start: int) -> int:
     return idx
 
 
-def _speaking_rate(words: Sequence[Word], first: int, last: int) -> float:
+def _speaking_rate(words: Sequence[Word], first: int, last: int, sizes: Sequence[int] | None = None) -> float:
     """Seconds per letter from the words between the anchors (their Whisper times
-    are reliable), median so one stretched word does not skew it."""
-    inner = [w for w in words[first + 1:last] if _letters(w.text) >= 2 and w.end > w.start]
+    are reliable), median so one stretched word does not skew it. `sizes`: the
+    words' `_letters`, where the caller has them."""
+    if sizes is None:
+        sizes = [_letters(w.text) for w in words]
+    inner = [(w, k) for w, k in zip(words[first + 1:last], sizes[first + 1:last]) if k >= 2 and w.end > w.start]
     if len(inner) < 2:
         return DEFAULT_S_PER_CHAR
-    rates = [(w.end - w.start) / _letters(w.text) for w in inner]
+    rates = [(w.end - w.start) / k for w, k in inner]
     # floor: inner words are often quick function words ("how are you") while the
     # edge words are stressed and lengthened; below 0.06 s/letter the cap got too tight
     return float(np.clip(np.median(rates), MIN_S_PER_CHAR, 0.16))
