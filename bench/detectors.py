@@ -84,7 +84,7 @@ def bench(all_takes: list, repeats: int = 5) -> dict:
             content_word_errors(wer, hyp_probabilities(wer.hyp_words, [(w.text, w.probability) for w in words]),
                                 rare=rare_words(text))
             sounds_alike_wer(wer)
-            repeat_metrics(text, tr.text)
+            repeat_metrics(text, tr.text, wer=wer)  # as analyze calls it
 
         def measures() -> None:
             for row in CHECKS.values():

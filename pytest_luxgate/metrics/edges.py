@@ -27,6 +27,7 @@ start. Limits and how they were measured: DEFAULTS, docs/CALIBRATION.md.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -37,6 +38,8 @@ import numpy as np
 from ..core.types import Segment, Word
 from .glued import first_voiced, lead_noise, tail_noise, vowel_spans
 from .level import (
+    BACKGROUND_HOP_S,
+    BACKGROUND_WIN_S,
     FLOOR_DB,
     ROOM_MARGIN_DB,
     background_dbfs,
@@ -44,6 +47,7 @@ from .level import (
     speech_level_db,
     true_runs,
     window_rms,
+    window_rms_many,
 )
 
 DEFAULTS: dict[str, float] = {
@@ -270,17 +274,20 @@ class _Context:
         self.words = [w for w in words if w.end >= w.start]
         self.level_db = speech_level_db(self.x, sr, self.segments)
         self.level = 10 ** (self.level_db / 20)
-        t, rms = window_rms(self.x, sr, ENV_WIN_S, ENV_HOP_S)
+        # the envelope and the background's windows in one pass over the clip
+        (t, rms), room_windows = window_rms_many(
+            self.x, sr, [(ENV_WIN_S, ENV_HOP_S), (BACKGROUND_WIN_S, BACKGROUND_HOP_S)])
         self.env_t = t
         self.env_db = db(rms) - self.level_db  # dB re speech level
         # level.background_db, with the speech level just measured instead of measuring it again,
         # and away from voicing the VAD missed as well as from its segments
-        bg = background_dbfs(self.x, sr, self.segments + self._missed_voicing())
+        bg = background_dbfs(self.x, sr, self.segments + self._missed_voicing(), room_windows)
         room = None if bg is None else bg - self.level_db
         floor = -np.inf if room is None else room + ROOM_MARGIN_DB
         self.gap_db, self.edge_db = max(GAP_DB, floor), max(EDGE_DB, floor)
-        self.first, self.last, self.anchored, self.edge_letters = _anchors(self.words, expected_text)
-        self.s_per_char = _speaking_rate(self.words, self.first, self.last)
+        self.letters = [_letters(w.text) for w in self.words]  # each word's, once: anchors, rate, caps
+        self.first, self.last, self.anchored, self.edge_letters = _anchors(self.words, expected_text, self.letters)
+        self.s_per_char = _speaking_rate(self.words, self.first, self.last, self.letters)
 
     def _missed_voicing(self) -> list[Segment]:
         """Voiced stretches before the first VAD segment and after the last.
@@ -592,6 +599,10 @@ def _tail_buzz(ctx: _Context, t_from: float) -> tuple[float, float]:
     would flag long vowels; flux alone would flag steady noise; so all hold.
     Runs at the clip's own rate: a looped period is an integer number of
     samples there, and resampling would blur its periodicity.
+
+    The spectra (two FFTs per frame, most of the cost) are computed only for frames the
+    level alone leaves in the running (loud, and level steady over 50 ms), then for the
+    frames 50 ms before those still periodic, then for the longest run's mean.
     """
     sr = ctx.sr
     y = ctx.x[int(t_from * sr):]
@@ -601,33 +612,17 @@ def _tail_buzz(ctx: _Context, t_from: float) -> tuple[float, float]:
     from numpy.lib.stride_tricks import sliding_window_view
 
     frames = sliding_window_view(y, win)[::hop]
-    w = np.hanning(win)
     level = db(np.sqrt(np.mean(frames ** 2, axis=1))) - ctx.level_db
-    nfft = 2 * win
-    spec = np.abs(np.fft.rfft(frames * w, nfft)) ** 2
-    # periodicity (Boersma 1993): autocorrelation of the windowed frame divided by
-    # the window's own autocorrelation, so a perfectly periodic signal reads ~1
-    ac = np.fft.irfft(spec, nfft)[:, :win]
-    wac = np.fft.irfft(np.abs(np.fft.rfft(w, nfft)) ** 2, nfft)[:win]
-    r = ac / np.maximum(ac[:, :1], 1e-20) / np.maximum(wac / wac[0], 1e-3)
-    lo, hi = sr // 500, sr // 50  # pitch 50-500 Hz
-    rr = r[:, lo:hi]
-    best = rr.max(axis=1)
-    per = np.clip(best, 0.0, 1.0)
-    # pitch = the shortest lag within 10 % of the best, so f0 does not jump octaves
-    lag = lo + np.argmax(rr >= 0.9 * best[:, None], axis=1)
-    f0 = sr / lag
-    from .loops import _mel_filterbank
-
-    mel = spec @ _mel_filterbank(nfft, sr, BUZZ_BANDS, 80.0, min(4000.0, sr / 2 - 100)).T
-    logmel = 10 * np.log10(mel + 1e-12)
-    logmel = np.maximum(logmel, logmel.max(axis=1, keepdims=True) - 50)  # valleys do not count
     k = BUZZ_SPAN
-    static = np.zeros(len(level), dtype=bool)
-    static[k:] = ((np.mean(np.abs(logmel[k:] - logmel[:-k]), axis=1) < BUZZ_FLUX_DB)
-                  & (np.abs(np.log(f0[k:] / f0[:-k])) < BUZZ_F0_CHANGE)
-                  & (np.abs(level[k:] - level[:-k]) < BUZZ_LEVEL_CHANGE_DB))
-    frozen = static & (level > BUZZ_LEVEL_DB) & (per > BUZZ_PERIODICITY)
+    cand = k + np.nonzero((level[k:] > BUZZ_LEVEL_DB)
+                          & (np.abs(level[k:] - level[:-k]) < BUZZ_LEVEL_CHANGE_DB))[0]
+    spec = _BuzzSpectra(frames, sr)
+    spec.need(cand)
+    cand = cand[spec.per[cand] > BUZZ_PERIODICITY]
+    spec.need(cand - k)
+    frozen = np.zeros(len(level), dtype=bool)
+    frozen[cand] = ((np.mean(np.abs(spec.logmel[cand] - spec.logmel[cand - k]), axis=1) < BUZZ_FLUX_DB)
+                    & (np.abs(np.log(spec.f0[cand] / spec.f0[cand - k])) < BUZZ_F0_CHANGE))
     frozen[1:-1] |= frozen[:-2] & frozen[2:]  # forgive one odd frame inside a run
     runs = true_runs(frozen)
     if len(runs) == 0:
@@ -635,7 +630,63 @@ def _tail_buzz(ctx: _Context, t_from: float) -> tuple[float, float]:
     i = int(np.argmax(runs[:, 1] - runs[:, 0]))
     s, e = runs[i]
     # a frame is judged against the one 50 ms before, so the run began k frames earlier
-    return float((e - s + k) * hop / sr), float(per[max(0, s - k):e].mean())
+    span = np.arange(max(0, s - k), e)
+    spec.need(span)
+    return float((e - s + k) * hop / sr), float(spec.per[span].mean())
+
+
+class _BuzzSpectra:
+    """Periodicity, pitch and log-mel envelope of `_tail_buzz`'s frames, computed for the
+    frames asked for (each frame's FFTs are its own: numpy gives a row the same bits
+    whichever rows come with it)."""
+
+    def __init__(self, frames: np.ndarray, sr: int) -> None:
+        n, win = frames.shape
+        self.frames, self.sr = frames, sr
+        self.per, self.f0 = np.zeros(n), np.ones(n)
+        self.logmel = np.zeros((n, BUZZ_BANDS))
+        self.done = np.zeros(n, dtype=bool)
+
+    def need(self, rows: np.ndarray) -> None:
+        rows = rows[~self.done[rows]]
+        if not rows.size:
+            return
+        sr = self.sr
+        frames = self.frames[rows]
+        win = frames.shape[1]
+        w, wac_norm, fb = _buzz_tables(win, sr)
+        nfft = 2 * win
+        spec = np.abs(np.fft.rfft(frames * w, nfft)) ** 2
+        # periodicity (Boersma 1993): autocorrelation of the windowed frame divided by
+        # the window's own autocorrelation, so a perfectly periodic signal reads ~1
+        ac = np.fft.irfft(spec, nfft)[:, :win]
+        r = ac / np.maximum(ac[:, :1], 1e-20) / wac_norm
+        lo, hi = sr // 500, sr // 50  # pitch 50-500 Hz
+        rr = r[:, lo:hi]
+        best = rr.max(axis=1)
+        self.per[rows] = np.clip(best, 0.0, 1.0)
+        # pitch = the shortest lag within 10 % of the best, so f0 does not jump octaves
+        lag = lo + np.argmax(rr >= 0.9 * best[:, None], axis=1)
+        self.f0[rows] = sr / lag
+        mel = spec @ fb.T
+        logmel = 10 * np.log10(mel + 1e-12)
+        self.logmel[rows] = np.maximum(logmel, logmel.max(axis=1, keepdims=True) - 50)  # valleys do not count
+        self.done[rows] = True
+
+
+@functools.lru_cache(maxsize=8)
+def _buzz_tables(win: int, sr: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Hann window, its normalised autocorrelation (floored at 1e-3) and the mel
+    filterbank for `_tail_buzz` frames of `win` samples: the same for every take at a rate."""
+    from .loops import _mel_filterbank
+
+    nfft = 2 * win
+    w = np.hanning(win)
+    wac = np.fft.irfft(np.abs(np.fft.rfft(w, nfft)) ** 2, nfft)[:win]
+    wac_norm = np.maximum(wac / wac[0], 1e-3)
+    for arr in (w, wac_norm):
+        arr.flags.writeable = False
+    return w, wac_norm, _mel_filterbank(nfft, sr, BUZZ_BANDS, 80.0, min(4000.0, sr / 2 - 100))
 
 
 # ------------------------------------------------------------------ helpers
@@ -650,16 +701,17 @@ def _norm(text: str) -> str:
 _ACRONYM = re.compile(r"[A-Z]{2,}")
 
 
-def _letters(text: str) -> int:
+def _letters(text: str, core: str | None = None) -> int:
     """Letters as a proxy for spoken length: an acronym letter ("TTS") is said
-    as a syllable (~3 letters), a digit as a word (~4)."""
-    core = _norm(text)
+    as a syllable (~3 letters), a digit as a word (~4). `core`: `_norm(text)` if known."""
+    core = _norm(text) if core is None else core
     digits = sum(ch.isdigit() for ch in core)
     caps = sum(len(m) for m in _ACRONYM.findall(text))
     return max(1, len(core) + 3 * digits + 2 * caps)
 
 
-def _anchors(words: Sequence[Word], expected_text: str | None) -> tuple[int, int, bool, dict[int, int]]:
+def _anchors(words: Sequence[Word], expected_text: str | None,
+             sizes: Sequence[int] | None = None) -> tuple[int, int, bool, dict[int, int]]:
     """Indices of the ASR words standing for the first and last expected words.
 
     Exact token matches anchor the alignment (difflib keeps the longest common
@@ -672,21 +724,24 @@ def _anchors(words: Sequence[Word], expected_text: str | None) -> tuple[int, int
     heard: then the words say nothing about where the speech is. The dict maps
     id(edge word) to the spoken letters of the expected words it stands for,
     when that is more than its own (digits, misheard multi-word spans).
+    `sizes`: the words' `_letters`, where the caller has them.
     """
     n = len(words)
     if n == 0:
         return 0, 0, False, {}
-    raw = [x for x in (expected_text or "").split() if _norm(x)]
+    tokens = [(x, _norm(x)) for x in (expected_text or "").split()]
+    raw = [x for x, core in tokens if core]
     if not raw:
         return 0, n - 1, True, {}
-    exp = [_norm(x) for x in raw]
+    exp = [core for _, core in tokens if core]
     asr = [_norm(w.text) for w in words]
     blocks = [b for b in difflib.SequenceMatcher(a=exp, b=asr, autojunk=False).get_matching_blocks() if b.size]
     if not blocks:
         return 0, n - 1, False, {}
     i0, j0 = blocks[0].a, blocks[0].b
     i1, j1 = blocks[-1].a + blocks[-1].size - 1, blocks[-1].b + blocks[-1].size - 1
-    sizes = [_letters(w.text) for w in words]
+    if sizes is None:
+        sizes = [_letters(w.text, core) for w, core in zip(words, asr)]
     lead_letters = sum(_letters(x) for x in raw[:i0])
     trail_letters = sum(_letters(x) for x in raw[i1 + 1:])
     first = _cover(sizes, range(j0 - 1, -1, -1), lead_letters, j0)
@@ -718,13 +773,16 @@ def _cover(sizes: Sequence[int], order: range, letters: int, start: int) -> int:
     return idx
 
 
-def _speaking_rate(words: Sequence[Word], first: int, last: int) -> float:
+def _speaking_rate(words: Sequence[Word], first: int, last: int, sizes: Sequence[int] | None = None) -> float:
     """Seconds per letter from the words between the anchors (their Whisper times
-    are reliable), median so one stretched word does not skew it."""
-    inner = [w for w in words[first + 1:last] if _letters(w.text) >= 2 and w.end > w.start]
+    are reliable), median so one stretched word does not skew it. `sizes`: the
+    words' `_letters`, where the caller has them."""
+    if sizes is None:
+        sizes = [_letters(w.text) for w in words]
+    inner = [(w, k) for w, k in zip(words[first + 1:last], sizes[first + 1:last]) if k >= 2 and w.end > w.start]
     if len(inner) < 2:
         return DEFAULT_S_PER_CHAR
-    rates = [(w.end - w.start) / _letters(w.text) for w in inner]
+    rates = [(w.end - w.start) / k for w, k in inner]
     # floor: inner words are often quick function words ("how are you") while the
     # edge words are stressed and lengthened; below 0.06 s/letter the cap got too tight
     return float(np.clip(np.median(rates), MIN_S_PER_CHAR, 0.16))

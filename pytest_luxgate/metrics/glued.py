@@ -54,62 +54,164 @@ F0_RANGE = (60.0, 500.0)
 def frame_features(x: np.ndarray, sr: int, level_db: float, a: float, b: float) -> dict[str, np.ndarray]:
     """Per-frame features of x[a:b] (seconds): t (frame start), level (dB re speech),
     low (dB, energy below 1 kHz re 1-8 kHz), aper (YIN aperiodicity), kurt."""
-    win, hop = round(FRAME_S * sr), round(HOP_S * sr)
-    i0, i1 = max(0, int(a * sr)), min(len(x), int(b * sr))
-    seg = np.asarray(x[i0:i1], dtype=np.float64)
-    if len(seg) < win:
-        z = np.zeros(0)
-        return {"t": z, "level": z, "low": z, "aper": z, "kurt": z}
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    frames = sliding_window_view(seg, win)[::hop]
-    t = (i0 + np.arange(len(frames)) * hop) / sr
-    ms = np.mean(frames ** 2, axis=1)
-    level = db(np.sqrt(ms)) - level_db
-    nfft = 1 << int(np.ceil(np.log2(win)))
-    spec = np.abs(np.fft.rfft(frames * np.hanning(win), nfft)) ** 2
-    f = np.fft.rfftfreq(nfft, 1 / sr)
-    lo = spec[:, (f >= LO_BAND[0]) & (f < LO_BAND[1])].sum(axis=1)
-    hi = spec[:, (f >= HI_BAND[0]) & (f < min(HI_BAND[1], sr / 2))].sum(axis=1)
-    low = 10 * np.log10((lo + 1e-20) / (hi + 1e-20))
-    c = frames - frames.mean(axis=1, keepdims=True)
-    c2 = c * c
-    m2 = np.mean(c2, axis=1)
-    # c2 * c2, not c ** 4: numpy's pow was a quarter of this function's time
-    kurt = np.mean(c2 * c2, axis=1) / np.maximum(m2 ** 2, 1e-30)
-    aper = _yin_aperiodicity(seg, sr, len(frames))
-    return {"t": t, "level": level, "low": low, "aper": aper, "kurt": kurt}
+    fr = _Frames(x, sr, level_db, a, b)
+    every = np.arange(fr.n)
+    fr.need_aper(every)
+    fr.need_shape(every)
+    return {"t": fr.t, "level": fr.level, "low": fr.low, "aper": fr.aper, "kurt": fr.kurt}
 
 
-def _yin_aperiodicity(seg: np.ndarray, sr: int, n_frames: int) -> np.ndarray:
-    """YIN (de Cheveigne & Kawahara 2002) cumulative-mean-normalised difference,
-    minimum over lags for F0_RANGE, per frame: ~0 for a periodic frame, ~1 for
-    noise (also low-passed noise, whose plain autocorrelation looks periodic)."""
+class _Frames:
+    """`frame_features` of one stretch, the costly ones (YIN, spectrum, kurtosis) computed
+    only for the frames a decision reads: a frame under VOICED_LEVEL_DB is neither voiced
+    nor noise whatever its periodicity, and the lead/tail search stops at the first voiced
+    run. Each frame's value is computed from that frame alone (numpy's FFTs and row
+    reductions give a row the same bits whichever other rows come with it), so a frame's
+    features are those `frame_features` gives it."""
+
+    def __init__(self, x: np.ndarray, sr: int, level_db: float, a: float, b: float) -> None:
+        win, self.hop = round(FRAME_S * sr), round(HOP_S * sr)
+        i0, i1 = max(0, int(a * sr)), min(len(x), int(b * sr))
+        self.sr, self.seg = sr, np.asarray(x[i0:i1], dtype=np.float64)
+        if len(self.seg) < win:
+            self.n, self.frames = 0, np.zeros((0, win))
+        else:
+            from numpy.lib.stride_tricks import sliding_window_view
+
+            self.frames = sliding_window_view(self.seg, win)[::self.hop]
+            self.n = len(self.frames)
+        self.t = (i0 + np.arange(self.n) * self.hop) / sr
+        self.level = db(np.sqrt(np.mean(self.frames ** 2, axis=1))) - level_db
+        self.aper, self.low, self.kurt = np.ones(self.n), np.zeros(self.n), np.zeros(self.n)
+        self._aper_done = np.zeros(self.n, dtype=bool)
+        self._shape_done = np.zeros(self.n, dtype=bool)
+        self._y16: np.ndarray | None = None
+
+    def need_aper(self, rows: np.ndarray) -> None:
+        """Compute the YIN aperiodicity of these frames (indices) if not done yet."""
+        rows = rows[~self._aper_done[rows]]
+        if rows.size:
+            if self._y16 is None:
+                self._y16 = _yin_signal(self.seg, self.sr, self.n)
+            self.aper[rows] = _yin_rows(self._y16, self.sr, rows)
+            self._aper_done[rows] = True
+
+    def need_shape(self, rows: np.ndarray) -> None:
+        """Compute `low` (spectral tilt) and `kurt` of these frames if not done yet."""
+        rows = rows[~self._shape_done[rows]]
+        if not rows.size:
+            return
+        frames = self.frames[rows]
+        win = frames.shape[1]
+        nfft = 1 << int(np.ceil(np.log2(win)))
+        spec = np.abs(np.fft.rfft(frames * np.hanning(win), nfft)) ** 2
+        f = np.fft.rfftfreq(nfft, 1 / self.sr)
+        lo = spec[:, (f >= LO_BAND[0]) & (f < LO_BAND[1])].sum(axis=1)
+        hi = spec[:, (f >= HI_BAND[0]) & (f < min(HI_BAND[1], self.sr / 2))].sum(axis=1)
+        self.low[rows] = 10 * np.log10((lo + 1e-20) / (hi + 1e-20))
+        c = frames - frames.mean(axis=1, keepdims=True)
+        c2 = c * c
+        m2 = np.mean(c2, axis=1)
+        # c2 * c2, not c ** 4: numpy's pow was a quarter of this function's time
+        self.kurt[rows] = np.mean(c2 * c2, axis=1) / np.maximum(m2 ** 2, 1e-30)
+        self._shape_done[rows] = True
+
+    def voiced(self, lo: int, hi: int, aperiodicity: float = VOICED_APERIODICITY, min_run: int = 1) -> np.ndarray:
+        """Per frame in [lo, hi): periodic (YIN below `aperiodicity`) and louder than
+        VOICED_LEVEL_DB re speech. With min_run, frames outside every run of that many
+        loud frames read False unmeasured: they cannot be in a voiced run that long."""
+        loud = self.level[lo:hi] > VOICED_LEVEL_DB
+        if min_run > 1:  # the runs over all frames: a chunk's edge must not cut one short
+            loud = _in_long_runs(self.level > VOICED_LEVEL_DB, min_run)[lo:hi]
+        rows = lo + np.nonzero(loud)[0]
+        self.need_aper(rows)
+        out = np.zeros(max(0, min(hi, self.n) - lo), dtype=bool)
+        out[rows - lo] = self.aper[rows] < aperiodicity
+        return out
+
+    def first_voiced_run(self, n: int, from_end: bool = False) -> int | None:
+        """`_first_run(self.voiced(0, self.n), n)` (from the end: `_first_run(that[::-1], n)`), computing
+        voicing a chunk of frames at a time from that end until such a run is found: the
+        search stops at the word's first vowel, usually a few frames in."""
+        step = CHUNK
+        done = 0
+        while True:
+            done = min(self.n, done + step)
+            lo, hi = (self.n - done, self.n) if from_end else (0, done)
+            mask = self.voiced(lo, hi, min_run=n)
+            i = _first_run(mask[::-1] if from_end else mask, n)
+            # a run inside the frames seen is the first of all frames: any earlier run would
+            # lie wholly inside them too
+            if i is not None or done == self.n:
+                return i
+            step *= 2
+
+    def noise(self, lo: int, hi: int) -> np.ndarray:
+        """`noise_frames` of frames [lo, hi), except that frames that cannot be in a run kept
+        by `_noise_runs` over [lo, hi) read False unmeasured: a frame under NOISE_LEVEL_DB is
+        never noise, so a noise run lies within a run of loud frames (holes bridged alike)
+        holding at least MIN_RUN of them."""
+        loud = _in_long_runs(self.level[lo:hi] > NOISE_LEVEL_DB, MIN_RUN, MAX_HOLE)
+        rows = lo + np.nonzero(loud)[0]
+        self.need_aper(rows)
+        self.need_shape(rows)
+        aper, low, kurt = self.aper[rows], self.low[rows], self.kurt[rows]
+        out = np.zeros(max(0, min(hi, self.n) - lo), dtype=bool)
+        out[rows - lo] = (((aper >= NOISE_APERIODICITY) & (low > SIBILANT_LOW_DB))
+                          | ((aper >= VOICED_APERIODICITY) & (kurt > CRACKLE_KURTOSIS)))
+        return out
+
+
+def _in_long_runs(mask: np.ndarray, min_true: int, max_hole: int = 0) -> np.ndarray:
+    """`mask` with only the True frames of runs (up to max_hole False frames inside bridged,
+    as in `_noise_runs`) that hold at least min_true of them."""
+    out = np.zeros(len(mask), dtype=bool)
+    idx = np.nonzero(mask)[0]
+    if idx.size < min_true:
+        return out
+    for run in np.split(idx, np.nonzero(np.diff(idx) > max_hole + 1)[0] + 1):
+        if run.size >= min_true:
+            out[run] = True
+    return out
+
+
+def _yin_signal(seg: np.ndarray, sr: int, n_frames: int) -> np.ndarray:
+    """The stretch at YIN_RATE, padded so every frame's YIN window (centred on the frame,
+    plus the longest lag) lies inside it."""
     if sr != YIN_RATE:
         import soxr
 
         y = soxr.resample(seg.astype(np.float32), sr, YIN_RATE).astype(np.float64)
     else:
         y = seg
-    win = round(YIN_WIN_S * YIN_RATE)
-    tmax = int(YIN_RATE / F0_RANGE[0])
-    tmin = int(YIN_RATE / F0_RANGE[1])
+    win, tmax = round(YIN_WIN_S * YIN_RATE), int(YIN_RATE / F0_RANGE[0])
     # the YIN window is centred on the 20 ms frame (a longer window is steadier across a transition)
     pad = (win - round(FRAME_S * YIN_RATE)) // 2
     y = np.concatenate([np.zeros(pad), y, np.zeros(win + tmax)])
-    out = np.ones(n_frames)
-    if n_frames <= 0:
-        return out
+    if n_frames > 0:
+        short = int(_yin_starts(np.array([n_frames - 1]), sr)[0]) + win + tmax - len(y)
+        if short > 0:
+            y = np.concatenate([y, np.zeros(short)])
+    return y
+
+
+def _yin_starts(rows: np.ndarray, sr: int) -> np.ndarray:
+    """Where each frame's YIN window starts at YIN_RATE: where its frame at the clip's rate
+    does. That hop (220 samples at 22.05 kHz) is not always 10 ms, and a fixed 160 drifted a
+    frame per ~4.4 s and, past ~12 s, ran out of rows (IndexError)."""
+    return np.rint(rows * (round(HOP_S * sr) * YIN_RATE / sr)).astype(np.int64)
+
+
+def _yin_rows(y: np.ndarray, sr: int, rows: np.ndarray) -> np.ndarray:
+    """YIN (de Cheveigne & Kawahara 2002) cumulative-mean-normalised difference,
+    minimum over lags for F0_RANGE, for these frames of `_yin_signal`'s y: ~0 for a periodic
+    frame, ~1 for noise (also low-passed noise, whose plain autocorrelation looks periodic)."""
+    win, tmax = round(YIN_WIN_S * YIN_RATE), int(YIN_RATE / F0_RANGE[0])
+    tmin = int(YIN_RATE / F0_RANGE[1])
     from numpy.lib.stride_tricks import sliding_window_view
 
-    # every frame at once (rows: frames), each starting where its frame at the clip's rate does:
-    # that hop (220 samples at 22.05 kHz) is not always 10 ms, and a fixed 160 drifted a frame
-    # per ~4.4 s and, past ~12 s, ran out of rows (IndexError)
-    starts = np.rint(np.arange(n_frames) * (round(HOP_S * sr) * YIN_RATE / sr)).astype(np.int64)
-    short = int(starts[-1]) + win + tmax - len(y)
-    if short > 0:
-        y = np.concatenate([y, np.zeros(short)])
-    fr = sliding_window_view(y, win + tmax)[starts]
+    fr = sliding_window_view(y, win + tmax)[_yin_starts(rows, sr)]
+    out = np.ones(len(rows))
     heard = np.any(fr[:, :win], axis=1)  # an all-zero frame keeps aperiodicity 1
     fr = fr[heard]
     if not fr.shape[0]:
@@ -171,28 +273,25 @@ MAX_HOLE = 1       # one odd frame inside a burst (a quiet moment of brown noise
 VOICED_MIN_RUN = 3  # a word's voicing: 3 voiced frames (40 ms)
 VOICED_LEVEL_DB = -25.0
 SEARCH_S = 0.6     # a burst of up to 0.3 s plus the word's first (last) consonant
-
-
-def _voiced(feat: dict[str, np.ndarray], aperiodicity: float = VOICED_APERIODICITY) -> np.ndarray:
-    """Boolean per frame: periodic (YIN below `aperiodicity`) and louder than VOICED_LEVEL_DB."""
-    return (feat["aper"] < aperiodicity) & (feat["level"] > VOICED_LEVEL_DB)
+CHUNK = 16         # frames whose voicing is computed at once while searching for the first voiced run
 
 
 def first_voiced(x: np.ndarray, sr: int, level_db: float, a: float, b: float) -> float | None:
     """Start of the first voiced frame (periodic, louder than VOICED_LEVEL_DB re speech) in [a, b]."""
-    feat = frame_features(x, sr, level_db, a, b)
-    v = np.nonzero(_voiced(feat))[0] if feat["t"].size else np.zeros(0, dtype=int)
-    return float(feat["t"][v[0]]) if v.size else None
+    fr = _Frames(x, sr, level_db, a, b)
+    i = fr.first_voiced_run(1)
+    return None if i is None else float(fr.t[i])
 
 
 def vowel_spans(x: np.ndarray, sr: int, level_db: float, a: float, b: float) -> list[tuple[float, float]]:
     """(start, end) of every run of >= VOICED_MIN_RUN frames in [a, b] as periodic as a vowel's
     steady part (YIN < VOWEL_APERIODICITY, louder than VOICED_LEVEL_DB re speech)."""
-    feat = frame_features(x, sr, level_db, a, b)
-    if feat["t"].size == 0:
+    fr = _Frames(x, sr, level_db, a, b)
+    if fr.n == 0:
         return []
-    return [(float(feat["t"][s]), float(feat["t"][e - 1] + FRAME_S))
-            for s, e in true_runs(_voiced(feat, VOWEL_APERIODICITY)) if e - s >= VOICED_MIN_RUN]
+    return [(float(fr.t[s]), float(fr.t[e - 1] + FRAME_S))
+            for s, e in true_runs(fr.voiced(0, fr.n, VOWEL_APERIODICITY, VOICED_MIN_RUN))
+            if e - s >= VOICED_MIN_RUN]
 
 
 def _noise_runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -222,29 +321,38 @@ def lead_noise(x: np.ndarray, sr: int, level_db: float, onset: float) -> tuple[f
     """(start, end) of noise glued to the speech before its first voiced sound,
     found from `onset` (where the sound starts); None when there is none."""
     a = max(0.0, onset - 2 * HOP_S)
-    feat = frame_features(x, sr, level_db, a, min(len(x) / sr, onset + SEARCH_S))
-    if feat["t"].size == 0:
+    fr = _Frames(x, sr, level_db, a, min(len(x) / sr, onset + SEARCH_S))
+    if fr.n == 0:
         return None
-    v = _first_run(_voiced(feat), VOICED_MIN_RUN)
-    stop = len(feat["t"]) if v is None else v
-    runs = _noise_runs(noise_frames(feat)[:stop])
-    if not runs or feat["t"][runs[0][0]] > onset + TOUCH_S:
+    # no noise run can start before onset + TOUCH_S: known from the level alone (see
+    # _Frames.noise), before any voicing or spectrum is measured
+    could = np.nonzero(_in_long_runs(fr.level > NOISE_LEVEL_DB, MIN_RUN, MAX_HOLE))[0]
+    if not could.size or fr.t[could[0]] > onset + TOUCH_S:
+        return None
+    v = fr.first_voiced_run(VOICED_MIN_RUN)
+    stop = fr.n if v is None else v
+    runs = _noise_runs(fr.noise(0, stop))
+    if not runs or fr.t[runs[0][0]] > onset + TOUCH_S:
         return None
     s, e = runs[-1]
-    return float(feat["t"][s]), float(feat["t"][e - 1] + FRAME_S)
+    return float(fr.t[s]), float(fr.t[e - 1] + FRAME_S)
 
 
 def tail_noise(x: np.ndarray, sr: int, level_db: float, offset: float) -> tuple[float, float] | None:
     """(start, end) of noise glued to the speech after its last voiced sound,
     searched back from `offset` (where the sound ends); None when there is none."""
     b = min(len(x) / sr, offset + 2 * HOP_S)
-    feat = frame_features(x, sr, level_db, max(0.0, offset - SEARCH_S), b)
-    if feat["t"].size == 0:
+    fr = _Frames(x, sr, level_db, max(0.0, offset - SEARCH_S), b)
+    if fr.n == 0:
         return None
-    v = _first_run(_voiced(feat)[::-1], VOICED_MIN_RUN)
-    first = 0 if v is None else len(feat["t"]) - v
-    runs = _noise_runs(noise_frames(feat)[first:])
-    if not runs or feat["t"][first + runs[-1][1] - 1] + FRAME_S < offset - TOUCH_S:
+    # ...nor end after offset - TOUCH_S (a word's decay is quieter than NOISE_LEVEL_DB by then)
+    could = np.nonzero(_in_long_runs(fr.level > NOISE_LEVEL_DB, MIN_RUN, MAX_HOLE))[0]
+    if not could.size or fr.t[could[-1]] + FRAME_S < offset - TOUCH_S:
+        return None
+    v = fr.first_voiced_run(VOICED_MIN_RUN, from_end=True)
+    first = 0 if v is None else fr.n - v
+    runs = _noise_runs(fr.noise(first, fr.n))
+    if not runs or fr.t[first + runs[-1][1] - 1] + FRAME_S < offset - TOUCH_S:
         return None
     s, e = runs[0]
-    return float(feat["t"][first + s]), float(feat["t"][first + e - 1] + FRAME_S)
+    return float(fr.t[first + s]), float(fr.t[first + e - 1] + FRAME_S)

@@ -121,6 +121,37 @@ def _post_normalize(word: str) -> str:
     return _SPELLING.get(word, word)
 
 
+#: one plain word as Whisper writes it in a word timestamp (" quality", " Check."): letters
+#: only, capitalised at most, and at most one trailing . , ? or !
+_PLAIN_WORD = re.compile(r" ?([A-Za-z][a-z]*)[.,?!]?")
+
+
+@lru_cache(maxsize=1)
+def _plain_word_rules() -> tuple[frozenset[str], re.Pattern[str]]:
+    """What makes Whisper's normaliser change a plain word: the words its number and
+    spelling steps rewrite, and its fillers and replacements that need no apostrophe
+    ("um", "mr", "wanna"); the others cannot match a plain word."""
+    norm = _whisper_normalizer()
+    words = frozenset(norm.standardize_numbers.words) | frozenset(norm.standardize_spellings.mapping)
+    patterns = [norm.ignore_patterns] + [p for p in norm.replacers if "'" not in p]
+    return words, re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+def _plain_word(text: str) -> list[str] | None:
+    """`normalize_words` of one plain word without the normaliser's ~70 regex passes (what it
+    does to such a word is lower-case it and drop the punctuation, unless one of
+    `_plain_word_rules` applies); None for any other text. `hyp_probabilities` and
+    `rare_words` normalise every word on its own, and this was most of their time."""
+    plain = _PLAIN_WORD.fullmatch(text)
+    if plain is None:
+        return None
+    changed, patterns = _plain_word_rules()
+    word = plain.group(1).lower()
+    if word in changed or patterns.search(text.lower()):
+        return None
+    return [_post_normalize(word)]
+
+
 def normalize_words(text: str) -> list[str]:
     """Lower-case spoken words of ``text``, comparable across written forms.
 
@@ -141,6 +172,9 @@ def normalize_words(text: str) -> list[str]:
     Words that differ only by spacing ("everyone" / "every one") depend on
     the other text; :func:`word_error` joins those when aligning.
     """
+    plain = _plain_word(text)
+    if plain is not None:
+        return plain
     normalized = _whisper_normalizer()(_pre_normalize(text))
     # a trailing "..." survives as "." ("I mean..." -> "i mean .")
     return [_post_normalize(word) for word in normalized.split() if _WORDLIKE.search(word)]
@@ -420,6 +454,21 @@ def _insert_runs(chunks: Sequence[Any]) -> list[tuple[int, int]]:
     return runs
 
 
+def _inserted_runs(pairs: Sequence[dict[str, Any]]) -> list[tuple[int, int]]:
+    """`_insert_runs` from `WordError.pairs`: the inserted words' hyp indices, joined where
+    one run ends where the next begins (as jiwer's insert chunks are)."""
+    runs: list[tuple[int, int]] = []
+    for pair in pairs:
+        if pair["op"] != "insert":
+            continue
+        h = pair["hyp_index"]
+        if runs and runs[-1][1] == h:
+            runs[-1] = (runs[-1][0], h + 1)
+        else:
+            runs.append((h, h + 1))
+    return runs
+
+
 def _legacy_tokens(text: str) -> list[str]:
     return re.sub(r"[^\w\s]", " ", text.lower()).split()
 
@@ -434,7 +483,7 @@ def _legacy_repeat_ratio(hypothesis: str) -> float:
     return max(most_common, adjacent)
 
 
-def repeat_metrics(reference: str, hypothesis: str) -> RepeatMetrics:
+def repeat_metrics(reference: str, hypothesis: str, *, wer: WordError | None = None) -> RepeatMetrics:
     """Find stretches the hypothesis repeats that the reference does not.
 
     The hypothesis is aligned to the reference (same normalisation as
@@ -450,11 +499,19 @@ def repeat_metrics(reference: str, hypothesis: str) -> RepeatMetrics:
     merged by the normaliser into another number, which WER reports as a
     substitution rather than a repeat. Whisper writes numbers as digits, so
     looped numbers in real transcripts are repeated tokens and are caught.
+
+    ``wer``: ``word_error(reference, hypothesis)`` where the caller has it, so
+    the two texts are not normalised and aligned a second time (the same
+    words and alignment: half of this function's time).
     """
-    ref, hyp = _aligned_words(reference, hypothesis)
-    chunks = _alignment(ref, hyp).alignments[0] if hyp else []
+    if wer is None:
+        ref, hyp = _aligned_words(reference, hypothesis)
+        runs = _insert_runs(_alignment(ref, hyp).alignments[0] if hyp else [])
+    else:
+        ref, hyp = list(wer.ref_words), list(wer.hyp_words)
+        runs = _inserted_runs(wer.pairs)
     spans: list[dict[str, Any]] = []
-    for start, end in _insert_runs(chunks):
+    for start, end in runs:
         period = _repeat_unit(hyp, start, end)
         if period is None:
             continue
