@@ -15,6 +15,7 @@ and limit was set, never tuned on: Kokoro-82M voices jm_kumo, jf_alpha (speed
 
     PYTHONPATH=. .venv/bin/python bench/calibrate_content_words.py            # both sets
     PYTHONPATH=. .venv/bin/python bench/calibrate_content_words.py --dump     # every excused/error region
+    PYTHONPATH=. .venv/bin/python bench/calibrate_content_words.py --added    # takes that add a content word
 
 Deterministic: synthesis and transcripts are cached under --cache (default
 /tmp/luxgate-content-words); Piper's noise is seeded, Whisper decodes at
@@ -82,6 +83,30 @@ def repeated(text: str) -> str:
     w = text.split()
     k = len(w) // 3
     return " ".join(w[:k + 3] + w[k:k + 3] + w[k + 3:])
+
+
+#: words a take adds in --added: common content words of several classes (nouns, adjectives,
+#: adverbs, numbers); each text gets the first one it does not contain, picked by a hash of
+#: the text, so the choice is fixed and not tuned on what Whisper hears
+ADDED_WORDS = ("green", "quickly", "seven", "garden", "silver", "happy", "winter", "yellow", "river",
+               "twelve", "purple", "careful", "mountain", "honest", "orange", "forty", "pencil", "gently")
+#: the voices that say each text with an added word: one per family, as FAULT_VOICES
+ADDED_VOICES = (("piper", dict(seed=7, length_scale=1.1)), ("espeak en-us+f3", dict(voice="en-us+f3", speed=150)),
+                ("kokoro jm_kumo", dict(voice="jm_kumo", speed=1.0)))
+
+
+def added(text: str, where: str) -> str:
+    """The text with one content word it does not have said in the middle ("middle") or after its
+    last word ("end"): a TTS that adds a word (a hallucination, garbage heard as a word)."""
+    low = text.lower()
+    words = [w for w in ADDED_WORDS if w not in low]
+    extra = words[sum(map(ord, text)) % len(words)]
+    w = text.split()
+    if where == "middle":
+        k = len(w) // 2
+        return " ".join(w[:k] + [extra] + w[k:])
+    core = w[-1].rstrip(".,!?;:")
+    return " ".join(w[:-1] + [core, extra + w[-1][len(core):]])
 
 
 def take(text: str, voice: str, params: dict, cache: Path):
@@ -234,12 +259,17 @@ def main() -> None:
                     help="test_wer before/after the slip rules on clean takes, swaps and faults")
     ap.add_argument("--rare-distance", type=float, default=DEFAULT_MAX_RARE_PHONEME_DISTANCE)
     ap.add_argument("--wer-distance", type=float, default=DEFAULT_MAX_WER_PHONEME_DISTANCE)
+    ap.add_argument("--added", action="store_true",
+                    help="test_wer on takes that add one content word (middle, end), all 48 texts")
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--cached-only", action="store_true", help="--slips on the takes already transcribed")
     a = ap.parse_args()
     global CACHED_ONLY
     CACHED_ONLY = a.cached_only
     a.cache.mkdir(parents=True, exist_ok=True)
+    if a.added:
+        print(additions(a.cache, a.verbose))
+        return
     if a.slips:
         print(slips(a.sets.split(","), a.cache, a.rare_distance, a.wer_distance, a.verbose))
         return
@@ -317,6 +347,39 @@ def slips(sets: list[str], cache: Path, rare_dist: float, wer_dist: float, verbo
             if kind == k:
                 out.append(f"| {name} | {voice} | {kind} ({n}) | {b}/{n} | {a}/{n} |")
     return "\n".join(out + [""] + notes)
+
+
+# --------------------------------------------------------------------------
+# --added: takes that say one content word the text does not have
+# --------------------------------------------------------------------------
+
+
+def additions(cache: Path, verbose: bool) -> str:
+    """test_wer's verdict (content words, WER, either) on each ADDED_VOICES voice saying every
+    text with an added word, in the middle and at the end; the clean takes of the same voices
+    beside them. A miss lists the added word's Whisper probability."""
+    rows = ["| voice | takes | caught: content words | WER > 0.20 alone | test_wer (either) |",
+            "|---|---|---|---|---|"]
+    notes: list[str] = []
+    for voice, params in ADDED_VOICES:
+        engine = engine_of(voice)
+        for kind in ("clean", "middle", "end"):
+            n = cw = wer = either = 0
+            for text, _ in TUNE + HOLDOUT:
+                said = text if kind == "clean" else added(text, kind)
+                t = transcribe(said, engine, params, cache)
+                w = word_error(text, t.text)
+                probs = hyp_probabilities(w.hyp_words, [(x.text, x.probability) for x in t.words])
+                c = content_word_errors(w, probs, rare=rare_words(text))
+                over = sounds_alike_wer(w).wer > 0.20
+                n, cw, wer, either = n + 1, cw + (c.count > 0), wer + over, either + (c.count > 0 or over)
+                if verbose and (c.count > 0 or over) == (kind == "clean"):
+                    why = "; ".join(f"{e['content']} p={e['probability']} {e['why']}" for e in c.excused
+                                    if not e["ref"])
+                    notes.append(f"- {voice} {kind}: {w.diff()} | {c.describe() or why or 'nothing heard added'}")
+            label = "clean (false alarms)" if kind == "clean" else f"word added, {kind}"
+            rows.append(f"| {voice} | {label} ({n}) | {cw}/{n} | {wer}/{n} | {either}/{n} |")
+    return "\n".join([f"ASR {ASR}, ISA {_isa()}", ""] + rows + [""] + notes)
 
 
 if __name__ == "__main__":

@@ -124,8 +124,9 @@ def _span(a: float | None, b: float | None) -> str:
     return f"at {a:.2f}-{b:.2f} s"
 
 
-_CONTENT_HELP = ("content words (nouns, verbs, adjectives, numbers, names) said as another word or not at "
-                 "all, heard with confidence; homophones, other endings and the ASR's unsure guesses excused")
+_CONTENT_HELP = ("content words (nouns, verbs, adjectives, numbers, names) said as another word, not at "
+                 "all, or added where the text has none, heard with confidence; homophones, other endings "
+                 "and the ASR's unsure guesses excused")
 
 
 _WER_HELP = ("word error rate after Whisper English normalisation, not counting error regions whose heard "

@@ -28,6 +28,15 @@ substituted or dropped, and excuses the recogniser's own slips:
   excused up to the looser ``max_rare_phoneme_distance``: Whisper's language
   model cannot be expected to write a brand name ("LuxTPS", 0.17).
 
+A content word the take **adds** (a region of heard words only, between words
+heard right) counts too when it is foreign to the text and heard with
+confidence: "Please send the report by Friday afternoon garden." says a word
+the text does not have. Added words that the text itself contains are left to
+the repeat check (a loop, Whisper's overlap at a 30 s window), added function
+words and interjections to WER, and an added word heard unsure (lowest
+probability of the region's added content words under ``min_probability``) is
+the recogniser guessing at a breath or a noise.
+
 :func:`sounds_alike_wer` applies the sounds-alike idea to the WER limit: a
 region whose heard words sound like the reference (distance at most
 ``DEFAULT_MAX_WER_PHONEME_DISTANCE``) is the recogniser segmenting the same
@@ -273,12 +282,14 @@ def hyp_probabilities(hyp_words: Sequence[str],
 
 @dataclass(frozen=True)
 class ContentWordErrors:
-    """Reference content words said wrong or not at all, and the slips excused.
+    """Reference content words said wrong or not at all, content words the text does not have
+    said in addition, and the slips excused.
 
     ``errors`` and ``excused`` hold one dict per error region:
     ``{"ref": reference words, "hyp": heard words, "content": the reference
-    content words in it, "phoneme_distance", "probability": lowest heard-word
-    probability (None: unknown or nothing heard), "why": "" for an error, else
+    content words in it (for an added region, ``ref`` empty: the added content
+    words), "phoneme_distance", "probability": lowest heard-word probability
+    (None: unknown or nothing heard), "why": "" for an error, else
     "function words" / "sounds alike" / "not confident"}``.
     ``count`` is the number of content words in ``errors``.
     """
@@ -292,7 +303,10 @@ class ContentWordErrors:
         parts = []
         for e in self.errors:
             ref = " ".join(e["ref"])
-            parts.append(f"“{ref}” heard as “{' '.join(e['hyp'])}”" if e["hyp"] else f"“{ref}” not heard")
+            if not ref:
+                parts.append(f"“{' '.join(e['content'])}” added")
+            else:
+                parts.append(f"“{ref}” heard as “{' '.join(e['hyp'])}”" if e["hyp"] else f"“{ref}” not heard")
         return ", ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -352,6 +366,22 @@ def _confidence(hyps: Sequence[int], wer: WordError,
     return min(known) if known else None
 
 
+def _added(hyps: Sequence[int], wer: WordError, probabilities: Sequence[float | None] | None,
+           min_probability: float) -> dict[str, Any] | None:
+    """An insertion-only region as an error region (``ref`` empty, ``content``: the added content
+    words), or None when it adds no content word foreign to the text."""
+    # "0": Whisper's number normaliser writes the interjection "oh" as a zero, and an added
+    # "oh" is a breath or a hesitation heard as a word, not a word of another sentence
+    own = set(wer.ref_words) | {"0"}
+    content = [j for j in hyps if is_content_word(wer.hyp_words[j]) and wer.hyp_words[j] not in own]
+    if not content:
+        return None
+    prob = _confidence(content, wer, probabilities)
+    return {"ref": [], "hyp": [wer.hyp_words[j] for j in hyps], "content": [wer.hyp_words[j] for j in content],
+            "phoneme_distance": 1.0, "probability": None if prob is None else round(prob, 3),
+            "why": "not confident" if prob is not None and prob < min_probability else ""}
+
+
 def content_word_errors(wer: WordError, probabilities: Sequence[float | None] | None = None, *,
                         max_phoneme_distance: float = DEFAULT_MAX_PHONEME_DISTANCE,
                         min_probability: float = DEFAULT_MIN_PROBABILITY,
@@ -374,7 +404,11 @@ def content_word_errors(wer: WordError, probabilities: Sequence[float | None] | 
         hyp = [wer.hyp_words[j] for j in hyps]
         content = [w for w in ref if is_content_word(w)]
         if not ref:
-            continue  # insertions only: WER and the repeat check own extra words
+            added = _added(hyps, wer, probabilities, min_probability)
+            if added is not None:
+                (errors if not added["why"] else excused).append(added)
+                count += 0 if added["why"] else len(added["content"])
+            continue
         digits = any(ch.isdigit() for ch in " ".join(ref + hyp))
         dist = phoneme_distance(_said(ref), _said(hyp)) if hyp else 1.0
         prob = _confidence(hyps or [j for j in (at - 1, at) if 0 <= j < len(wer.hyp_words)],

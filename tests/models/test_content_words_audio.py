@@ -62,3 +62,18 @@ def test_a_kokoro_voice_passes_clean_and_fails_swapped(voice: str, text: str, sw
     bad = analyze(*_kokoro(swapped, voice, tmp_path_factory), text, ASR)
     result = judge("wer", bad, resolve())
     assert not result.passed and "content_word_errors 2" in result.message, (bad.transcript.text, result.message)
+
+
+# a word the text does not have, said by the take (a hallucinated word), in a sentence WER alone passes
+LIBRARY = "The library closes early on public holidays."
+LIBRARY_ADDED = "The library closes early on public holidays quickly."
+
+
+def test_an_added_content_word_fails_wer_with_the_word_named(piper_stack) -> None:
+    bad = analyze(*_take(piper_stack, LIBRARY_ADDED), LIBRARY, ASR)
+    assert bad.wer.wer <= resolve()["wer"]  # one extra word in eight
+    result = judge("wer", bad, resolve())
+    assert not result.passed, bad.transcript.text
+    assert "content_word_errors 1" in result.message and "“quickly” added" in result.message
+    clean = analyze(*_take(piper_stack, LIBRARY), LIBRARY, ASR)
+    assert judge("wer", clean, resolve()).passed, clean.transcript.text

@@ -129,3 +129,40 @@ def test_check_wer_fails_on_a_content_word_with_the_words_in_the_message():
     ok = word_error(MUSEUM, MUSEUM)
     ev = SimpleNamespace(wer=ok, content_words=content_word_errors(ok, None), transcript=Transcript(MUSEUM))
     assert judge("wer", ev, resolve()).passed
+
+
+REPORT = "Please send the report by Friday afternoon."
+
+
+def test_an_added_content_word_heard_with_confidence_counts():
+    heard = "Please send the report by Friday afternoon garden."
+    w = word_error(REPORT, heard)
+    assert w.wer < 0.20  # one extra word in seven: WER alone passes it
+    c = content_word_errors(w, [0.9] * len(w.hyp_words))
+    assert c.count == 1 and c.describe() == "“garden” added"
+    assert c.errors[0]["ref"] == [] and c.errors[0]["content"] == ["garden"]
+
+
+def test_an_added_word_heard_unsure_is_excused():
+    w = word_error(REPORT, "Please send the report by Friday afternoon garden.")
+    unsure = [0.9] * len(w.hyp_words)
+    unsure[w.hyp_words.index("garden")] = 0.3
+    c = content_word_errors(w, unsure)
+    assert c.count == 0 and c.excused[0]["why"] == "not confident"
+
+
+@pytest.mark.parametrize("heard", [
+    "Please send the report by Friday Friday afternoon.",   # the text's own word again: the repeat check's
+    "Please send the report to them by Friday afternoon.",  # function words: WER's
+    "Oh, please send the report by Friday afternoon.",      # an interjection
+])
+def test_added_words_the_text_has_or_function_words_do_not_count(heard):
+    w = word_error(REPORT, heard)
+    c = content_word_errors(w, [0.99] * len(w.hyp_words))
+    assert c.count == 0 and not c.errors
+
+
+def test_an_added_word_next_to_a_wrong_one_is_judged_with_it():
+    # "commas" -> "calm as": the split's extra word belongs to the substitution's region, not an addition
+    w = word_error("this test mixes pauses, commas", "this test mixes pauses, calm as")
+    assert content_word_errors(w, [0.99] * len(w.hyp_words)).count == 0
