@@ -61,3 +61,34 @@ PAIRS: list[tuple[str, str]] = [
 
 TUNE = PAIRS[:24]
 HOLDOUT = PAIRS[24:]
+
+#: Written 2026-12-05 after bench/content_words_forced.py's limits were seen on the 48 above,
+#: to check them on texts never run (set "fresh" of calibrate_content_words.py): 24 new
+#: sentences, one or two content words swapped (four swap two), as before.
+FRESH: list[tuple[str, str]] = [
+    ("The farmer sold twelve eggs at the market.", "The farmer sold twelve apples at the market."),
+    ("Her brother works as a nurse in Denver.", "Her brother works as a teacher in Denver."),
+    ("The museum shows paintings from the old harbor.", "The museum shows photographs from the old harbor."),
+    ("We drove to the coast on Saturday morning.", "We drove to the mountains on Saturday morning."),
+    ("Put the milk back in the fridge, please.", "Put the butter back in the fridge, please."),
+    ("The printer on the second floor is broken.", "The printer on the third floor is broken."),
+    ("My grandfather grew tomatoes and beans.", "My grandfather grew potatoes and beans."),
+    ("The meeting moved to room forty two.", "The meeting moved to room fifty two."),
+    ("A small boat crossed the quiet river.", "A small plane crossed the quiet valley."),
+    ("Lisa found her keys under the sofa.", "Lisa found her glasses under the sofa."),
+    ("The soup needs more pepper and garlic.", "The soup needs more salt and garlic."),
+    ("Our neighbor walks his dog every evening.", "Our neighbor feeds his dog every evening."),
+    ("The train from Berlin arrives at noon.", "The train from Vienna arrives at noon."),
+    ("Turn off the lights when you leave the office.", "Turn off the heater when you leave the office."),
+    ("The students wrote an essay about the ocean.", "The students wrote a poem about the ocean."),
+    ("This jacket costs ninety dollars.", "This jacket costs sixty dollars."),
+    ("The baby slept quietly in the car.", "The baby cried loudly in the car."),
+    ("He repaired the fence behind the barn.", "He painted the fence behind the barn."),
+    ("The hotel offers free breakfast to every guest.", "The hotel offers free parking to every guest."),
+    ("Nina bought fresh flowers for her mother.", "Nina bought fresh bread for her mother."),
+    ("The clock in the hall stopped at midnight.", "The clock in the hall stopped at noon."),
+    ("Wear warm boots when you hike in winter.", "Wear warm gloves when you hike in winter."),
+    ("The doctor asked him to drink more water.", "The nurse asked him to drink more tea."),
+    ("Sam left his umbrella on the bus.", "Sam left his wallet on the bus."),
+]
+

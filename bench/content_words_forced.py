@@ -10,7 +10,7 @@ the clean takes still flagged and the swap takes still caught if a region whose 
 words reach that forced probability were excused. Not used by the gate (docs/CALIBRATION.md,
 "Forcing the text: a second opinion from the same model").
 
-    PYTHONPATH=. .venv/bin/python bench/content_words_forced.py [--json OUT]
+    PYTHONPATH=. .venv/bin/python bench/content_words_forced.py [--sets fresh] [--json OUT]
 
 Takes and transcripts come from calibrate_content_words.py's cache (run it first); only the
 forced alignment is computed here (~3 min on 2 cores).
@@ -68,13 +68,14 @@ class Forcer:
         return out
 
 
-def flagged_regions(force: Forcer, cache: Path) -> list[dict]:
+def flagged_regions(force: Forcer, cache: Path, sets: list[str]) -> list[dict]:
     rows = []
-    takes = [(name, voice, params, text, said, kind) for name in ("tune", "holdout", "kokoro")
+    takes = [(name, voice, params, text, said, kind) for name in sets
              for voice, params in C.VOICES[name] for text, sw in C.pairs_of(name)
              for kind, said in (("clean", text), ("swap", sw))]
-    takes += [("tune", voice + " (held-out params)", params, text, text, "clean")
-              for voice, params in C.ADDED_VOICES[:1] for text, _ in C.TUNE]
+    if "tune" in sets:
+        takes += [("tune", voice + " (held-out params)", params, text, text, "clean")
+                  for voice, params in C.ADDED_VOICES[:1] for text, _ in C.TUNE]
     for name, voice, params, text, said, kind in takes:
         engine = C.engine_of(voice.split(" (")[0])
         t = C.transcribe(said, engine, params, cache)
@@ -118,8 +119,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", type=Path, default=Path("/tmp/luxgate-content-words"))
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--sets", default="tune,holdout,kokoro",
+                    help="of calibrate_content_words.py; 'fresh' was written after the limits were seen")
     a = ap.parse_args()
-    rows = flagged_regions(Forcer(), a.cache)
+    rows = flagged_regions(Forcer(), a.cache, a.sets.split(","))
     if a.json:
         a.json.write_text(json.dumps(rows, indent=1))
     print(table(rows))
