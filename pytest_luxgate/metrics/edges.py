@@ -285,7 +285,7 @@ class _Context:
         room = None if bg is None else bg - self.level_db
         floor = -np.inf if room is None else room + ROOM_MARGIN_DB
         self.gap_db, self.edge_db = max(GAP_DB, floor), max(EDGE_DB, floor)
-        self.letters = [_letters(w.text) for w in self.words]  # each word's, once: anchors, rate, caps
+        self.letters = [_letters(w.text) for w in self.words]  # each word's, once, for anchors and rate
         self.first, self.last, self.anchored, self.edge_letters = _anchors(self.words, expected_text, self.letters)
         self.s_per_char = _speaking_rate(self.words, self.first, self.last, self.letters)
 
@@ -701,17 +701,17 @@ def _norm(text: str) -> str:
 _ACRONYM = re.compile(r"[A-Z]{2,}")
 
 
-def _letters(text: str, core: str | None = None) -> int:
+def _letters(text: str) -> int:
     """Letters as a proxy for spoken length: an acronym letter ("TTS") is said
-    as a syllable (~3 letters), a digit as a word (~4). `core`: `_norm(text)` if known."""
-    core = _norm(text) if core is None else core
+    as a syllable (~3 letters), a digit as a word (~4)."""
+    core = _norm(text)
     digits = sum(ch.isdigit() for ch in core)
     caps = sum(len(m) for m in _ACRONYM.findall(text))
     return max(1, len(core) + 3 * digits + 2 * caps)
 
 
 def _anchors(words: Sequence[Word], expected_text: str | None,
-             sizes: Sequence[int] | None = None) -> tuple[int, int, bool, dict[int, int]]:
+             sizes: Sequence[int]) -> tuple[int, int, bool, dict[int, int]]:
     """Indices of the ASR words standing for the first and last expected words.
 
     Exact token matches anchor the alignment (difflib keeps the longest common
@@ -724,7 +724,7 @@ def _anchors(words: Sequence[Word], expected_text: str | None,
     heard: then the words say nothing about where the speech is. The dict maps
     id(edge word) to the spoken letters of the expected words it stands for,
     when that is more than its own (digits, misheard multi-word spans).
-    `sizes`: the words' `_letters`, where the caller has them.
+    `sizes`: the words' `_letters`.
     """
     n = len(words)
     if n == 0:
@@ -740,8 +740,6 @@ def _anchors(words: Sequence[Word], expected_text: str | None,
         return 0, n - 1, False, {}
     i0, j0 = blocks[0].a, blocks[0].b
     i1, j1 = blocks[-1].a + blocks[-1].size - 1, blocks[-1].b + blocks[-1].size - 1
-    if sizes is None:
-        sizes = [_letters(w.text, core) for w, core in zip(words, asr)]
     lead_letters = sum(_letters(x) for x in raw[:i0])
     trail_letters = sum(_letters(x) for x in raw[i1 + 1:])
     first = _cover(sizes, range(j0 - 1, -1, -1), lead_letters, j0)
@@ -773,12 +771,10 @@ def _cover(sizes: Sequence[int], order: range, letters: int, start: int) -> int:
     return idx
 
 
-def _speaking_rate(words: Sequence[Word], first: int, last: int, sizes: Sequence[int] | None = None) -> float:
+def _speaking_rate(words: Sequence[Word], first: int, last: int, sizes: Sequence[int]) -> float:
     """Seconds per letter from the words between the anchors (their Whisper times
     are reliable), median so one stretched word does not skew it. `sizes`: the
-    words' `_letters`, where the caller has them."""
-    if sizes is None:
-        sizes = [_letters(w.text) for w in words]
+    words' `_letters`."""
     inner = [(w, k) for w, k in zip(words[first + 1:last], sizes[first + 1:last]) if k >= 2 and w.end > w.start]
     if len(inner) < 2:
         return DEFAULT_S_PER_CHAR

@@ -146,19 +146,21 @@ class _Frames:
                 return i
             step *= 2
 
+    def could_be_noise(self, lo: int = 0, hi: int | None = None) -> np.ndarray:
+        """Frame indices in [lo, hi) that a noise run over [lo, hi) could hold, from the level
+        alone: a frame under NOISE_LEVEL_DB is never noise, so a noise run lies within a run of
+        loud frames (holes bridged alike) holding at least MIN_RUN of them."""
+        return lo + np.nonzero(_in_long_runs(self.level[lo:hi] > NOISE_LEVEL_DB, MIN_RUN, MAX_HOLE))[0]
+
     def noise(self, lo: int, hi: int) -> np.ndarray:
         """`noise_frames` of frames [lo, hi), except that frames that cannot be in a run kept
-        by `_noise_runs` over [lo, hi) read False unmeasured: a frame under NOISE_LEVEL_DB is
-        never noise, so a noise run lies within a run of loud frames (holes bridged alike)
-        holding at least MIN_RUN of them."""
-        loud = _in_long_runs(self.level[lo:hi] > NOISE_LEVEL_DB, MIN_RUN, MAX_HOLE)
-        rows = lo + np.nonzero(loud)[0]
+        by `_noise_runs` over [lo, hi) (`could_be_noise`) read False unmeasured."""
+        rows = self.could_be_noise(lo, hi)
         self.need_aper(rows)
         self.need_shape(rows)
-        aper, low, kurt = self.aper[rows], self.low[rows], self.kurt[rows]
         out = np.zeros(max(0, min(hi, self.n) - lo), dtype=bool)
-        out[rows - lo] = (((aper >= NOISE_APERIODICITY) & (low > SIBILANT_LOW_DB))
-                          | ((aper >= VOICED_APERIODICITY) & (kurt > CRACKLE_KURTOSIS)))
+        out[rows - lo] = noise_frames({"t": self.t[rows], "level": self.level[rows], "aper": self.aper[rows],
+                                       "low": self.low[rows], "kurt": self.kurt[rows]})
         return out
 
 
@@ -324,9 +326,9 @@ def lead_noise(x: np.ndarray, sr: int, level_db: float, onset: float) -> tuple[f
     fr = _Frames(x, sr, level_db, a, min(len(x) / sr, onset + SEARCH_S))
     if fr.n == 0:
         return None
-    # no noise run can start before onset + TOUCH_S: known from the level alone (see
-    # _Frames.noise), before any voicing or spectrum is measured
-    could = np.nonzero(_in_long_runs(fr.level > NOISE_LEVEL_DB, MIN_RUN, MAX_HOLE))[0]
+    # no noise run can start before onset + TOUCH_S: known from the level alone, before any
+    # voicing or spectrum is measured
+    could = fr.could_be_noise()
     if not could.size or fr.t[could[0]] > onset + TOUCH_S:
         return None
     v = fr.first_voiced_run(VOICED_MIN_RUN)
@@ -346,7 +348,7 @@ def tail_noise(x: np.ndarray, sr: int, level_db: float, offset: float) -> tuple[
     if fr.n == 0:
         return None
     # ...nor end after offset - TOUCH_S (a word's decay is quieter than NOISE_LEVEL_DB by then)
-    could = np.nonzero(_in_long_runs(fr.level > NOISE_LEVEL_DB, MIN_RUN, MAX_HOLE))[0]
+    could = fr.could_be_noise()
     if not could.size or fr.t[could[-1]] + FRAME_S < offset - TOUCH_S:
         return None
     v = fr.first_voiced_run(VOICED_MIN_RUN, from_end=True)

@@ -138,40 +138,9 @@ def window_rms(audio: np.ndarray, sample_rate: int, win_s: float, hop_s: float,
         seg = x[start:stop]
         return np.array([start / sample_rate]), np.array([np.sqrt(np.mean(seg ** 2))])
     idx = np.arange(0, stop - start - win + 1, hop)
-    below, upto = _running_energy(np.ascontiguousarray(x), start, win, hop, len(idx))
+    ((below, upto),) = _edge_energies(np.ascontiguousarray(x[start:stop]), [(idx, win)])
     power = np.maximum((upto - below) / win, 0.0)
     return (start + idx) / sample_rate, np.sqrt(power)
-
-
-@compiled
-def _running_energy(x: np.ndarray, start: int, win: int, hop: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """c[k * hop] and c[k * hop + win] for k < n, where c = [0, cumsum(x[start:] ** 2)].
-
-    The same additions in the same order as numpy's cumsum (one per sample), so the same
-    bits; but the running sum is only kept where a window starts or ends, not as an array
-    as long as the clip (three passes and temporaries of 13 MB each on a 73 s take, and the
-    detectors call this eight times per take). The inner loop only adds: it runs to the next
-    window edge, then records (a test per sample for both edges took 2.5x as long)."""
-    below = np.empty(n)
-    upto = np.empty(n)
-    acc = 0.0
-    p = 0  # samples summed so far
-    k_lo = k_hi = 0
-    while k_hi < n:
-        nxt = k_hi * hop + win
-        if k_lo < n and k_lo * hop < nxt:
-            nxt = k_lo * hop
-        while p < nxt:
-            v = x[start + p]
-            acc = acc + v * v
-            p += 1
-        if k_lo < n and p == k_lo * hop:
-            below[k_lo] = acc
-            k_lo += 1
-        if p == k_hi * hop + win:
-            upto[k_hi] = acc
-            k_hi += 1
-    return below, upto
 
 
 def window_rms_many(audio: np.ndarray, sample_rate: int,
@@ -180,32 +149,43 @@ def window_rms_many(audio: np.ndarray, sample_rate: int,
     samples instead of one each (the running sums at the windows' edges are the same
     numbers, summed in the same order, so each result has `window_rms`'s bits)."""
     x = np.ascontiguousarray(np.asarray(audio, dtype=np.float64).reshape(-1))
-    sizes, edges = [], []
-    for win_s, hop_s in windows:
-        win = max(1, round(win_s * sample_rate))
-        hop = max(1, round(hop_s * sample_rate))
-        idx = np.arange(0, len(x) - win + 1, hop)
-        sizes.append((win, idx))
-        edges += [idx, idx + win]
-    pos = np.concatenate(edges)
+    sizes = [(max(1, round(win_s * sample_rate)), max(1, round(hop_s * sample_rate))) for win_s, hop_s in windows]
+    starts = [np.arange(0, len(x) - win + 1, hop) for win, hop in sizes]
+    sums = iter(_edge_energies(x, [(idx, win) for idx, (win, _) in zip(starts, sizes) if len(idx)]))
+    out = []
+    for (win_s, hop_s), (win, _), idx in zip(windows, sizes, starts):
+        if len(idx) == 0:  # shorter than one window: window_rms's own answer
+            out.append(window_rms(x, sample_rate, win_s, hop_s))
+            continue
+        below, upto = next(sums)
+        out.append((idx / sample_rate, np.sqrt(np.maximum((upto - below) / win, 0.0))))
+    return out
+
+
+def _edge_energies(x: np.ndarray, windows: Sequence[tuple[np.ndarray, int]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each (window starts `idx`, length `win`): (c[idx], c[idx + win]) where
+    c = [0, cumsum(x ** 2)], from one running sum over x. The same additions in the same
+    order as numpy's cumsum (one per sample), so the same bits; but the sum is only kept
+    where a window starts or ends, not as an array as long as the clip (three passes and
+    temporaries of 13 MB each on a 73 s take, and the detectors call this eight times per
+    take)."""
+    if not windows:
+        return []
+    pos = np.concatenate([p for idx, win in windows for p in (idx, idx + win)])
     order = np.argsort(pos, kind="stable")
     energy = np.empty(len(pos))
     energy[order] = _energy_at(x, pos[order])
     out, k = [], 0
-    for (win_s, hop_s), (win, idx) in zip(windows, sizes):
-        if len(idx) == 0:  # shorter than one window: window_rms's own answer
-            out.append(window_rms(x, sample_rate, win_s, hop_s))
-            continue
-        below, upto = energy[k:k + len(idx)], energy[k + len(idx):k + 2 * len(idx)]
+    for idx, _ in windows:
+        out.append((energy[k:k + len(idx)], energy[k + len(idx):k + 2 * len(idx)]))
         k += 2 * len(idx)
-        out.append((idx / sample_rate, np.sqrt(np.maximum((upto - below) / win, 0.0))))
     return out
 
 
 @compiled
 def _energy_at(x: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """c[p] for each p of the ascending `pos`, where c = [0, cumsum(x ** 2)]: the additions of
-    `_running_energy` from sample 0, in the same order."""
+    """c[p] for each p of the ascending `pos`, where c = [0, cumsum(x ** 2)]. The inner loop
+    only adds, up to the next position (a test per sample took 2.5x as long)."""
     out = np.empty(len(pos))
     acc = 0.0
     p = 0

@@ -54,7 +54,19 @@ def test_window_rms_equals_the_cumsum_formula(seed: int) -> None:
         t, rms = _off_main_thread(lambda: level.window_rms(x, sr, win_s, hop_s, start, stop))
         want = np.sqrt(_numpy_window_power(x.astype(np.float64), start, stop, win, hop))
         assert rms.tobytes() == want.tobytes() and len(t) == len(want)
-    assert level._running_energy.dispatcher().signatures  # compiled, not the Python function
+    assert level._energy_at.dispatcher().signatures  # compiled, not the Python function
+
+
+@pytest.mark.parametrize("sr", [16_000, 22_050, 48_000])
+def test_window_rms_many_equals_window_rms_for_each_window(sr: int) -> None:
+    rng = np.random.default_rng(sr)
+    x = (rng.standard_normal(int(1.7 * sr)) * 0.2).astype(np.float32)
+    windows = [(0.02, 0.01), (0.05, 0.01), (0.03, 0.03), (5.0, 0.01)]  # the last: longer than the clip
+    many = level.window_rms_many(x, sr, windows)
+    assert len(many) == len(windows)
+    for (win_s, hop_s), (t, rms) in zip(windows, many):
+        t1, rms1 = level.window_rms(x, sr, win_s, hop_s)
+        assert t.tobytes() == t1.tobytes() and rms.tobytes() == rms1.tobytes()
 
 
 def _numpy_yin_minimum(fr: np.ndarray, r: np.ndarray, win: int, tmax: int, tmin: int) -> np.ndarray:
