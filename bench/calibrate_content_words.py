@@ -38,7 +38,9 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from content_word_texts import FRESH, HOLDOUT, TUNE  # noqa: E402
 import speech_corpus as corpus  # noqa: E402
 
+from pytest_luxgate.asr.base import Forced  # noqa: E402
 from pytest_luxgate.core.types import Transcript, Word  # noqa: E402
+from pytest_luxgate.judging.analysis import judge_content_words  # noqa: E402
 from pytest_luxgate.metrics.content_words import (  # noqa: E402
     DEFAULT_MAX_PHONEME_DISTANCE,
     DEFAULT_MAX_RARE_PHONEME_DISTANCE,
@@ -54,6 +56,10 @@ from pytest_luxgate.metrics.text import word_error  # noqa: E402
 ASR = "faster-whisper:base"
 #: --cached-only: judge only the takes already transcribed (a partial table while a run fills the cache)
 CACHED_ONLY = False
+#: --no-forced turns the forced second opinion (metrics/content_words.py) off, to see the rule without it
+FORCED = True
+#: force the text on the 16-bit samples the gate keeps (bench/content_words_forced.py --as-saved)
+AS_SAVED = False
 
 VOICES = {
     "tune": [("piper", dict(seed=1)), ("espeak en-us+m3", dict(voice="en-us+m3", speed=160))],
@@ -144,7 +150,12 @@ def _isa() -> str:
 
 
 def transcribe(text: str, voice: str, params: dict, cache: Path, fault: str = "") -> Transcript:
-    ident = [text, voice, params, ASR] + ([_isa()] if _isa() != "native" else [])
+    from pytest_luxgate.run.cache import asr_identity
+
+    # the gate's own transcript identity (feature code, ISA, threads, package versions): a change
+    # to any of them is a new transcript, as in the gate's cache (before 2026-12-05 the key was
+    # the ASR name alone, and cached words lagged the code by up to 0.055 in probability)
+    ident = [text, voice, params, asr_identity(ASR)]
     if fault:
         ident.append(fault)
     key = hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
@@ -165,12 +176,51 @@ def transcribe(text: str, voice: str, params: dict, cache: Path, fault: str = ""
     return t
 
 
-def judge(text: str, t: Transcript, max_dist: float, min_prob: float | None):
+def forced(said: str, voice: str, params: dict, cache: Path, text: str, fault: str = "") -> Forced:
+    """The gate's second opinion: Whisper base forced to `text` on the take of `said` (cached;
+    the key holds CT2_FORCE_CPU_ISA and AS_SAVED, which bench/content_words_forced.py varies)."""
+    from pytest_luxgate.asr.faster_whisper_backend import FORCE_COMPUTE_TYPE
+
+    ident = [said, voice, params, ASR, "forced", text, fault, os.environ.get("CT2_FORCE_CPU_ISA"), AS_SAVED,
+             FORCE_COMPUTE_TYPE]
+    path = cache / f"forced-{hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]}.json"
+    if path.exists():
+        got = json.loads(path.read_text())
+        return None if got is None else tuple((w, p) for w, p in got)
+    from pytest_luxgate.asr import get_asr
+    from pytest_luxgate.core.audio import as_saved
+
+    audio, sr = take(said, voice, params, cache)
+    if fault == "reversed":
+        audio = audio[::-1].copy()
+    if AS_SAVED:
+        audio = as_saved(audio, sr)
+    got = get_asr(ASR).force(audio, sr, text)
+    path.write_text(json.dumps(got))
+    return got
+
+
+def judge(text: str, t: Transcript, max_dist: float, min_prob: float | None,
+          force: Callable[[], Forced] | None = None):
+    """`force`: the take's forced second opinion, asked (as the gate asks it) only when a
+    region with reference words would count; None or --no-forced: not asked."""
     w = word_error(text, t.text)
     probs = hyp_probabilities(w.hyp_words, [(x.text, x.probability) for x in t.words]) \
         if min_prob is not None else None
-    return w, content_word_errors(w, probs, max_phoneme_distance=max_dist,
-                                  min_probability=min_prob if min_prob is not None else 0.0)
+    kw = dict(max_phoneme_distance=max_dist, min_probability=min_prob if min_prob is not None else 0.0,
+              rare=rare_words(text))  # as the gate judges (judging/analysis.judge_content_words)
+    c = content_word_errors(w, probs, **kw)
+    if FORCED and force is not None and any(e["ref"] for e in c.errors):
+        f = force()
+        if f is not None:
+            c = content_word_errors(w, probs, forced=hyp_probabilities(w.ref_words, f), **kw)
+    return w, c
+
+
+def forced_reference(w, said: str, voice: str, params: dict, cache: Path, text: str) -> list[float | None] | None:
+    """Each reference word's forced probability (the takes are all under one 30 s window)."""
+    got = forced(said, voice, params, cache, text)
+    return None if got is None else hyp_probabilities(w.ref_words, got)
 
 
 def run(sets: list[str], cache: Path, max_dist: float, min_prob: float | None, dump: bool) -> list[dict]:
@@ -182,7 +232,8 @@ def run(sets: list[str], cache: Path, max_dist: float, min_prob: float | None, d
                    "missed": [], "alarms": []}
             for clip, text in corpus.HUMAN_TEXTS.items():
                 t = transcribe(text, "human", {"clip": clip}, cache)
-                w, c = judge(text, t, max_dist, min_prob)
+                w, c = judge(text, t, max_dist, min_prob,
+                             lambda: forced(text, "human", {"clip": clip}, cache, text))
                 row["clean"] += 1
                 row["fa"] += c.count > 0
                 row["wer_fa"] += w.wer > 0.20
@@ -204,7 +255,8 @@ def run(sets: list[str], cache: Path, max_dist: float, min_prob: float | None, d
             for text, swapped in pairs:
                 for kind, said in (("clean", text), ("swap", swapped)):
                     t = transcribe(said, engine, params, cache)
-                    w, c = judge(text, t, max_dist, min_prob)
+                    w, c = judge(text, t, max_dist, min_prob,
+                                 lambda: forced(said, engine, params, cache, text))
                     flagged = c.count > 0
                     if kind == "clean":
                         row["clean"] += 1
@@ -270,9 +322,10 @@ def main() -> None:
                     help="test_wer on takes that add one content word (middle, end), all 48 texts")
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--cached-only", action="store_true", help="--slips on the takes already transcribed")
+    ap.add_argument("--no-forced", action="store_true", help="the rule without the forced second opinion")
     a = ap.parse_args()
-    global CACHED_ONLY
-    CACHED_ONLY = a.cached_only
+    global CACHED_ONLY, FORCED
+    CACHED_ONLY, FORCED = a.cached_only, not a.no_forced
     a.cache.mkdir(parents=True, exist_ok=True)
     if a.added:
         print(additions(a.cache, a.verbose))
@@ -376,8 +429,8 @@ def additions(cache: Path, verbose: bool) -> str:
                 said = text if kind == "clean" else added(text, kind)
                 t = transcribe(said, engine, params, cache)
                 w = word_error(text, t.text)
-                probs = hyp_probabilities(w.hyp_words, [(x.text, x.probability) for x in t.words])
-                c = content_word_errors(w, probs, rare=rare_words(text))
+                c = judge_content_words(w, t.words, text, lambda: forced_reference(w, said, engine, params, cache, text)
+                                        if FORCED else None)
                 over = sounds_alike_wer(w).wer > 0.20
                 n, cw, wer, either = n + 1, cw + (c.count > 0), wer + over, either + (c.count > 0 or over)
                 if verbose and (c.count > 0 or over) == (kind == "clean"):

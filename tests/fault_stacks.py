@@ -366,3 +366,14 @@ class MainThreadProbe(ThreadProbe):
 
     name = "main_thread_probe"
     overlap = False
+
+
+class SaysOtherWords(PiperStack):
+    """Says two content words other than the text's ("stadium" for "museum", "Mondays" for
+    "Sundays"): a TTS that reads the wrong words, clearly."""
+
+    name = "says_other_words"
+
+    def synthesize(self, text: str, prompt: Any, params: dict[str, Any], seed: int) -> Synthesized:
+        return super().synthesize(text.replace("museum", "stadium").replace("Sundays", "Mondays"),
+                                  prompt, params, seed)

@@ -630,3 +630,9 @@ def human_clip(name: str) -> Clip:
     t, rms = window_rms(audio, sr, 0.01, 0.005)
     above = np.nonzero(db(rms) > (room if room is not None else -120.0) + 6.0)[0]
     return Clip(name, audio, sr, HUMAN_TEXTS[name], float(t[above[0]]), float(t[above[-1]] + 0.01))
+
+
+def stack_take(stack: Any, text: str, seed: int = 3) -> tuple[np.ndarray, int]:
+    """A gate stack's take of `text` at its default parameters (audio, rate)."""
+    out = stack.synthesize(text, None, stack.default_params(), seed)
+    return out.audio, out.sample_rate

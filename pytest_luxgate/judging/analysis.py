@@ -6,15 +6,17 @@ call this, so a take is judged the same way everywhere.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Collection
+from typing import Any, Callable, Collection, Sequence
 
 import numpy as np
 
 from ..asr import get_asr
-from ..core.types import Segment, Transcript
+from ..asr.base import Forcer, force_text
+from ..core.types import Segment, Transcript, Word
 from ..listeners.vad import VAD_RATE, speech_segments, to_16k
 from ..metrics.content_words import (
     ContentWordErrors,
@@ -44,6 +46,7 @@ from ..metrics.text import (
     word_error,
 )
 from .checks import CHECKS, LISTENERS, REPORTED
+from .forcing import forced_reference
 
 
 @dataclass
@@ -120,11 +123,14 @@ class Evidence:
 
 def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
             seams: list[float] | None = None,
-            transcriber: Callable[[np.ndarray, int], Transcript] | None = None) -> Evidence:
+            transcriber: Callable[[np.ndarray, int], Transcript] | None = None,
+            forcer: Forcer | None = None) -> Evidence:
     """Transcribe, segment and measure one take (`asr` is a get_asr spec).
 
     `transcriber` replaces `get_asr(asr).transcribe` (the plugin's persistent
-    cache passes one that loads the model only on a miss).
+    cache passes one that loads the model only on a miss), and `forcer` the
+    backend's `force` (the second opinion on content words; a backend without
+    one gives none).
 
     `seams`: the take's chunk joins in seconds ([] for a one-pass take); when
     they are unknown (None) the whole file is scanned for clicks instead.
@@ -151,9 +157,8 @@ def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
     evidence = Evidence(
         text=text, duration_s=len(audio) / sample_rate, transcript=transcript, segments=segments,
         wer=wer,
-        content_words=content_word_errors(
-            wer, hyp_probabilities(wer.hyp_words, [(w.text, w.probability) for w in words]),
-            rare=rare_words(text)),
+        content_words=judge_content_words(wer, words, text, lambda: forced_reference(
+            wer, words, text, audio, sample_rate, _forcer(asr, transcriber, forcer))),
         wer_counted=sounds_alike_wer(wer),
         repeats=repeat_metrics(text, transcript.text, wer=wer),
         loops=audio_loops(audio_16k, VAD_RATE),
@@ -172,6 +177,32 @@ def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
             evidence.measured[row.name] = row.measure(evidence, audio, sample_rate)
     timings["analysis_s"] = round(time.perf_counter() - t0, 3)
     return evidence
+
+
+def judge_content_words(wer: WordError, words: Sequence[Word], text: str,
+                        force: Callable[[], Sequence[float | None] | None]) -> ContentWordErrors:
+    """The content-word errors of a take. `force` gives each reference word's probability with
+    the recogniser forced to the text (forcing.forced_reference: one more encoder pass per
+    30 s), asked only when a region with reference words would count without it."""
+    heard = hyp_probabilities(wer.hyp_words, [(w.text, w.probability) for w in words])
+    rare = rare_words(text)
+    found = content_word_errors(wer, heard, rare=rare)
+    if not any(e["ref"] for e in found.errors):
+        return found
+    forced = force()
+    if forced is None:  # the backend cannot say: the regions count as heard
+        return found
+    return content_word_errors(wer, heard, rare=rare, forced=forced)
+
+
+def _forcer(asr: str, transcriber: Callable[..., Transcript] | None, forcer: Forcer | None) -> Forcer:
+    """Who forces the text: `forcer`; else the backend of `asr`, unless another `transcriber`
+    heard the take (a second opinion must come from the model that gave the first)."""
+    if forcer is not None:
+        return forcer
+    if transcriber is not None:
+        return lambda *_: None
+    return functools.partial(force_text, get_asr(asr))
 
 
 def prompt_background(audio: np.ndarray, sample_rate: int) -> float | None:

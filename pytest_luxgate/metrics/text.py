@@ -303,6 +303,20 @@ class WordError:
             j = gap_end
         return " ".join(out)
 
+    def matches(self) -> list[tuple[int, int]]:
+        """(reference index, heard index) of every word heard right, in order: the words
+        ``pairs`` leaves out, one for one between its differences."""
+        out: list[tuple[int, int]] = []
+        r = h = 0
+        for p in self.pairs:
+            while r < p["ref_index"] and h < p["hyp_index"]:
+                out.append((r, h))
+                r, h = r + 1, h + 1
+            r = p["ref_index"] + 1 if p["op"] != "insert" else r
+            h = p["hyp_index"] + 1 if p["op"] != "delete" else h
+        out += [(r + k, h + k) for k in range(min(len(self.ref_words) - r, len(self.hyp_words) - h))]
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(
@@ -312,6 +326,28 @@ class WordError:
             diff=self.diff(),
         )
         return data
+
+
+def word_sources(normalised: Sequence[str], raw: Sequence[str]) -> list[tuple[int, ...]]:
+    """For each of ``normalised`` (a whole text normalised, split words joined: ``WordError``'s
+    words), the indices of the ``raw`` words (as written or heard, each normalised on its own)
+    it comes from; empty where nothing lines up. A word made of several ("twenty first" ->
+    "21", "ninety dollars" -> "$90") comes from them all."""
+    tokens: list[str] = []
+    owner: list[int] = []
+    for i, word in enumerate(raw):
+        for token in normalize_words(word):
+            tokens.append(token)
+            owner.append(i)
+    out: list[tuple[int, ...]] = [()] * len(normalised)
+    for op, i0, i1, j0, j1 in SequenceMatcher(None, list(normalised), tokens, autojunk=False).get_opcodes():
+        if op == "equal":
+            for k in range(i1 - i0):
+                out[i0 + k] = (owner[j0 + k],)
+        elif op == "replace":
+            for k in range(i0, i1):
+                out[k] = tuple(sorted(set(owner[j0:j1])))
+    return out
 
 
 def _pairs(ref: Sequence[str], hyp: Sequence[str], chunks: Sequence[Any]) -> list[dict[str, Any]]:

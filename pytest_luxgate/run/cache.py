@@ -45,8 +45,8 @@ from typing import Any
 
 import numpy as np
 
-from ..asr.base import CPU_THREADS
-from ..asr.faster_whisper_backend import ISA_VAR
+from ..asr.base import CPU_THREADS, Forced, force_text
+from ..asr.faster_whisper_backend import FORCE_COMPUTE_TYPE, ISA_VAR
 from ..core.atomic import write_file_atomic
 from ..core.types import Transcript, Word
 from ..judging.checks import LISTENERS
@@ -224,6 +224,20 @@ class ContentCache:
                 "model": t.model, "language": t.language}
         self.put("asr", key, ".json", json.dumps(blob).encode())
 
+    def get_forced(self, key: str) -> tuple[bool, Forced]:
+        """(found, the forced words or None: the backend could not force that take)."""
+        data = self.get("asr", key, ".forced.json")
+        if data is None:
+            return False, None
+        try:
+            d = json.loads(data)
+            return True, None if d is None else tuple((str(w), float(p)) for w, p in d)
+        except Exception:
+            return False, None
+
+    def put_forced(self, key: str, forced: Forced) -> None:
+        self.put("asr", key, ".forced.json", json.dumps(None if forced is None else [list(w) for w in forced]).encode())
+
     def transcriber(self, asr_spec: str, backend: Callable[[], Any]) -> CachingTranscriber:
         return CachingTranscriber(self, asr_spec, backend)
 
@@ -271,15 +285,29 @@ class CachingTranscriber:
         self.ident = asr_identity(asr_spec)
         self.hit: bool | None = None
 
+    def _key(self, audio: np.ndarray, sample_rate: int, **more: str) -> str:
+        return digest({"asr": self.ident, "rate": int(sample_rate),
+                       "audio": hashlib.sha256(audio.tobytes()).hexdigest(), **more})
+
     def __call__(self, audio: np.ndarray, sample_rate: int) -> Transcript:
         audio = np.ascontiguousarray(audio, dtype=np.float32)
-        key = digest({"asr": self.ident, "rate": int(sample_rate),
-                      "audio": hashlib.sha256(audio.tobytes()).hexdigest()})
+        key = self._key(audio, sample_rate)
         got = self.cache.get_transcript(key)
         self.hit = got is not None
         if got is None:
             got = self.backend().transcribe(audio, sample_rate)
             self.cache.put_transcript(key, got)
+        return got
+
+    def force(self, audio: np.ndarray, sample_rate: int, text: str) -> Forced:
+        """The backend's `force` (asr.base.ForcingBackend), kept like a transcript: a warm
+        rerun of a cell whose content words were questioned loads no model either."""
+        audio = np.ascontiguousarray(audio, dtype=np.float32)
+        key = self._key(audio, sample_rate, forced=text, precision=FORCE_COMPUTE_TYPE)
+        found, got = self.cache.get_forced(key)
+        if not found:
+            got = force_text(self.backend(), audio, sample_rate, text)
+            self.cache.put_forced(key, got)
         return got
 
 

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..asr import get_asr
+from ..asr.base import Forced, Forcer, force_text
 from ..core.audio import as_saved, write_wav_atomic
 from ..core.types import Transcript
 from ..judging.analysis import (
@@ -70,6 +71,7 @@ from ..stacks.base import (
 )
 from .ahead import Ahead
 from .cache import (
+    CachingTranscriber,
     ContentCache,
     cache_get_take,
     cache_put_take,
@@ -262,7 +264,8 @@ class CellRunner:
         try:
             with self._first("hearing"):
                 evidence = analyze(made.take.audio, made.take.sample_rate, prep.scenario.text, self.asr_spec,
-                                   seams=made.take.seams, transcriber=self._locked(cached))
+                                   seams=made.take.seams, transcriber=self._locked(cached),
+                                   forcer=self._locked_force(cached))
         except Exception as exc:
             raise CellFailed(f"analysis failed: {type(exc).__name__}: {exc}") from exc
         evidence.prompt_background_db = self._prompt_background(cell)
@@ -301,6 +304,15 @@ class CellRunner:
         def locked(audio: np.ndarray, rate: int) -> Transcript:
             with self._asr_lock:
                 return (transcribe or get_asr(self.asr_spec).transcribe)(audio, rate)
+        return locked
+
+    def _locked_force(self, cached: CachingTranscriber | None) -> Forcer:
+        """The text forced on a take (the content-word rule's second opinion), through the cache
+        when there is one, under the ASR lock like `_locked`."""
+        def locked(audio: np.ndarray, rate: int, text: str) -> Forced:
+            with self._asr_lock:
+                return (cached.force(audio, rate, text) if cached is not None
+                        else force_text(get_asr(self.asr_spec), audio, rate, text))
         return locked
 
     def _over_takes(self, outs: list[CellOutcome]) -> CellOutcome:

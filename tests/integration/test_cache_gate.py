@@ -63,3 +63,26 @@ def test_explicit_cache_dir_and_cache_clear(pytester: pytest.Pytester) -> None:
     bad = run_gate(pytester, *args, "--luxgate-cache-size=lots")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     bad.stderr.fnmatch_lines(["*--luxgate-cache-size: expected bytes like 500M or 2G*"])
+
+
+MUSEUM = "The museum opens at nine in the morning, Monday to Friday, and on Sundays."
+
+
+def test_a_wrong_word_is_put_to_the_forced_text_once_and_the_answer_is_cached(pytester: pytest.Pytester) -> None:
+    d = pytester.mkdir("sc")
+    (d / "m.toml").write_text(f'id = "museum"\ntext = "{MUSEUM}"\n')
+    args = ("--luxgate-scenarios=sc", "--luxgate-scenario=museum", "--luxgate-cache-dir=lxcache")
+    stacks = "swapped=fault_stacks:SaysOtherWords"
+    res = run_gate(pytester, *args, stacks=stacks)
+    assert res.ret == pytest.ExitCode.TESTS_FAILED
+    cold = read_report(pytester)
+    wer = cold["cells"][0]["checks"]["wer"]
+    assert not wer["passed"] and "“museum” heard as “stadium” (forced to the text: p" in wer["message"], wer
+    forced = list((pytester.path / "lxcache" / "asr").rglob("*.forced.json"))
+    assert len(forced) == 1  # asked once: the one take with a region that would count
+
+    run_gate(pytester, *args, stacks=stacks)
+    warm = read_report(pytester)
+    assert _cached(warm) == {"museum": {"synthesis": True, "asr": True}}
+    assert warm["cells"][0]["checks"]["wer"]["message"] == wer["message"]
+    assert list((pytester.path / "lxcache" / "asr").rglob("*.forced.json")) == forced

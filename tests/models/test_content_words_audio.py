@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from speech_corpus import stack_take
 
 from pytest_luxgate.judging.analysis import analyze
 from pytest_luxgate.judging.checks import judge
@@ -13,13 +14,8 @@ TEXT = "The museum opens at nine in the morning, Monday to Friday, and on Sunday
 SWAPPED = "The stadium opens at nine in the morning, Monday to Friday, and on Mondays."
 
 
-def _take(stack, text: str):
-    out = stack.synthesize(text, None, stack.default_params(), 3)
-    return out.audio, out.sample_rate
-
-
 def test_swapped_content_words_fail_wer_with_the_words_named(piper_stack) -> None:
-    audio, rate = _take(piper_stack, SWAPPED)
+    audio, rate = stack_take(piper_stack, SWAPPED)
     ev = analyze(audio, rate, TEXT, ASR)
     assert all(w.probability is not None for w in ev.transcript.words)  # faster-whisper fills it
     assert ev.wer.wer <= resolve()["wer"]  # WER alone would pass this take
@@ -32,7 +28,7 @@ def test_swapped_content_words_fail_wer_with_the_words_named(piper_stack) -> Non
 
 
 def test_the_clean_take_passes(piper_stack) -> None:
-    audio, rate = _take(piper_stack, TEXT)
+    audio, rate = stack_take(piper_stack, TEXT)
     ev = analyze(audio, rate, TEXT, ASR)
     result = judge("wer", ev, resolve())
     assert result.passed, result.message
@@ -70,10 +66,10 @@ LIBRARY_ADDED = "The library closes early on public holidays quickly."
 
 
 def test_an_added_content_word_fails_wer_with_the_word_named(piper_stack) -> None:
-    bad = analyze(*_take(piper_stack, LIBRARY_ADDED), LIBRARY, ASR)
+    bad = analyze(*stack_take(piper_stack, LIBRARY_ADDED), LIBRARY, ASR)
     assert bad.wer.wer <= resolve()["wer"]  # one extra word in eight
     result = judge("wer", bad, resolve())
     assert not result.passed, bad.transcript.text
     assert "content_word_errors 1" in result.message and "“quickly” added" in result.message
-    clean = analyze(*_take(piper_stack, LIBRARY), LIBRARY, ASR)
+    clean = analyze(*stack_take(piper_stack, LIBRARY), LIBRARY, ASR)
     assert judge("wer", clean, resolve()).passed, clean.transcript.text
