@@ -41,7 +41,9 @@ def pin_cpu_isa(environ: MutableMapping[str, str] = os.environ) -> str:
     features, came out of Whisper base as "makes its pauses, commas and emphasis"
     with AVX-512 kernels and "makes us pause as calm as an emphasis" with AVX2
     ones (2 vs 7 word errors: a WER verdict flip), and no second opinion on one
-    machine (another decode, the other model, a dithered copy) removed it. A
+    machine (another decode, the other model, a dithered copy) removed it (that was
+    with int8 weights; the float32 default, COMPUTE_TYPE, heard 33 calibration takes
+    alike under every ISA, so the pin now matters little). A
     machine that runs the AVX2 code hears what every AVX2 machine hears. The
     variables are read when ctranslate2 loads, so this must run before the
     first import of faster_whisper/ctranslate2 in the process.
@@ -82,8 +84,15 @@ def _cpu_has_avx2() -> bool:
     return bool(__cpu_features__.get("AVX2"))
 
 
-#: the weights' precision when the text is forced on a take (`FasterWhisperASR.force`)
-FORCE_COMPUTE_TYPE = "float32"
+#: the weights' precision of the free decode. float32, not int8: measured on 33 calibration
+#: takes (bench/asr_perturbation.py's question, /docs/CALIBRATION.md "float32, not int8"),
+#: int8 kernels changed 2-3 of 33 transcripts between CT2_FORCE_CPU_ISA AVX2, AVX-512, AVX and
+#: GENERIC and word probabilities by up to 0.16; float32 changed no transcript and no word
+#: probability by more than 0.0004, for 1.33x the decode time (RTF 0.28 vs 0.21, one core).
+COMPUTE_TYPE = "float32"
+#: the weights' precision when the text is forced on a take (`FasterWhisperASR.force`): the
+#: free decode's, so the forced pass shares its model
+FORCE_COMPUTE_TYPE = COMPUTE_TYPE
 
 
 class FasterWhisperASR:
@@ -95,7 +104,7 @@ class FasterWhisperASR:
     """
 
     def __init__(self, model: str = "tiny.en", *, beam_size: int = 5,
-                 compute_type: str = "int8", cpu_threads: int | None = None) -> None:
+                 compute_type: str = COMPUTE_TYPE, cpu_threads: int | None = None) -> None:
         self.isa = pin_cpu_isa()
         try:
             from faster_whisper import WhisperModel
@@ -141,11 +150,11 @@ class FasterWhisperASR:
         its tokens. None for a take longer than one 30 s window (the text would have to be
         cut to the windows the free decode chose).
 
-        Computed with the weights in float32 (:data:`FORCE_COMPUTE_TYPE`), a second copy of
-        the model loaded on the first call: measured on the 147 calibration regions nearest
-        the limit, int8's kernels move a forced probability by up to 1.42x between AVX2 and
-        AVX-512 (and 3.3x under GENERIC), enough to flip 3 excuses; float32's by at most
-        1.0003x (1.0016x GENERIC). The free decode stays int8 (its speed is the gate's).
+        Computed with the weights in float32 (:data:`FORCE_COMPUTE_TYPE`; the free decode's
+        model, or a float32 copy loaded on the first call when it decodes otherwise): measured
+        on the 147 calibration regions nearest the limit, int8's kernels move a forced
+        probability by up to 1.42x between AVX2 and AVX-512 (and 3.3x under GENERIC), enough
+        to flip 3 excuses; float32's by at most 1.0003x (1.0016x GENERIC).
         """
         audio16 = forceable(audio, sample_rate, text)
         if audio16 is None:

@@ -149,8 +149,8 @@ def _wer_counted(ev: Evidence) -> tuple[int, float]:
                    "content_word_errors": Threshold(0.0, "count", "max", _CONTENT_HELP)},
        metrics={"wer_errors": Reported(lambda ev: _wer_counted(ev)[0], baseline=Tolerance(
                     "higher", 1.0, 0.1, "words", decimals=0,
-                    why="the errors the WER limit counts (sounds-alike regions left out); Whisper's int8 "
-                        "beam search on another CPU can flip one word; a real regression costs several "
+                    why="the errors the WER limit counts (sounds-alike regions left out); Whisper's beam "
+                        "search under another library build can flip one word; a real regression costs several "
                         "(10 % of the errors on long texts)")),
                 "wer": Reported(_r("wer.wer", 4), baseline=Tolerance(
                     "info", 0.0, 0.0, "", why="judged through wer_errors: one word is 0.17 of a short "

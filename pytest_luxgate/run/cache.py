@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from ..asr.base import CPU_THREADS, Forced, force_text
-from ..asr.faster_whisper_backend import FORCE_COMPUTE_TYPE, ISA_VAR
+from ..asr.faster_whisper_backend import COMPUTE_TYPE, FORCE_COMPUTE_TYPE, ISA_VAR
 from ..core.atomic import write_file_atomic
 from ..core.types import Transcript, Word
 from ..judging.checks import LISTENERS
@@ -119,8 +119,8 @@ def asr_identity(spec: str) -> dict[str, Any]:
         backend, model = "faster-whisper", backend
     ident: dict[str, Any] = {"backend": backend, "model": model}
     if backend == "faster-whisper":
-        # decode settings are fixed in FasterWhisperASR (int8, beam 5, temperature 0, English)
-        ident.update(decode="int8/beam5/t0/en", faster_whisper=_dist_version("faster-whisper"),
+        # decode settings are fixed in FasterWhisperASR (COMPUTE_TYPE, beam 5, temperature 0, English)
+        ident.update(decode=f"{COMPUTE_TYPE}/beam5/t0/en", faster_whisper=_dist_version("faster-whisper"),
                      ctranslate2=_dist_version("ctranslate2"),
                      # what else moves a transcript (asr/faster_whisper_backend.py): the feature code,
                      # the kernels' instruction set, the intra-op threads
