@@ -75,7 +75,12 @@ class ASRCache:
         self.asr: Any = None
 
     def words(self, audio: np.ndarray, sr: int) -> tuple[Word, ...]:
-        key = hashlib.sha1(np.ascontiguousarray(audio, np.float32).tobytes() + str(sr).encode()).hexdigest()
+        from pytest_luxgate.run.cache import asr_identity
+
+        # the gate's transcript identity (weights' precision, feature code, ISA, versions) is part
+        # of the key: words cached under other decode settings are not this code's words
+        ident = json.dumps(asr_identity("tiny.en"), sort_keys=True).encode()
+        key = hashlib.sha1(np.ascontiguousarray(audio, np.float32).tobytes() + str(sr).encode() + ident).hexdigest()
         if key not in self.data:
             if self.asr is None:
                 from pytest_luxgate.asr import get_asr

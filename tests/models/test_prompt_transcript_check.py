@@ -70,7 +70,7 @@ def test_human_recordings_right_transcript_passes_changed_words_are_flagged(mode
         heard = asr.transcribe(*sf.read(C.HUMAN_DIR / f"{name}.wav", dtype="float32"))
         text = C.HUMAN_TEXTS[name]
         assert transcript_mismatch(text, heard) is None, (name, heard.text)
-        both = text
+        both, sure = text, []
         for word, wrong in changes.items():
             assert word in text
             both = both.replace(word, wrong)
@@ -80,11 +80,12 @@ def test_human_recordings_right_transcript_passes_changed_words_are_flagged(mode
             if probability >= SURE_PROBABILITY:
                 assert one is not None and f"“{normalize_words(wrong)[0]}" in one.what, (name, word, heard.text)
                 single["flagged"] += 1
+                sure.append(wrong)
             else:
                 single["unsure"] += one is None
         found = transcript_mismatch(both, heard)
         assert found is not None, (name, heard.text)
-        for wrong in changes.values():
+        for wrong in sure:  # a word the ASR itself heard unsure may be named or excused as its slip
             assert f"“{normalize_words(wrong)[0]}" in found.what, found.what
     assert single["flagged"] >= 5, single  # most single changed words are heard surely
 
