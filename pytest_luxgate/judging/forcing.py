@@ -2,17 +2,17 @@
 
 Whisper hears 30 s at a time, so a longer take is forced window by window: each window
 ends in the gap after a word heard right (no word is cut), and holds the text's own words
-(as written: punctuation and case are part of what the model scores) from the first word
-heard right in it to the last. A stretch with no word heard right in reach of a window is
-left unscored (None), and a region there counts as heard.
+(as written: punctuation and case are part of what the model scores) from where the previous
+window ended to the word heard right it ends on. A stretch with no word heard right within
+reach of a window is left unscored (None), and a region there counts as heard.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from ..asr.base import WHISPER_WINDOW_S, Forced
+from ..asr.base import WHISPER_WINDOW_S, Forcer
 from ..core.types import Word
 from ..metrics.content_words import hyp_probabilities
 from ..metrics.text import WordError, word_sources
@@ -23,12 +23,9 @@ WINDOW_S = WHISPER_WINDOW_S - 1.0
 #: the most a cut lies after the last word of a window (Whisper's word ends are ~0.1 s early or late)
 CUT_S = 0.1
 
-#: `force(audio, sample_rate, text)`, the backend's (asr.base.Forcer)
-Force = Callable[[np.ndarray, int, str], Forced]
-
 
 def forced_reference(wer: WordError, words: Sequence[Word], text: str, audio: np.ndarray, rate: int,
-                     force: Force) -> list[float | None] | None:
+                     force: Forcer) -> list[float | None] | None:
     """Each reference word's probability with the recogniser forced to the text on this take
     (None where unscored); None when the backend cannot force at all."""
     if len(audio) <= WINDOW_S * rate:
