@@ -5,10 +5,11 @@ backend is built; importing this module costs nothing.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -109,22 +110,28 @@ class TransformersWhisperASR:
         self._lock = threading.Lock()  # the pipeline and the thread setting are not re-entrant
         self.name = f"transformers:{model} (beams {self.num_beams})"
 
-    def transcribe(self, audio: np.ndarray, sample_rate: int) -> Transcript:
-        audio16 = resample(audio, sample_rate, WHISPER_RATE)
-        duration = len(audio16) / WHISPER_RATE
-        if len(audio16) == 0:
-            return Transcript("", (), self.name, "en")
-        # scoped, because torch's thread count is process-wide and the code under
-        # test (a torch TTS model, say) may want all the cores
+    @contextlib.contextmanager
+    def _running(self) -> Iterator[None]:
+        """The model's turn: one caller at a time, at `self.threads`, no autograd. The thread
+        count is scoped because torch's is process-wide and the code under test (a torch TTS
+        model, say) may want all the cores."""
         with self._lock:
             previous = self._torch.get_num_threads()
             self._torch.set_num_threads(self.threads)
             try:
                 with self._torch.inference_mode():
-                    out = self._pipe({"raw": audio16, "sampling_rate": WHISPER_RATE},
-                                     return_timestamps="word", generate_kwargs=dict(self._generate))
+                    yield
             finally:
                 self._torch.set_num_threads(previous)
+
+    def transcribe(self, audio: np.ndarray, sample_rate: int) -> Transcript:
+        audio16 = resample(audio, sample_rate, WHISPER_RATE)
+        duration = len(audio16) / WHISPER_RATE
+        if len(audio16) == 0:
+            return Transcript("", (), self.name, "en")
+        with self._running():
+            out = self._pipe({"raw": audio16, "sampling_rate": WHISPER_RATE},
+                             return_timestamps="word", generate_kwargs=dict(self._generate))
         words: list[Word] = []
         for chunk in out.get("chunks") or ():
             text = chunk["text"].strip()
@@ -152,16 +159,9 @@ class TransformersWhisperASR:
         tokens = tok.encode(" " + text.strip(), add_special_tokens=False)
         features = self._processor.feature_extractor(audio16, sampling_rate=WHISPER_RATE,
                                                      return_tensors="pt").input_features
-        with self._lock:
-            previous = torch.get_num_threads()
-            torch.set_num_threads(self.threads)
-            try:
-                with torch.inference_mode():
-                    logits = self._model(input_features=features.to(self._model.device, self._model.dtype),
-                                         decoder_input_ids=torch.tensor([prompt + tokens],
-                                                                        device=self._model.device)).logits
-            finally:
-                torch.set_num_threads(previous)
+        with self._running():
+            logits = self._model(input_features=features.to(self._model.device, self._model.dtype),
+                                 decoder_input_ids=torch.tensor([prompt + tokens], device=self._model.device)).logits
         # the logits at position i predict token i + 1: the text's tokens follow the prompt
         probs = torch.softmax(logits[0, len(prompt) - 1:-1].float(), dim=-1)
         token_probs = probs[torch.arange(len(tokens)), torch.tensor(tokens)].tolist()

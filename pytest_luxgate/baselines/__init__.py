@@ -14,8 +14,8 @@ bookkeeping apply unchanged.
 Tolerances (``atol + rtol * |baseline|``) are sized for what legitimately
 moves a take between machines and library builds while the model is the same
 (see METRICS for each row's reason): Whisper's beam search under another
-library build can flip one word (int8 kernels did between CPUs); word timestamps and VAD frames move edges by tens of
-milliseconds; levels far below the speech (dB re speech under FLOOR) are
+library build can flip one word (int8 kernels did between CPUs); word timestamps
+and VAD frames move edges by tens of milliseconds; levels far below the speech (dB re speech under FLOOR) are
 inaudible and swing freely with float noise, so both sides are clamped to the
 metric's floor before comparing. Scenario files (``[baseline]``), ini and the
 command line (``luxgate_baseline_tolerance``) override them.
