@@ -30,17 +30,18 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import speech_corpus as C
 
+from pytest_luxgate.listeners.aligner import text_span
 from pytest_luxgate.listeners.vad import segments_from_probabilities, speech_probabilities
 from pytest_luxgate.metrics import edges, level, loops
 from pytest_luxgate.core.types import Word
 
 # which metric is meant to catch which fault
 TARGETS: dict[str, list[str]] = {
-    "lead_garbage": ["lead_garbage_s"],
+    "lead_garbage": ["lead_garbage_s", "before_text_s"],
     "noise_lead": ["pre_onset_noise_db"],
     "breath": ["pre_onset_noise_db", "lead_garbage_s"],
     "click": ["pre_onset_click_db"],
-    "trail_garbage": ["trail_garbage_s"],
+    "trail_garbage": ["trail_garbage_s", "after_text_s"],
     "noise_tail": ["post_offset_noise_db"],
     "buzz_tail": ["tail_buzz_s"],
     "truncation": ["truncation_db"],
@@ -48,9 +49,11 @@ TARGETS: dict[str, list[str]] = {
     "loop_copy": ["longest_repeat_s"],
     "loop_resynth": ["longest_repeat_s"],
 }
-START_KEYS = ("lead_garbage_s", "pre_onset_noise_db", "pre_onset_click_db", "start_ratio")
-TAIL_KEYS = ("trail_garbage_s", "post_offset_noise_db", "tail_buzz_s", "truncation_db", "tail_ratio")
+START_KEYS = ("lead_garbage_s", "before_text_s", "pre_onset_noise_db", "pre_onset_click_db", "start_ratio")
+TAIL_KEYS = ("trail_garbage_s", "after_text_s", "post_offset_noise_db", "tail_buzz_s", "truncation_db", "tail_ratio")
 LIMITS: dict[str, float] = {**edges.DEFAULTS, **level.DEFAULTS, **loops.DEFAULTS}
+#: --no-align: the edge rules without the forced alignment of the text (before_text_s, after_text_s)
+ALIGN = True
 NEEDS_ASR = {"clean", "lead_garbage", "noise_lead", "noise_tail", "breath", "click", "trail_garbage", "buzz_tail",
              "truncation"}
 
@@ -108,8 +111,11 @@ def measure(clip: C.Clip, asr: ASRCache | None) -> dict[str, Any]:
     probs, hop = speech_probabilities(audio, clip.sr)
     segs = segments_from_probabilities(probs, hop, duration_s=len(audio) / clip.sr)
     words = asr.words(audio, clip.sr)
-    st = edges.start_metrics(audio, clip.sr, segs, words, expected_text=clip.text)
-    tl = edges.tail_metrics(audio, clip.sr, segs, words, expected_text=clip.text)
+    span = text_span(audio, clip.sr, clip.text) if ALIGN else None
+    st = edges.start_metrics(audio, clip.sr, segs, words, expected_text=clip.text,
+                             text_start_s=None if span is None else span.start_s)
+    tl = edges.tail_metrics(audio, clip.sr, segs, words, expected_text=clip.text,
+                            text_end_s=None if span is None else span.end_s)
     row.update({k: getattr(st, k) for k in START_KEYS})
     row.update({k: getattr(tl, k) for k in TAIL_KEYS})
     row.update(vad_onset=st.vad_onset_s, first_est=st.first_word_start_s, first_asr=st.asr_first_word_start_s,
@@ -279,7 +285,10 @@ def main() -> None:
     ap.add_argument("--write", type=Path, help="write the report (markdown) into this file")
     ap.add_argument("--section", default="main", help="which measured section of --write to replace")
     ap.add_argument("--dump", type=Path, help="write all rows as JSON here")
+    ap.add_argument("--no-align", action="store_true", help="the edge rules without before_text_s / after_text_s")
     args = ap.parse_args()
+    global ALIGN
+    ALIGN = not args.no_align
     args.cache.mkdir(parents=True, exist_ok=True)
     rows_path = args.cache / f"rows-{args.n_clean}-{args.seed}.json"
     if rows_path.exists() and not args.fresh_metrics:

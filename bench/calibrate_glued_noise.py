@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import speech_corpus as C
 from calibrate_detectors import ASRCache  # Whisper words per audio hash, on disk
 
+from pytest_luxgate.listeners.aligner import text_span
 from pytest_luxgate.listeners.vad import speech_segments
 from pytest_luxgate.metrics import edges
 from pytest_luxgate.metrics.level import background_db
@@ -92,6 +93,8 @@ SETS = {"dev": (C.TEXTS, 11, ("en-us+m3", "en-gb+m1", "en-us+f3")),
         # a neural voice family added after the detector was set: every Kokoro voice, both text sets
         "kokoro": ({**C.TEXTS, **HELD_TEXTS}, 43, C.KOKORO_VOICES)}
 LIM = edges.DEFAULTS
+#: --no-align: the edge rules without the forced alignment of the text (before_text_s, after_text_s)
+ALIGN = True
 
 
 # ---------------------------------------------------------------- corpus
@@ -185,14 +188,19 @@ def glue(clip: C.Clip, side: str, b: np.ndarray, gap_s: float = 0.0) -> tuple[np
 def verdicts(audio: np.ndarray, sr: int, text: str, asr: ASRCache, room: float | None) -> dict[str, Any]:
     segs = speech_segments(audio, sr)
     words = asr.words(audio, sr)
-    s = edges.start_metrics(audio, sr, segs, words, expected_text=text)
-    t = edges.tail_metrics(audio, sr, segs, words, expected_text=text)
+    span = text_span(audio, sr, text) if ALIGN else None
+    s = edges.start_metrics(audio, sr, segs, words, expected_text=text,
+                            text_start_s=None if span is None else span.start_s)
+    t = edges.tail_metrics(audio, sr, segs, words, expected_text=text,
+                           text_end_s=None if span is None else span.end_s)
     noise_lim = LIM["pre_onset_noise_db"] if room is None else max(LIM["pre_onset_noise_db"], room + 6.0)
     post_lim = LIM["post_offset_noise_db"] if room is None else max(LIM["post_offset_noise_db"], room + 6.0)
     trunc_lim = LIM["truncation_db"] if room is None else max(LIM["truncation_db"], room + 6.0)
     start_why = []
     if s.lead_garbage_s is not None and s.lead_garbage_s > LIM["lead_garbage_s"]:
         start_why.append("lead_garbage_s")
+    if s.before_text_s is not None and s.before_text_s > LIM["before_text_s"]:
+        start_why.append("before_text_s")
     if s.pre_onset_s >= 0.05 and s.pre_onset_noise_db is not None and s.pre_onset_noise_db > noise_lim:
         start_why.append("pre_onset_noise_db")
     if s.pre_onset_s > 0 and s.pre_onset_click_db > LIM["pre_onset_click_db"]:
@@ -200,6 +208,8 @@ def verdicts(audio: np.ndarray, sr: int, text: str, asr: ASRCache, room: float |
     tail_why = []
     if t.trail_garbage_s is not None and t.trail_garbage_s > LIM["trail_garbage_s"]:
         tail_why.append("trail_garbage_s")
+    if t.after_text_s is not None and t.after_text_s > LIM["after_text_s"]:
+        tail_why.append("after_text_s")
     if t.post_offset_s >= 0.05 and t.post_offset_noise_db is not None and t.post_offset_noise_db > post_lim:
         tail_why.append("post_offset_noise_db")
     if t.tail_buzz_s > LIM["tail_buzz_s"]:
@@ -279,6 +289,9 @@ def report(rows: list[dict[str, Any]], which: str) -> str:
             a = [r for r in lead if r[key] == v]
             b = [r for r in tail if r[key] == v]
             out.append(f"| {name} {v} | {_rate(a, 'start_fail')} | {_rate(b, 'tail_fail')} |")
+    for key, side in (("before_text_s", "start"), ("after_text_s", "tail")):
+        top = sorted((r[side][key] for r in clean if r[side].get(key) is not None), reverse=True)
+        out += ["", f"{key}: clean top {top[:4]}; limit {LIM[key]}"]
     why = collections.Counter()
     for r in lead:
         why.update("start:" + w for w in r["start_why"])
@@ -306,7 +319,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, help="another draw of the set (default: dev 11, held 29)")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/luxgate-calibration"))
     ap.add_argument("--dump", type=Path, help="write all rows as JSON here")
+    ap.add_argument("--no-align", action="store_true", help="the edge rules without before_text_s / after_text_s")
     args = ap.parse_args()
+    global ALIGN
+    ALIGN = not args.no_align
     args.cache.mkdir(parents=True, exist_ok=True)
     n = args.n or 2 * len(SETS[args.set][0])
     rows = run(args.set, n, args.cache, args.seed)

@@ -56,6 +56,7 @@ def bench(all_takes: list, repeats: int = 5) -> dict:
     from pytest_luxgate.asr import get_asr
     from pytest_luxgate.judging.analysis import analyze
     from pytest_luxgate.judging.checks import CHECKS
+    from pytest_luxgate.listeners.aligner import text_span
     from pytest_luxgate.listeners.vad import speech_segments
     from pytest_luxgate.metrics.content_words import (
         content_word_errors,
@@ -100,6 +101,8 @@ def bench(all_takes: list, repeats: int = 5) -> dict:
             "text": text_metrics,
             "rate": lambda: speaking_rate(text, seg),
             "seams": lambda: seam_metrics(a, sr, []),
+            # the text's forced alignment (CMU Sphinx): a recogniser's pass, inside analyze
+            "align": lambda: text_span(a, sr, text),
             "measures": measures,
             "analyze": lambda: analyze(a, sr, text, "x", seams=[], transcriber=lambda *_: tr),
         }

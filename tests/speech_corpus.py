@@ -336,6 +336,18 @@ def _speech_level(clip: Clip) -> float:
     return 10 ** (speech_level_db(clip.audio, clip.sr) / 20)
 
 
+def glue_at_edge(clip: "Clip", side: str, burst: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """`burst` right before the first word (side "lead") or after the last ("tail"), no gap;
+    returns the audio and the burst's (start, end) in it, in seconds."""
+    if side == "lead":
+        head = int(clip.speech_start * clip.sr)
+        keep = max(0, head - len(burst))
+        return (np.concatenate([clip.audio[:keep], burst, clip.audio[head:]]), keep / clip.sr,
+                (keep + len(burst)) / clip.sr)
+    end = int(clip.speech_end * clip.sr)
+    return np.concatenate([clip.audio[:end], burst, clip.audio[end:]]), end / clip.sr, (end + len(burst)) / clip.sr
+
+
 def garbage_snippet(donor: np.ndarray, sr: int, seconds: float, rng: np.random.Generator) -> np.ndarray:
     """Speech-like but meaningless: a reversed stretch of real speech, its 60-120 ms
     pieces shuffled, with a short fade so it starts and stops like a mumble."""

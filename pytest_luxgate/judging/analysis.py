@@ -17,6 +17,7 @@ import numpy as np
 from ..asr import get_asr
 from ..asr.base import Forcer, force_text
 from ..core.types import Segment, Transcript, Word
+from ..listeners.aligner import text_span
 from ..listeners.vad import VAD_RATE, speech_segments, to_16k
 from ..metrics.content_words import (
     ContentWordErrors,
@@ -153,7 +154,9 @@ def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
     segments = speech_segments(audio_16k, VAD_RATE, duration_s=len(audio) / sample_rate)
     words = transcript.words
     wer = word_error(text, transcript.text)
-    start, tail = edge_metrics(audio, sample_rate, segments, words, expected_text=text)
+    span = text_span(audio_16k, VAD_RATE, text)
+    start, tail = edge_metrics(audio, sample_rate, segments, words, expected_text=text,
+                               text_span=None if span is None else (span.start_s, span.end_s))
     evidence = Evidence(
         text=text, duration_s=len(audio) / sample_rate, transcript=transcript, segments=segments,
         wer=wer,

@@ -64,6 +64,8 @@ def _r(path: str, nd: int | None = None) -> Callable[[Evidence], Any]:
 
 
 _EDGE = "word timestamps and 32 ms VAD frames move an edge by tens of ms between machines"
+_ALIGNED = ("the aligner's 10 ms frames and the level gate's 20 ms frames: a take that moves an edge "
+            "by a phone moves this by tens of ms")
 _DB_FLOOR = ("below -60 dB re speech is inaudible under the speech and swings with float noise; "
              "6 dB is a doubling of amplitude")
 
@@ -270,6 +272,9 @@ def _prompt_room(ev: Evidence, th: dict[str, float]) -> tuple[float, str] | None
        thresholds={
            "lead_garbage_s": Threshold(_d(_edges.DEFAULTS, "lead_garbage_s"), "s", "max",
                                        "speech-like sound before the first word"),
+           "before_text_s": Threshold(_d(_edges.DEFAULTS, "before_text_s"), "s", "max",
+                                      "loud sound, not a sibilant, before where a forced alignment of "
+                                      "the text puts its first word"),
            "pre_onset_noise_db": Threshold(_d(_edges.DEFAULTS, "pre_onset_noise_db"), "dB", "max",
                                            "loudest 50 ms before speech onset, re speech level"),
            "pre_onset_click_db": Threshold(_d(_edges.DEFAULTS, "pre_onset_click_db"), "dB", "max",
@@ -284,6 +289,8 @@ def _prompt_room(ev: Evidence, th: dict[str, float]) -> tuple[float, str] | None
                                  "its voice prompt's own background (dB re speech) before they count")},
        metrics={"lead_garbage_s": Reported(_r("start.lead_garbage_s"), baseline=Tolerance(
                     "higher", 0.1, 0.0, "s", decimals=3, why=_EDGE)),
+                "before_text_s": Reported(_r("start.before_text_s"), baseline=Tolerance(
+                    "higher", 0.1, 0.0, "s", decimals=3, why=_ALIGNED)),
                 "onset_s": Reported(_r("start.onset_s"), baseline=Tolerance(
                     "both", 0.1, 0.0, "s", decimals=3, why=_EDGE)),
                 "pre_onset_noise_db": Reported(_r("start.pre_onset_noise_db"), baseline=Tolerance(
@@ -298,6 +305,10 @@ def check_start(ev: Evidence, th: dict[str, float]) -> CheckResult:
     criteria = [
         _Criterion("lead_garbage_s", s.lead_garbage_s, f"{lead_where} before “{s.first_word}”",
                    at=_between(s.vad_onset_s, s.first_word_start_s)),
+        _Criterion("before_text_s", s.before_text_s,
+                   f"{_span(s.before_text_from_s, s.text_start_s)}, before “{ev.text.split()[0]}” "
+                   "where the text aligned to the take begins",
+                   at=_between(s.before_text_from_s, s.text_start_s)),
         _Criterion("pre_onset_noise_db", s.pre_onset_noise_db if s.pre_onset_s >= 0.05 else None, pre,
                    _prompt_room(ev, th), at=_between(0.0, s.onset_s)),
         _Criterion("pre_onset_click_db", s.pre_onset_click_db if s.pre_onset_s > 0 else None, click_at,
@@ -305,13 +316,18 @@ def check_start(ev: Evidence, th: dict[str, float]) -> CheckResult:
     ]
     return _verdict("start", criteria, th,
                     f"clean start: speech from {s.onset_s} s, first word “{s.first_word}” "
-                    f"at {s.first_word_start_s} s")
+                    f"at {s.first_word_start_s} s" + (" (the text found no alignment: before_text_s not measured)"
+                                                       if s.text_start_s is None else
+                                                       f" (the text aligned from {s.text_start_s} s)"))
 
 
 @check("tail", "Speech ends clean: no buzzy tail or garbage after the last word, not cut off.",
        thresholds={
            "trail_garbage_s": Threshold(_d(_edges.DEFAULTS, "trail_garbage_s"), "s", "max",
                                         "speech-like sound after the last word"),
+           "after_text_s": Threshold(_d(_edges.DEFAULTS, "after_text_s"), "s", "max",
+                                     "loud sound, not a sibilant, after where a forced alignment of "
+                                     "the text ends its last word"),
            "post_offset_noise_db": Threshold(_d(_edges.DEFAULTS, "post_offset_noise_db"), "dB", "max",
                                              "loudest 50 ms after speech offset, re speech level"),
            "tail_buzz_s": Threshold(_d(_edges.DEFAULTS, "tail_buzz_s"), "s", "max",
@@ -320,6 +336,8 @@ def check_start(ev: Evidence, th: dict[str, float]) -> CheckResult:
                                       "level of the last 30 ms re speech (high = cut off mid-sound)")},
        metrics={"trail_garbage_s": Reported(_r("tail.trail_garbage_s"), baseline=Tolerance(
                     "higher", 0.1, 0.0, "s", decimals=3, why=_EDGE)),
+                "after_text_s": Reported(_r("tail.after_text_s"), baseline=Tolerance(
+                    "higher", 0.1, 0.0, "s", decimals=3, why=_ALIGNED)),
                 "post_offset_noise_db": Reported(_r("tail.post_offset_noise_db"), baseline=Tolerance(
                     "higher", 6.0, 0.0, "dB", floor=-60.0, decimals=2, why=_DB_FLOOR)),
                 "tail_buzz_s": Reported(_r("tail.tail_buzz_s"), baseline=Tolerance(
@@ -333,6 +351,10 @@ def check_tail(ev: Evidence, th: dict[str, float]) -> CheckResult:
         _Criterion("trail_garbage_s", t.trail_garbage_s,
                    f"{_span(t.last_word_end_s, t.vad_offset_s)} after “{t.last_word}”",
                    at=_between(t.last_word_end_s, t.vad_offset_s)),
+        _Criterion("after_text_s", t.after_text_s,
+                   f"{_span(t.text_end_s, t.after_text_to_s)}, after “{ev.text.split()[-1]}” "
+                   "where the text aligned to the take ends",
+                   at=_between(t.text_end_s, t.after_text_to_s)),
         _Criterion("post_offset_noise_db", t.post_offset_noise_db if t.post_offset_s >= 0.05 else None,
                    _span(t.offset_s, ev.duration_s), _prompt_room(ev, th), at=_between(t.offset_s, ev.duration_s)),
         _Criterion("tail_buzz_s", t.tail_buzz_s, f"(periodicity {t.tail_buzz_periodicity:.2f})"),
@@ -342,7 +364,9 @@ def check_tail(ev: Evidence, th: dict[str, float]) -> CheckResult:
     ]
     return _verdict("tail", criteria, th,
                     f"clean end: last word “{t.last_word}” ends {t.last_word_end_s} s, "
-                    f"speech until {t.offset_s} s of {ev.duration_s:.2f} s")
+                    f"speech until {t.offset_s} s of {ev.duration_s:.2f} s" + (
+                        " (the text found no alignment: after_text_s not measured)" if t.text_end_s is None
+                        else f" (the text aligned until {t.text_end_s} s)"))
 
 
 @check("clipping", "Almost no samples at full scale.",

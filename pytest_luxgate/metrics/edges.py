@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..core.types import Segment, Word
-from .glued import first_voiced, lead_noise, tail_noise, vowel_spans
+from .glued import first_voiced, lead_noise, sound_after, sound_before, tail_noise, vowel_spans
 from .level import (
     BACKGROUND_HOP_S,
     BACKGROUND_WIN_S,
@@ -52,10 +52,12 @@ from .level import (
 
 DEFAULTS: dict[str, float] = {
     "lead_garbage_s": 0.25,
+    "before_text_s": 0.15,
     "pre_onset_noise_db": -38.0,
     "pre_onset_click_db": -40.0,
     "start_ratio": 0.45,
     "trail_garbage_s": 0.25,
+    "after_text_s": 0.15,
     "post_offset_noise_db": -38.0,
     "tail_buzz_s": 0.15,
     "truncation_db": -28.0,
@@ -70,11 +72,20 @@ clean max vs share of faults caught):
 - lead_garbage_s 0.25: clean max 0.17 / 0.15 s; garbage 0.3-1 s caught
   39/52 and 33/38 where measurable (misses: Whisper folding the garbage into
   the first word, or misplacing that word; see CALIBRATION.md "What is weak").
+- before_text_s 0.15: loud, not sibilant sound before the text's first word as a forced
+  alignment places it (CMU Sphinx, listeners/aligner.py). Clean max 0.14 s over 161 clean
+  takes of six glued-noise draws (0.14 and 0.12 on two Kokoro takes that fail start anyway;
+  0.11 on an espeak-ng "Potatoes" whose first syllable the aligner can read as silence);
+  speech-like garbage glued before the word caught 58 % with the other start rules (38 %
+  without). CALIBRATION.md "Speech-like garbage: where the text begins".
 - pre_onset_noise_db -38: clean max -41.5 / -40.9 dB (noise floors down to
   -45 dB re speech); noise at -35..-15 dB caught 59/59, 40/40; breaths 100 %.
 - pre_onset_click_db -40: clean max -120 (none found); clicks of amplitude
   0.02-0.5 read -29 dB and up, 100 %.
 - trail_garbage_s 0.25: clean max 0.11 / 0.23 s; caught 43/56, 29/40.
+- after_text_s 0.15: before_text_s mirrored after the text's last word. Clean max 0.12 s
+  (slow Kokoro takes whose final vowel or /sh/ the aligner ends early); speech-like garbage
+  glued after the word caught 58 % with the other tail rules (11 % without).
 - post_offset_noise_db -38: clean max -42.2 / -42.6 dB; noise tails 58/58, 39/39
   where measurable.
 - tail_buzz_s 0.15: clean max 0.06 / 0.07 s; buzz 0.25-1 s reads >= 0.23 s, 100 %.
@@ -133,6 +144,9 @@ class StartMetrics:
     pre_onset_click_at_s: float | None
     speech_level_dbfs: float
     start_ratio: float | None          # legacy: RMS(0-120 ms) / RMS(120-520 ms)
+    text_start_s: float | None = None  # the text's first word by forced alignment (None: not aligned)
+    before_text_s: float | None = None  # loud, not sibilant sound before it (glued.sound_before)
+    before_text_from_s: float | None = None  # where that sound starts
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -158,6 +172,9 @@ class TailMetrics:
     end_decay_db: float                # last 20 ms vs loudest 20 ms in the 150 ms before (< 0: decaying)
     speech_level_dbfs: float
     tail_ratio: float | None           # legacy: RMS(last 120 ms) / RMS(400 ms before it)
+    text_end_s: float | None = None    # the text's last word's end by forced alignment (None: not aligned)
+    after_text_s: float | None = None  # loud, not sibilant sound after it (glued.sound_between)
+    after_text_to_s: float | None = None  # where that sound ends
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -166,20 +183,25 @@ class TailMetrics:
 # ------------------------------------------------------------------ public
 
 def edge_metrics(audio: np.ndarray, sample_rate: int, segments: Sequence[Segment],
-                 words: Sequence[Word], *, expected_text: str | None = None) -> tuple[StartMetrics, TailMetrics]:
+                 words: Sequence[Word], *, expected_text: str | None = None,
+                 text_span: tuple[float, float] | None = None) -> tuple[StartMetrics, TailMetrics]:
     """`start_metrics` and `tail_metrics` of one clip, sharing its envelope, speech level and
-    background (computed once instead of twice: they were a third of the pure detectors' time)."""
+    background (computed once instead of twice: they were a third of the pure detectors' time).
+    `text_span`: (first word's start, last word's end) by a forced alignment of the text."""
     ctx = _Context(audio, sample_rate, segments, words, expected_text)
-    return _start(ctx), _tail(ctx)
+    start, end = text_span if text_span is not None else (None, None)
+    return _start(ctx, start), _tail(ctx, end)
 
 
 def start_metrics(audio: np.ndarray, sample_rate: int, segments: Sequence[Segment],
-                  words: Sequence[Word], *, expected_text: str | None = None) -> StartMetrics:
-    """Measure the start of a clip (see StartMetrics; DEFAULTS for limits)."""
-    return _start(_Context(audio, sample_rate, segments, words, expected_text))
+                  words: Sequence[Word], *, expected_text: str | None = None,
+                  text_start_s: float | None = None) -> StartMetrics:
+    """Measure the start of a clip (see StartMetrics; DEFAULTS for limits). `text_start_s`:
+    where a forced alignment of the text puts its first word (listeners/aligner.py)."""
+    return _start(_Context(audio, sample_rate, segments, words, expected_text), text_start_s)
 
 
-def _start(ctx: _Context) -> StartMetrics:
+def _start(ctx: _Context, text_start_s: float | None = None) -> StartMetrics:
     sample_rate, segments = ctx.sr, ctx.segments
     vad_on = segments[0].start if segments else None
     onset = ctx.walk_edge(ctx.missed_first_word(vad_on), -1, EDGE_MAX_S) if vad_on is not None else None
@@ -204,6 +226,7 @@ def _start(ctx: _Context) -> StartMetrics:
     pre_end = max(0.0, onset - 0.01) if onset is not None else 0.0  # 10 ms clear of the onset
     noise = ctx.loudest(0.0, pre_end)
     click_db, click_at = ctx.click(0.0, pre_end)
+    before = sound_before(ctx.x, sample_rate, ctx.level_db, text_start_s) if text_start_s is not None else None
     return StartMetrics(
         vad_onset_s=_r(vad_on), onset_s=_r(onset), first_word=first,
         asr_first_word_start_s=_r(asr_start), first_word_start_s=_r(first_est),
@@ -211,16 +234,21 @@ def _start(ctx: _Context) -> StartMetrics:
         lead_garbage_s=_r(lead), pre_onset_s=_r(pre_end) or 0.0, pre_onset_noise_db=_r(noise),
         pre_onset_click_db=_r(click_db), pre_onset_click_at_s=_r(click_at),
         speech_level_dbfs=_r(ctx.level_db), start_ratio=_legacy_start_ratio(ctx.x, sample_rate),
+        text_start_s=_r(text_start_s),
+        before_text_s=None if text_start_s is None else (before[0] if before else 0.0),
+        before_text_from_s=_r(before[1]) if before else None,
     )
 
 
 def tail_metrics(audio: np.ndarray, sample_rate: int, segments: Sequence[Segment],
-                 words: Sequence[Word], *, expected_text: str | None = None) -> TailMetrics:
-    """Measure the end of a clip (see TailMetrics; DEFAULTS for limits)."""
-    return _tail(_Context(audio, sample_rate, segments, words, expected_text))
+                 words: Sequence[Word], *, expected_text: str | None = None,
+                 text_end_s: float | None = None) -> TailMetrics:
+    """Measure the end of a clip (see TailMetrics; DEFAULTS for limits). `text_end_s`: where a
+    forced alignment of the text ends its last word (listeners/aligner.py)."""
+    return _tail(_Context(audio, sample_rate, segments, words, expected_text), text_end_s)
 
 
-def _tail(ctx: _Context) -> TailMetrics:
+def _tail(ctx: _Context, text_end_s: float | None = None) -> TailMetrics:
     sample_rate, segments = ctx.sr, ctx.segments
     dur = len(ctx.x) / sample_rate
     vad_off = segments[-1].end if segments else None
@@ -247,6 +275,7 @@ def _tail(ctx: _Context) -> TailMetrics:
     buzz_s, buzz_p = _tail_buzz(ctx, buzz_from)
     trunc, decay = ctx.end_level()
     n_words = len(ctx.words)
+    after = sound_after(ctx.x, sample_rate, ctx.level_db, text_end_s) if text_end_s is not None else None
     return TailMetrics(
         vad_offset_s=_r(vad_off), offset_s=_r(offset), last_word=last,
         asr_last_word_end_s=_r(asr_end), last_word_end_s=_r(last_est),
@@ -256,6 +285,9 @@ def _tail(ctx: _Context) -> TailMetrics:
         tail_buzz_periodicity=_r(buzz_p) or 0.0, truncation_db=float(_r(trunc)),
         end_decay_db=_r(decay) or 0.0, speech_level_dbfs=_r(ctx.level_db),
         tail_ratio=_legacy_tail_ratio(ctx.x, sample_rate),
+        text_end_s=_r(text_end_s),
+        after_text_s=None if text_end_s is None else (after[0] if after else 0.0),
+        after_text_to_s=_r(after[1]) if after else None,
     )
 
 

@@ -28,6 +28,10 @@ A run of >= MIN_RUN noise frames that starts at the sound's onset and comes
 before its first voiced stretch is not a consonant: the words begin after it
 (`lead_noise`); mirrored at the end (`tail_noise`). Everything works at the
 clip's own rate except the voicing measure, which runs at 16 kHz.
+
+Speech-like garbage needs to know where the text begins: `sound_before` counts
+the loud frames that are not sibilant-shaped before the point where a forced
+alignment of the text (listeners/aligner.py) puts the first word, voiced or not.
 """
 from __future__ import annotations
 
@@ -338,6 +342,39 @@ def lead_noise(x: np.ndarray, sr: int, level_db: float, onset: float) -> tuple[f
         return None
     s, e = runs[-1]
     return float(fr.t[s]), float(fr.t[e - 1] + FRAME_S)
+
+
+def sound_before(x: np.ndarray, sr: int, level_db: float, t: float) -> tuple[float, float] | None:
+    """(seconds, first frame's start) of loud sound before `t` that is not shaped like a
+    sibilant (`sound_between`). `t` is where an aligner that knows the text put its first
+    word (listeners/aligner.py), so such sound is neither silence nor the word: garbage,
+    voiced or not, glued or apart. A word's own /s/ /sh/ left outside by the aligner is not
+    counted; None when there is no such frame."""
+    got = sound_between(x, sr, level_db, 0.0, t)
+    return None if got is None else (got[0], got[1])
+
+
+def sound_after(x: np.ndarray, sr: int, level_db: float, t: float) -> tuple[float, float] | None:
+    """`sound_before` mirrored: (seconds, last frame's end) of such sound after `t`, where the
+    aligner ended the text's last word."""
+    got = sound_between(x, sr, level_db, t, len(x) / sr)
+    return None if got is None else (got[0], got[2])
+
+
+def sound_between(x: np.ndarray, sr: int, level_db: float, a: float,
+                  b: float) -> tuple[float, float, float] | None:
+    """(seconds, first frame's start, last frame's end) of the 20 ms frames wholly in [a, b]
+    (10 ms hop) louder than NOISE_LEVEL_DB re speech with more than SIBILANT_LOW_DB of their
+    1-8 kHz energy below 1 kHz; None when there is none."""
+    fr = _Frames(x, sr, level_db, a, b)
+    rows = np.nonzero(fr.level > NOISE_LEVEL_DB)[0]
+    if not rows.size:
+        return None
+    fr.need_shape(rows)
+    loud = rows[fr.low[rows] > SIBILANT_LOW_DB]
+    if not loud.size:
+        return None
+    return round(loud.size * HOP_S, 3), float(fr.t[loud[0]]), float(fr.t[loud[-1]] + FRAME_S)
 
 
 def tail_noise(x: np.ndarray, sr: int, level_db: float, offset: float) -> tuple[float, float] | None:

@@ -91,17 +91,6 @@ def _burst(kind: str, seconds: float, rel_db: float, clip: C.Clip, seed: int) ->
     return (x / np.sqrt(np.mean(x ** 2)) * level).astype(np.float32)
 
 
-def _glue(clip: C.Clip, side: str, b: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """The burst right before the first word / after the last, no gap; returns the
-    audio and the burst's (start, end) in it."""
-    if side == "lead":
-        head = int(clip.speech_start * clip.sr)
-        keep = max(0, head - len(b))
-        return np.concatenate([clip.audio[:keep], b, clip.audio[head:]]), keep / clip.sr, (keep + len(b)) / clip.sr
-    end = int(clip.speech_end * clip.sr)
-    return np.concatenate([clip.audio[:end], b, clip.audio[end:]]), end / clip.sr, (end + len(b)) / clip.sr
-
-
 def _start(audio: np.ndarray, sr: int, text: str) -> StartMetrics:
     return start_metrics(audio, sr, speech_segments(audio, sr), (), expected_text=text)
 
@@ -132,7 +121,7 @@ BURSTS = [("white", 0.15, 0.0), ("pink", 0.1, -10.0), ("brown", 0.3, -5.0), ("cr
 def test_noise_glued_before_first_word_fails_start(clips: dict[str, C.Clip], key: str,
                                                    burst: tuple[str, float, float]) -> None:
     c = clips[key]
-    audio, b0, b1 = _glue(c, "lead", _burst(*burst, c, seed=list(CLEAN).index(key)))
+    audio, b0, b1 = C.glue_at_edge(c, "lead", _burst(*burst, c, seed=list(CLEAN).index(key)))
     s = _start(audio, c.sr, c.text)
     assert start_fails(s), (key, burst, s)
     assert "pre_onset_noise_db" in start_fails(s) or "pre_onset_click_db" in start_fails(s)
@@ -146,7 +135,7 @@ def test_noise_glued_before_first_word_fails_start(clips: dict[str, C.Clip], key
 def test_noise_glued_after_last_word_fails_tail(clips: dict[str, C.Clip], key: str,
                                                 burst: tuple[str, float, float]) -> None:
     c = clips[key]
-    audio, b0, b1 = _glue(c, "tail", _burst(*burst, c, seed=list(CLEAN).index(key) + 100))
+    audio, b0, b1 = C.glue_at_edge(c, "tail", _burst(*burst, c, seed=list(CLEAN).index(key) + 100))
     t = _tail(audio, c.sr, c.text)
     assert tail_fails(t), (key, burst, t)
     # where: the reported stretch (offset to the end) holds at least 50 ms of the burst
@@ -174,10 +163,10 @@ def test_human_recordings_both_ways(name: str) -> None:
 
     assert not noisy_start(_start(c.audio, c.sr, c.text))
     assert not noisy_tail(_tail(c.audio, c.sr, c.text))
-    lead, _, b1 = _glue(c, "lead", _burst("white", 0.15, -5.0, c, seed=1))
+    lead, _, b1 = C.glue_at_edge(c, "lead", _burst("white", 0.15, -5.0, c, seed=1))
     s = _start(lead, c.sr, c.text)
     assert noisy_start(s) and s.onset_s is not None and s.onset_s >= b1 - 0.05, s
-    tail, b0, _ = _glue(c, "tail", _burst("white", 0.15, -5.0, c, seed=2))
+    tail, b0, _ = C.glue_at_edge(c, "tail", _burst("white", 0.15, -5.0, c, seed=2))
     t = _tail(tail, c.sr, c.text)
     assert noisy_tail(t) and t.offset_s is not None and t.offset_s <= b0 + 0.05, t
 

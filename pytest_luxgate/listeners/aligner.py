@@ -1,0 +1,147 @@
+"""Where the text's words are in a take: forced alignment with CMU Sphinx (pocketsphinx).
+
+Whisper's word times cannot say where the first word begins when sound is glued to it: its
+alignment starts at the segment start, so a burst before the word becomes part of the word.
+An HMM aligner scores the text's own phones against the audio, frame by frame, with an
+optional silence before the first word: sound that the first word's phones do not explain
+better than silence is left before the word. `text_span` gives the first word's start and
+the last word's end; metrics/glued.sound_before measures what lies before the start.
+
+The acoustic model (CMU's US English continuous model) and its dictionary ship inside the
+pocketsphinx wheel. Words the dictionary lacks (numbers, brand names) get their phones from
+espeak-ng (metrics.content_words.phonemes) mapped onto the model's phone set. The decoder
+is loaded once per process and is not thread-safe: calls hold a lock.
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..core.audio import to_16k
+from ..metrics.content_words import phonemes
+
+#: seconds per pocketsphinx frame (its front end runs at 100 frames per second)
+FRAME_S = 0.01
+#: the decoder's entries that are not the text's words
+FILLERS = frozenset({"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]"})
+#: beams for a second try when the default ones lose every path to the end of the text
+#: (espeak-ng voices, slow takes): wider, ~3x slower, same result where both finish
+WIDE_BEAMS = {"beam": 1e-100, "wbeam": 1e-80, "pbeam": 1e-100}
+
+#: espeak-ng segments (stress and length dropped, reduced vowels folded: content_words.phonemes)
+#: onto the acoustic model's phones; longest first when read
+_ARPABET = {
+    "tʃ": "CH", "dʒ": "JH", "eɪ": "EY", "aɪ": "AY", "aʊ": "AW", "ɔɪ": "OY", "oʊ": "OW", "əʊ": "OW",
+    "ɜ": "ER", "i": "IY", "ɪ": "IH", "ɛ": "EH", "e": "EH", "æ": "AE", "a": "AE", "ɑ": "AA", "ɒ": "AA",
+    "ɔ": "AO", "o": "OW", "ʊ": "UH", "u": "UW", "ʌ": "AH", "ə": "AH",
+    "p": "P", "b": "B", "t": "T", "d": "D", "k": "K", "ɡ": "G", "g": "G", "f": "F", "v": "V",
+    "θ": "TH", "ð": "DH", "s": "S", "z": "Z", "ʃ": "SH", "ʒ": "ZH", "h": "HH", "m": "M", "n": "N",
+    "ŋ": "NG", "l": "L", "ɹ": "R", "j": "Y", "w": "W", "x": "K",
+}
+_KEYS = sorted(_ARPABET, key=len, reverse=True)
+
+
+@dataclass(frozen=True)
+class TextSpan:
+    """Where the aligner put the text: its first word's start and its last word's end (s)."""
+
+    first_word: str
+    start_s: float
+    last_word: str
+    end_s: float
+
+
+def arpabet(word: str) -> str:
+    """The model's phones for a word the dictionary lacks, from espeak-ng ('' if none)."""
+    ipa = "".join(phonemes(word))
+    out, i = [], 0
+    while i < len(ipa):
+        key = next((k for k in _KEYS if ipa.startswith(k, i)), None)
+        if key is None:  # a segment the model has no phone for: left out
+            i += 1
+            continue
+        out.append(_ARPABET[key])
+        i += len(key)
+    return " ".join(out)
+
+
+class _Aligner:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._decoders: dict[bool, Any] = {}
+
+    def _decoder(self, wide: bool) -> Any:
+        if wide not in self._decoders:
+            from pocketsphinx import Decoder, get_model_path
+
+            model = get_model_path()
+            self._decoders[wide] = Decoder(
+                # bestpath off: the lattice rescoring that follows the search can prefer a path of
+                # silence alone, which an alignment must never take
+                hmm=os.path.join(model, "en-us", "en-us"), lm=None, loglevel="FATAL", bestpath=False,
+                dict=os.path.join(model, "en-us", "cmudict-en-us.dict"), **(WIDE_BEAMS if wide else {}))
+        return self._decoders[wide]
+
+    def words(self, decoder: Any, text: str) -> list[str]:
+        """The text as dictionary entries; a word the dictionary lacks is added from espeak-ng."""
+        out = []
+        for token in text.split():
+            word = re.sub(r"[^a-z0-9']", "", token.lower()).strip("'")
+            if not word:
+                continue
+            if re.fullmatch(r"[a-z']+", word) and decoder.lookup_word(word) is not None:
+                out.append(word)
+                continue
+            entry = "luxgate_" + re.sub(r"[^a-z0-9]", "_", word)
+            if decoder.lookup_word(entry) is None:
+                phones = arpabet(token)
+                if not phones:
+                    continue
+                decoder.add_word(entry, phones, True)
+            out.append(entry)
+        return out
+
+    def span(self, pcm: bytes, text: str) -> TextSpan | None:
+        with self._lock:
+            for wide in (False, True):
+                decoder = self._decoder(wide)
+                words = self.words(decoder, text)
+                if not words:
+                    return None
+                decoder.set_align_text(" ".join(words))
+                try:
+                    decoder.start_utt()
+                    decoder.process_raw(pcm, full_utt=True)
+                    decoder.end_utt()
+                except RuntimeError:  # no path reached the end of the text
+                    self._decoders.pop(wide, None)
+                    continue
+                if decoder.hyp() is None:
+                    continue
+                segs = [s for s in decoder.seg() if s.word not in FILLERS]
+                # a path that ran out of audio before the text's end is no alignment
+                if [s.word.split("(")[0] for s in segs] != words:
+                    continue
+                return TextSpan(_name(segs[0].word), round(segs[0].start_frame * FRAME_S, 3),
+                                _name(segs[-1].word), round((segs[-1].end_frame + 1) * FRAME_S, 3))
+        return None
+
+
+def _name(entry: str) -> str:
+    return entry.split("(")[0].removeprefix("luxgate_")
+
+
+_ALIGNER = _Aligner()
+
+
+def text_span(audio: np.ndarray, sample_rate: int, text: str) -> TextSpan | None:
+    """Where the text's first word starts and its last word ends in this take, or None when
+    the aligner finds no path through the whole text (then nothing is said of the edges)."""
+    x = to_16k(audio, sample_rate)  # no copy when the caller resampled already
+    pcm = (np.clip(x, -1.0, 1.0) * 32767.0).astype(np.int16).tobytes()
+    return _ALIGNER.span(pcm, text)

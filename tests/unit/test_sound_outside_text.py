@@ -1,0 +1,110 @@
+"""glued.sound_before / sound_after: loud, not sibilant sound before where the text's first word
+was aligned or after its last, and how check_start / check_tail report it (where, how much,
+against which limit)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pytest_luxgate.judging.analysis import Evidence
+from pytest_luxgate.judging.checks import check_start, check_tail
+from pytest_luxgate.judging.thresholds import resolve
+from pytest_luxgate.metrics.glued import sound_after, sound_before
+from pytest_luxgate.metrics.level import db
+
+SR = 16_000
+
+
+def _vowel(seconds: float, rng: np.random.Generator) -> np.ndarray:
+    t = np.arange(int(seconds * SR)) / SR
+    f0 = 120 + 10 * np.sin(2 * np.pi * 3 * t)
+    x = sum(np.sin(2 * np.pi * k * np.cumsum(f0) / SR) / k for k in range(1, 25))
+    return 0.1 * x / np.sqrt(np.mean(x ** 2)) + 1e-4 * rng.standard_normal(len(t))
+
+
+def _noise(seconds: float, rel_db: float, rng: np.random.Generator, high_pass_hz: float = 0.0) -> np.ndarray:
+    x = rng.standard_normal(int(seconds * SR))
+    if high_pass_hz:  # a sibilant's shape: nothing below a few kHz
+        spec = np.fft.rfft(x)
+        spec[np.fft.rfftfreq(len(x), 1 / SR) < high_pass_hz] = 0
+        x = np.fft.irfft(spec, len(x))
+    return 0.1 * 10 ** (rel_db / 20) * x / np.sqrt(np.mean(x ** 2))
+
+
+def _take(lead: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float, float]:
+    """`lead`, then 0.7 s of a vowel at RMS 0.1; returns audio, the vowel's start, its level (dBFS)."""
+    return np.concatenate([lead, _vowel(0.7, rng)]).astype(np.float32), len(lead) / SR, float(db(0.1))
+
+
+def test_silence_before_the_text_is_nothing() -> None:
+    rng = np.random.default_rng(1)
+    x, t, level = _take(np.zeros(int(0.3 * SR)), rng)
+    assert sound_before(x, SR, level, t) is None
+
+
+@pytest.mark.parametrize("rel_db", [-10.0, 0.0])
+def test_broadband_noise_before_the_text_is_counted_where_it_is(rel_db: float) -> None:
+    rng = np.random.default_rng(2)
+    x, t, level = _take(np.concatenate([np.zeros(int(0.1 * SR)), _noise(0.2, rel_db, rng)]), rng)
+    got = sound_before(x, SR, level, t)
+    assert got is not None
+    seconds, start = got
+    assert 0.15 <= seconds <= 0.2 and 0.09 <= start <= 0.12, got
+
+
+def test_a_sibilant_or_a_quiet_sound_before_the_text_is_not_counted() -> None:
+    """The aligner may leave a word's own /s/ outside it; a room's hiss is pre_onset_noise_db's."""
+    rng = np.random.default_rng(3)
+    x, t, level = _take(_noise(0.15, -5.0, rng, high_pass_hz=3500.0), rng)
+    assert sound_before(x, SR, level, t) is None
+    x, t, level = _take(_noise(0.3, -30.0, rng), rng)
+    assert sound_before(x, SR, level, t) is None
+
+
+def test_check_start_says_how_much_sound_lies_before_the_aligned_text_and_where() -> None:
+    class Start:  # 0.21 s of garbage glued before the first word; Silero and Whisper start at 0.0
+        vad_onset_s, first_word_start_s, onset_s, first_word = 0.0, 0.0, 0.0, "Hello"
+        lead_garbage_s, pre_onset_noise_db, pre_onset_s = 0.0, None, 0.0
+        pre_onset_click_db, pre_onset_click_at_s = -120.0, None
+        text_start_s, before_text_s, before_text_from_s = 0.23, 0.21, 0.01
+
+    ev = Evidence.__new__(Evidence)
+    ev.start, ev.prompt_background_db, ev.text = Start(), None, "Hello, how are you?"
+    th = resolve()
+    bad = check_start(ev, th)
+    assert not bad.passed and bad.marks == [[0.01, 0.23]]
+    assert "before_text_s 0.21 s" in bad.message and "0.01-0.23 s" in bad.message
+    assert "before “Hello,” where the text aligned to the take begins" in bad.message
+    assert f"limit <= {th['before_text_s']:.4g} s" in bad.message
+    Start.before_text_s = th["before_text_s"]  # at the limit: passes
+    assert check_start(ev, th).passed
+    Start.before_text_s = None  # not aligned: nothing said by this criterion
+    assert check_start(ev, th).passed
+
+
+def test_noise_after_the_text_is_counted_up_to_where_it_ends() -> None:
+    rng = np.random.default_rng(4)
+    vowel = _vowel(0.7, rng)
+    x = np.concatenate([vowel, _noise(0.25, -5.0, rng), np.zeros(int(0.2 * SR))]).astype(np.float32)
+    got = sound_after(x, SR, float(db(0.1)), 0.7)
+    assert got is not None and 0.2 <= got[0] <= 0.25 and 0.93 <= got[1] <= 0.96, got
+    assert sound_after(np.concatenate([vowel, np.zeros(int(0.3 * SR))]).astype(np.float32), SR,
+                       float(db(0.1)), 0.7) is None
+
+
+def test_check_tail_says_how_much_sound_lies_after_the_aligned_text_and_where() -> None:
+    class Tail:  # 0.3 s of garbage glued after "today."; Whisper and Silero end with it
+        last_word_end_s, vad_offset_s, offset_s, last_word = 2.1, 2.1, 2.1, "today."
+        trail_garbage_s, post_offset_noise_db, post_offset_s = 0.0, None, 0.0
+        tail_buzz_s, tail_buzz_periodicity, truncation_db, end_decay_db = 0.0, 0.0, -60.0, -20.0
+        text_end_s, after_text_s, after_text_to_s = 1.8, 0.28, 2.1
+
+    ev = Evidence.__new__(Evidence)
+    ev.tail, ev.prompt_background_db, ev.text, ev.duration_s = Tail(), None, "See you today.", 2.3
+    th = resolve()
+    bad = check_tail(ev, th)
+    assert not bad.passed and [1.8, 2.1] in bad.marks
+    assert "after_text_s 0.28 s" in bad.message and "1.80-2.10 s" in bad.message
+    assert "after “today.” where the text aligned to the take ends" in bad.message
+    Tail.after_text_s = th["after_text_s"]
+    assert check_tail(ev, th).passed
