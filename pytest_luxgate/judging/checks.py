@@ -120,6 +120,14 @@ def _between(a: float | None, b: float | None) -> tuple[tuple[float, float | Non
     return () if a is None or b is None else ((a, b),)
 
 
+def _aligned(where: str, at: float | None, key: str) -> str:
+    """A passing edge's note on the text's forced alignment: where it put the text, or that it
+    found none (then `key` was not measured)."""
+    if at is None:
+        return f" (the text found no alignment: {key} not measured)"
+    return f" (the text aligned {where} {at} s)"
+
+
 def _span(a: float | None, b: float | None) -> str:
     if a is None or b is None:
         return ""
@@ -316,9 +324,7 @@ def check_start(ev: Evidence, th: dict[str, float]) -> CheckResult:
     ]
     return _verdict("start", criteria, th,
                     f"clean start: speech from {s.onset_s} s, first word “{s.first_word}” "
-                    f"at {s.first_word_start_s} s" + (" (the text found no alignment: before_text_s not measured)"
-                                                       if s.text_start_s is None else
-                                                       f" (the text aligned from {s.text_start_s} s)"))
+                    f"at {s.first_word_start_s} s" + _aligned("from", s.text_start_s, "before_text_s"))
 
 
 @check("tail", "Speech ends clean: no buzzy tail or garbage after the last word, not cut off.",
@@ -364,9 +370,8 @@ def check_tail(ev: Evidence, th: dict[str, float]) -> CheckResult:
     ]
     return _verdict("tail", criteria, th,
                     f"clean end: last word “{t.last_word}” ends {t.last_word_end_s} s, "
-                    f"speech until {t.offset_s} s of {ev.duration_s:.2f} s" + (
-                        " (the text found no alignment: after_text_s not measured)" if t.text_end_s is None
-                        else f" (the text aligned until {t.text_end_s} s)"))
+                    f"speech until {t.offset_s} s of {ev.duration_s:.2f} s" + _aligned("until", t.text_end_s,
+                                                                                        "after_text_s"))
 
 
 @check("clipping", "Almost no samples at full scale.",

@@ -77,14 +77,14 @@ clean max vs share of faults caught):
   takes of six glued-noise draws (0.14 and 0.12 on two Kokoro takes that fail start anyway;
   0.11 on an espeak-ng "Potatoes" whose first syllable the aligner can read as silence);
   speech-like garbage glued before the word caught 58 % with the other start rules (38 %
-  without). CALIBRATION.md "Speech-like garbage: where the text begins".
+  without). CALIBRATION.md "Speech-like garbage: where the text begins and ends".
 - pre_onset_noise_db -38: clean max -41.5 / -40.9 dB (noise floors down to
   -45 dB re speech); noise at -35..-15 dB caught 59/59, 40/40; breaths 100 %.
 - pre_onset_click_db -40: clean max -120 (none found); clicks of amplitude
   0.02-0.5 read -29 dB and up, 100 %.
 - trail_garbage_s 0.25: clean max 0.11 / 0.23 s; caught 43/56, 29/40.
 - after_text_s 0.15: before_text_s mirrored after the text's last word. Clean max 0.12 s
-  (slow Kokoro takes whose final vowel or /sh/ the aligner ends early); speech-like garbage
+  (espeak-ng at 190 wpm, and slow Kokoro takes whose final vowel the aligner ends early); speech-like garbage
   glued after the word caught 58 % with the other tail rules (11 % without).
 - post_offset_noise_db -38: clean max -42.2 / -42.6 dB; noise tails 58/58, 39/39
   where measurable.
@@ -173,7 +173,7 @@ class TailMetrics:
     speech_level_dbfs: float
     tail_ratio: float | None           # legacy: RMS(last 120 ms) / RMS(400 ms before it)
     text_end_s: float | None = None    # the text's last word's end by forced alignment (None: not aligned)
-    after_text_s: float | None = None  # loud, not sibilant sound after it (glued.sound_between)
+    after_text_s: float | None = None  # loud, not sibilant sound after it (glued.sound_after)
     after_text_to_s: float | None = None  # where that sound ends
 
     def to_dict(self) -> dict[str, Any]:

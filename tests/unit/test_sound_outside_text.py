@@ -77,9 +77,11 @@ def test_check_start_says_how_much_sound_lies_before_the_aligned_text_and_where(
     assert "before “Hello,” where the text aligned to the take begins" in bad.message
     assert f"limit <= {th['before_text_s']:.4g} s" in bad.message
     Start.before_text_s = th["before_text_s"]  # at the limit: passes
-    assert check_start(ev, th).passed
-    Start.before_text_s = None  # not aligned: nothing said by this criterion
-    assert check_start(ev, th).passed
+    good = check_start(ev, th)
+    assert good.passed and "(the text aligned from 0.23 s)" in good.message
+    Start.before_text_s = Start.text_start_s = None  # not aligned: nothing said by this criterion, and that is said
+    unaligned = check_start(ev, th)
+    assert unaligned.passed and "the text found no alignment: before_text_s not measured" in unaligned.message
 
 
 def test_noise_after_the_text_is_counted_up_to_where_it_ends() -> None:
