@@ -50,9 +50,7 @@ _KEYS = sorted(_ARPABET, key=len, reverse=True)
 class TextSpan:
     """Where the aligner put the text: its first word's start and its last word's end (s)."""
 
-    first_word: str
     start_s: float
-    last_word: str
     end_s: float
 
 
@@ -127,13 +125,8 @@ class _Aligner:
                 # a path that ran out of audio before the text's end is no alignment
                 if [s.word.split("(")[0] for s in segs] != words:
                     continue
-                return TextSpan(_name(segs[0].word), round(segs[0].start_frame * FRAME_S, 3),
-                                _name(segs[-1].word), round((segs[-1].end_frame + 1) * FRAME_S, 3))
+                return TextSpan(round(segs[0].start_frame * FRAME_S, 3), round((segs[-1].end_frame + 1) * FRAME_S, 3))
         return None
-
-
-def _name(entry: str) -> str:
-    return entry.split("(")[0].removeprefix("luxgate_")
 
 
 _ALIGNER = _Aligner()

@@ -29,9 +29,10 @@ before its first voiced stretch is not a consonant: the words begin after it
 (`lead_noise`); mirrored at the end (`tail_noise`). Everything works at the
 clip's own rate except the voicing measure, which runs at 16 kHz.
 
-Speech-like garbage needs to know where the text begins: `sound_before` counts
-the loud frames that are not sibilant-shaped before the point where a forced
-alignment of the text (listeners/aligner.py) puts the first word, voiced or not.
+Speech-like garbage needs to know where the text begins and ends: `sound_before`
+(`sound_after`) counts the loud frames that are not sibilant-shaped before (after)
+the point where a forced alignment of the text (listeners/aligner.py) puts the
+first word's start (the last word's end), voiced or not.
 """
 from __future__ import annotations
 
