@@ -112,10 +112,7 @@ def measure(clip: C.Clip, asr: ASRCache | None) -> dict[str, Any]:
     segs = segments_from_probabilities(probs, hop, duration_s=len(audio) / clip.sr)
     words = asr.words(audio, clip.sr)
     span = text_span(audio, clip.sr, clip.text) if ALIGN else None
-    st = edges.start_metrics(audio, clip.sr, segs, words, expected_text=clip.text,
-                             text_start_s=None if span is None else span.start_s)
-    tl = edges.tail_metrics(audio, clip.sr, segs, words, expected_text=clip.text,
-                            text_end_s=None if span is None else span.end_s)
+    st, tl = edges.edge_metrics(audio, clip.sr, segs, words, expected_text=clip.text, text_span=span)
     row.update({k: getattr(st, k) for k in START_KEYS})
     row.update({k: getattr(tl, k) for k in TAIL_KEYS})
     row.update(vad_onset=st.vad_onset_s, first_est=st.first_word_start_s, first_asr=st.asr_first_word_start_s,

@@ -189,10 +189,7 @@ def verdicts(audio: np.ndarray, sr: int, text: str, asr: ASRCache, room: float |
     segs = speech_segments(audio, sr)
     words = asr.words(audio, sr)
     span = text_span(audio, sr, text) if ALIGN else None
-    s = edges.start_metrics(audio, sr, segs, words, expected_text=text,
-                            text_start_s=None if span is None else span.start_s)
-    t = edges.tail_metrics(audio, sr, segs, words, expected_text=text,
-                           text_end_s=None if span is None else span.end_s)
+    s, t = edges.edge_metrics(audio, sr, segs, words, expected_text=text, text_span=span)
     noise_lim = LIM["pre_onset_noise_db"] if room is None else max(LIM["pre_onset_noise_db"], room + 6.0)
     post_lim = LIM["post_offset_noise_db"] if room is None else max(LIM["post_offset_noise_db"], room + 6.0)
     trunc_lim = LIM["truncation_db"] if room is None else max(LIM["truncation_db"], room + 6.0)

@@ -45,6 +45,17 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class TextSpan:
+    """Where a forced alignment put the text in a take, in seconds: its first word's start and
+    end, and its last word's end; and the first phone it aligned there (ARPAbet, e.g. "HH")."""
+
+    start_s: float
+    end_s: float
+    first_word_end_s: float
+    first_phone: str = ""
+
+
+@dataclass(frozen=True)
 class CheckResult:
     """A metric turned into a verdict a person can act on."""
 

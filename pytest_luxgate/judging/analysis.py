@@ -156,7 +156,7 @@ def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
     wer = word_error(text, transcript.text)
     span = text_span(audio_16k, VAD_RATE, text)
     start, tail = edge_metrics(audio, sample_rate, segments, words, expected_text=text,
-                               text_span=None if span is None else (span.start_s, span.end_s))
+                               text_span=span)
     evidence = Evidence(
         text=text, duration_s=len(audio) / sample_rate, transcript=transcript, segments=segments,
         wer=wer,

@@ -17,12 +17,12 @@ from __future__ import annotations
 import os
 import re
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..core.audio import to_16k
+from ..core.types import TextSpan
 from ..metrics.content_words import phonemes
 
 #: seconds per pocketsphinx frame (its front end runs at 100 frames per second)
@@ -44,14 +44,6 @@ _ARPABET = {
     "ŋ": "NG", "l": "L", "ɹ": "R", "j": "Y", "w": "W", "x": "K",
 }
 _KEYS = sorted(_ARPABET, key=len, reverse=True)
-
-
-@dataclass(frozen=True)
-class TextSpan:
-    """Where the aligner put the text: its first word's start and its last word's end (s)."""
-
-    start_s: float
-    end_s: float
 
 
 def arpabet(word: str) -> str:
@@ -125,7 +117,9 @@ class _Aligner:
                 # a path that ran out of audio before the text's end is no alignment
                 if [s.word.split("(")[0] for s in segs] != words:
                     continue
-                return TextSpan(round(segs[0].start_frame * FRAME_S, 3), round((segs[-1].end_frame + 1) * FRAME_S, 3))
+                phones = decoder.lookup_word(segs[0].word) or ""
+                return TextSpan(round(segs[0].start_frame * FRAME_S, 3), round((segs[-1].end_frame + 1) * FRAME_S, 3),
+                                round((segs[0].end_frame + 1) * FRAME_S, 3), phones.split(" ")[0])
         return None
 
 

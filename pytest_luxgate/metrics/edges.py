@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core.types import Segment, Word
-from .glued import first_voiced, lead_noise, sound_after, sound_before, tail_noise, vowel_spans
+from ..core.types import Segment, TextSpan, Word
+from .glued import first_voiced, lead_noise, onset_like, sound_after, sound_before, tail_noise, vowel_spans
 from .level import (
     BACKGROUND_HOP_S,
     BACKGROUND_WIN_S,
@@ -112,9 +112,11 @@ MISSED_VOICING_WALKS = 2  # ...and up to twice that again over voicing it missed
 WEAK_ONSET_MAX_S = 0.15  # a word-initial /f/ /h/ /th/ under EDGE_DB, left out by the VAD and the walk
                          # (Kokoro: 60-120 ms at -36..-28 dB re speech); noise leads last 0.3 s and more
 TAIL_EDGE_MAX_S = 0.1  # ...but its hangover keeps it at most ~0.05 s early at the end (measured: 0.05)
+OBSTRUENTS = frozenset("P B T D K G F V TH DH S Z SH ZH CH JH HH".split())  # ARPAbet: may begin weak
 DECAY_DB = -40.0       # after the offset, a natural decay falls below this within DECAY_MAX_S
 DECAY_MAX_S = 0.1
 RELEASE_MAX_S = 0.1    # a final stop's release after its closure: aspirated /p t k/ last 60-100 ms
+RELEASE_QUIET_S = 0.02  # ...and is over once the sound stays below DECAY_DB this long
 BURST_GAP_S = 0.03     # ...but a 5-15 ms burst must sit within 30 ms of it (a release, not a click)
 EDGE_MAX_GAP_S = 0.08  # a stop closure ('st' in "Stop": 40-60 ms in TTS) may split that consonant
 NOISE_WIN_S = 0.05     # noise/breath: loudest 50 ms, so a short breath in a long lead is not diluted
@@ -184,24 +186,24 @@ class TailMetrics:
 
 def edge_metrics(audio: np.ndarray, sample_rate: int, segments: Sequence[Segment],
                  words: Sequence[Word], *, expected_text: str | None = None,
-                 text_span: tuple[float, float] | None = None) -> tuple[StartMetrics, TailMetrics]:
+                 text_span: TextSpan | None = None) -> tuple[StartMetrics, TailMetrics]:
     """`start_metrics` and `tail_metrics` of one clip, sharing its envelope, speech level and
     background (computed once instead of twice: they were a third of the pure detectors' time).
-    `text_span`: (first word's start, last word's end) by a forced alignment of the text."""
-    ctx = _Context(audio, sample_rate, segments, words, expected_text)
-    start, end = text_span if text_span is not None else (None, None)
-    return _start(ctx, start), _tail(ctx, end)
+    `text_span`: where a forced alignment of the text put it (listeners/aligner.py)."""
+    ctx = _Context(audio, sample_rate, segments, words, expected_text, text_span)
+    return _start(ctx), _tail(ctx)
 
 
 def start_metrics(audio: np.ndarray, sample_rate: int, segments: Sequence[Segment],
                   words: Sequence[Word], *, expected_text: str | None = None,
-                  text_start_s: float | None = None) -> StartMetrics:
-    """Measure the start of a clip (see StartMetrics; DEFAULTS for limits). `text_start_s`:
-    where a forced alignment of the text puts its first word (listeners/aligner.py)."""
-    return _start(_Context(audio, sample_rate, segments, words, expected_text), text_start_s)
+                  text_span: TextSpan | None = None) -> StartMetrics:
+    """Measure the start of a clip (see StartMetrics; DEFAULTS for limits). `text_span`:
+    where a forced alignment of the text put it (listeners/aligner.py)."""
+    return _start(_Context(audio, sample_rate, segments, words, expected_text, text_span))
 
 
-def _start(ctx: _Context, text_start_s: float | None = None) -> StartMetrics:
+def _start(ctx: _Context) -> StartMetrics:
+    text_start_s = ctx.span.start_s if ctx.span is not None else None
     sample_rate, segments = ctx.sr, ctx.segments
     vad_on = segments[0].start if segments else None
     onset = ctx.walk_edge(ctx.missed_first_word(vad_on), -1, EDGE_MAX_S) if vad_on is not None else None
@@ -211,7 +213,7 @@ def _start(ctx: _Context, text_start_s: float | None = None) -> StartMetrics:
     if glued is not None:  # noise glued to the first word is not its consonant: speech starts after it
         onset = max(onset, glued[1])
     elif onset is not None:
-        onset = ctx.walk_weak_onset(onset)
+        onset = ctx.aligned_first_consonant(ctx.walk_weak_onset(onset))
 
     first_est = first = prob = asr_start = None
     if ctx.words and ctx.anchored:
@@ -242,13 +244,14 @@ def _start(ctx: _Context, text_start_s: float | None = None) -> StartMetrics:
 
 def tail_metrics(audio: np.ndarray, sample_rate: int, segments: Sequence[Segment],
                  words: Sequence[Word], *, expected_text: str | None = None,
-                 text_end_s: float | None = None) -> TailMetrics:
-    """Measure the end of a clip (see TailMetrics; DEFAULTS for limits). `text_end_s`: where a
-    forced alignment of the text ends its last word (listeners/aligner.py)."""
-    return _tail(_Context(audio, sample_rate, segments, words, expected_text), text_end_s)
+                 text_span: TextSpan | None = None) -> TailMetrics:
+    """Measure the end of a clip (see TailMetrics; DEFAULTS for limits). `text_span`: where a
+    forced alignment of the text put it (listeners/aligner.py)."""
+    return _tail(_Context(audio, sample_rate, segments, words, expected_text, text_span))
 
 
-def _tail(ctx: _Context, text_end_s: float | None = None) -> TailMetrics:
+def _tail(ctx: _Context) -> TailMetrics:
+    text_end_s = ctx.span.end_s if ctx.span is not None else None
     sample_rate, segments = ctx.sr, ctx.segments
     dur = len(ctx.x) / sample_rate
     vad_off = segments[-1].end if segments else None
@@ -297,8 +300,9 @@ class _Context:
     """The clip with its envelope, speech level and anchor words, computed once."""
 
     def __init__(self, audio: np.ndarray, sr: int, segments: Sequence[Segment],
-                 words: Sequence[Word], expected_text: str | None) -> None:
+                 words: Sequence[Word], expected_text: str | None, span: TextSpan | None = None) -> None:
         self.x = np.asarray(audio, dtype=np.float64).reshape(-1)
+        self.span = span
         if self.x.size == 0:
             raise ValueError("audio is empty (0 samples)")
         self.sr = sr
@@ -432,6 +436,32 @@ class _Context:
         start = float(self.env_t[self._weak_start(self._frame(t))])
         return start if t - start <= WEAK_ONSET_MAX_S else t
 
+    def aligned_first_consonant(self, t: float) -> float:
+        """Move an onset back to where the forced alignment starts the text, over a first
+        consonant that the walks left out.
+
+        Clean Kokoro takes failed on pre-onset noise (limit -38 dB) that was the first word's:
+        an /s/ at -36..-24 dB re speech that the /t/ closure separates from the vowel ("Stay"),
+        or an /h/ and the breathy vowel after it that Silero heard 0.3 s late ("Hot": YIN
+        0.3-0.36, -35..-10 dB), where the walk stopped at its bound. The aligner scores the
+        text's own phones against that sound. Where it starts the first word there, that word
+        begins with an obstruent or /h/, and the onset lies inside the word, the sound between
+        is the word's if it is short (a consonant and a closure: WEAK_ONSET_MAX_S +
+        EDGE_MAX_GAP_S), holds no silence longer than a closure (a breath is followed by a
+        pause), and every frame of it above EDGE_DB is sibilant or voiced
+        (`glued.onset_like`): broadband noise, a noise lead and a breath stay measured."""
+        span = self.span
+        if (span is None or span.first_phone not in OBSTRUENTS or span.start_s >= t - ENV_HOP_S
+                or t > span.first_word_end_s):
+            return t
+        a = span.start_s
+        if (t - a > WEAK_ONSET_MAX_S + EDGE_MAX_GAP_S or self._silences(a, t, DECAY_DB, EDGE_MAX_GAP_S)
+                # EDGE_DB re speech, not the room-relative edge: noise before the onset raises the
+                # room estimate (to -5 dB re speech under a pink burst) and would go unasked
+                or not onset_like(self.x, self.sr, self.level_db, a, t, EDGE_DB)):
+            return t
+        return float(a)
+
     def _loud_before(self, t: float) -> bool:
         """Whether the envelope just before `t` is above the edge level (a walk from t stopped at
         its bound, not at a silence or weak sound)."""
@@ -466,7 +496,12 @@ class _Context:
         noise there (a Kokoro "shop." at -37 dB, a clean take). A burst that
         starts within TAIL_GAP_S of the offset and falls back below DECAY_DB
         (or reaches the file end) that quickly is the word's; a noise tail
-        lasts longer or is louder, and is measured as before."""
+        lasts longer or is louder, and is measured as before.
+
+        The burst ends where the sound stays below DECAY_DB for RELEASE_QUIET_S (or to the file
+        end): an aspirated release decays raggedly and can touch DECAY_DB again for a frame
+        (a slow Piper "help." at -39.4 dB 10 ms after dipping under it), while a dip inside a
+        noise tail is followed by more noise, so the burst runs on past RELEASE_MAX_S."""
         dur = len(self.x) / self.sr
         i, j = self._frame(t), self._frame(offset + TAIL_GAP_S)
         if self.env_db[i] >= DECAY_DB:  # the sound never decayed: no closure, so no release after one
@@ -475,22 +510,21 @@ class _Context:
         if not loud.size:
             return t
         b0 = i + loud[0]
-        quiet = np.nonzero(self.env_db[b0:] < DECAY_DB)[0]
-        b1 = b0 + quiet[0] if quiet.size else len(self.env_db)
+        b1 = b0 + _quiet_from(self.env_db[b0:] < DECAY_DB, round(RELEASE_QUIET_S / ENV_HOP_S))
         end = min(dur, self.env_t[b1 - 1] + ENV_WIN_S)
         # EDGE_DB re speech, not the room-relative edge: a noise tail raises the room estimate
         if end - self.env_t[b0] > RELEASE_MAX_S or self.env_db[b0:b1].max() > EDGE_DB:
-            return t
-        # ...and silence after it (20 ms, or the file's end): a dip inside a noise tail is no release
-        after = self.env_db[b1:b1 + round(0.02 / ENV_HOP_S)]
-        if after.size and after.max() >= DECAY_DB:
             return t
         return float(end)
 
     def gaps(self, a: float, b: float, min_s: float) -> list[tuple[float, float]]:
         """Silences (>= min_s below self.gap_db) between a and b, as (start, end) times."""
+        return self._silences(a, b, self.gap_db, min_s)
+
+    def _silences(self, a: float, b: float, level_db: float, min_s: float) -> list[tuple[float, float]]:
+        """Stretches of at least min_s below level_db (re speech) between a and b."""
         i, j = self._frame(a), self._frame(b)
-        quiet = self.env_db[i:j + 1] < self.gap_db
+        quiet = self.env_db[i:j + 1] < level_db
         out = []
         for s, e in true_runs(quiet):
             t0, t1 = self.env_t[i + s], self.env_t[i + e - 1] + ENV_WIN_S
@@ -566,7 +600,11 @@ class _Context:
 
     def refine_first_start(self) -> float:
         """Whisper's start, pushed later by what it cannot be: longer than the
-        duration cap, or earlier than a word-separating silence before it."""
+        duration cap, or earlier than a word-separating silence before it.
+
+        A silence that runs past where the forced alignment ends the text's first word is not
+        before that word: Whisper stretched its first word over the next (a slow Piper "Hot
+        coffee," whose "Hot" Whisper ends 0.17 s after the aligner, past the /t k/ closure)."""
         w = self.words[self.first]
         end = max(w.end, w.start)
         start = w.start
@@ -576,6 +614,8 @@ class _Context:
             start = min(start, end - self._typical_word_s(w))
         cands = [start, end - self._max_word_s(w)]
         gaps = self.gaps(0.0, end - self._min_word_s(w), LEAD_GAP_S)
+        if self.span is not None:
+            gaps = [g for g in gaps if g[1] <= self.span.first_word_end_s]
         if gaps:
             cands.append(gaps[-1][1])
         return float(min(max(cands), max(w.start, end - 0.03)))
@@ -814,6 +854,15 @@ def _speaking_rate(words: Sequence[Word], first: int, last: int, sizes: Sequence
     # floor: inner words are often quick function words ("how are you") while the
     # edge words are stressed and lengthened; below 0.06 s/letter the cap got too tight
     return float(np.clip(np.median(rates), MIN_S_PER_CHAR, 0.16))
+
+
+def _quiet_from(quiet: np.ndarray, n: int) -> int:
+    """Index of the first run of `n` True frames in `quiet`, or of a shorter run that reaches its
+    end; len(quiet) when there is none."""
+    for s, e in true_runs(quiet):
+        if e - s >= n or e == len(quiet):
+            return int(s)
+    return len(quiet)
 
 
 def _rms(x: np.ndarray) -> float:

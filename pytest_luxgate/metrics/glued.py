@@ -355,6 +355,15 @@ def sound_before(x: np.ndarray, sr: int, level_db: float, t: float) -> tuple[flo
     return None if got is None else (got[0], got[1])
 
 
+def onset_like(x: np.ndarray, sr: int, level_db: float, a: float, b: float, loud_db: float) -> bool:
+    """Whether every frame in [a, b] louder than `loud_db` (re speech) sounds like the start of
+    a word: a sibilant (/s/ /sh/) or voiced, breathy as a vowel after /h/ may be (YIN under
+    VOICED_APERIODICITY). Broadband noise is neither; quieter frames are not asked."""
+    feat = frame_features(x, sr, level_db, a, b)
+    word_like = (feat["low"] <= SIBILANT_LOW_DB) | (feat["aper"] < VOICED_APERIODICITY)
+    return bool(np.all(word_like[feat["level"] > loud_db]))
+
+
 def sound_after(x: np.ndarray, sr: int, level_db: float, t: float) -> tuple[float, float] | None:
     """`sound_before` mirrored: (seconds, last frame's end) of such sound after `t`, where the
     aligner ended the text's last word."""

@@ -26,7 +26,7 @@ import speech_corpus as C
 from pytest_luxgate.listeners.aligner import arpabet, text_span
 from pytest_luxgate.listeners.vad import speech_segments
 from pytest_luxgate.metrics.edges import DEFAULTS as E
-from pytest_luxgate.metrics.edges import StartMetrics, TailMetrics, start_metrics, tail_metrics
+from pytest_luxgate.metrics.edges import StartMetrics, TailMetrics, edge_metrics
 
 # Piper seeds no other test uses (a Piper voice's noise draws depend on what it said before)
 CLEAN = {
@@ -57,8 +57,7 @@ def _edges(audio: np.ndarray, sr: int, text: str) -> tuple[StartMetrics, TailMet
     span = text_span(audio, sr, text)
     assert span is not None, "the aligner found no path through the text"
     segs = speech_segments(audio, sr)
-    return (start_metrics(audio, sr, segs, (), expected_text=text, text_start_s=span.start_s),
-            tail_metrics(audio, sr, segs, (), expected_text=text, text_end_s=span.end_s))
+    return edge_metrics(audio, sr, segs, (), expected_text=text, text_span=span)
 
 
 def _speech_shaped(clip: C.Clip, seconds: float, rng: np.random.Generator) -> np.ndarray:
@@ -142,7 +141,6 @@ def test_no_path_through_a_text_the_take_does_not_hold(clips: dict[str, C.Clip])
     c = clips["piper_students_22k"]
     span = text_span(c.audio, c.sr, " ".join([c.text] * 10))
     assert span is None
-    s = start_metrics(c.audio, c.sr, speech_segments(c.audio, c.sr), (), expected_text=c.text)
-    t = tail_metrics(c.audio, c.sr, speech_segments(c.audio, c.sr), (), expected_text=c.text)
+    s, t = edge_metrics(c.audio, c.sr, speech_segments(c.audio, c.sr), (), expected_text=c.text, text_span=span)
     assert s.before_text_s is None and s.text_start_s is None
     assert t.after_text_s is None and t.text_end_s is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from synthetic_speech import SR, noise, vowel
 
 from pytest_luxgate.judging.analysis import Evidence
 from pytest_luxgate.judging.checks import check_start, check_tail
@@ -12,28 +13,10 @@ from pytest_luxgate.judging.thresholds import resolve
 from pytest_luxgate.metrics.glued import sound_after, sound_before
 from pytest_luxgate.metrics.level import db
 
-SR = 16_000
-
-
-def _vowel(seconds: float, rng: np.random.Generator) -> np.ndarray:
-    t = np.arange(int(seconds * SR)) / SR
-    f0 = 120 + 10 * np.sin(2 * np.pi * 3 * t)
-    x = sum(np.sin(2 * np.pi * k * np.cumsum(f0) / SR) / k for k in range(1, 25))
-    return 0.1 * x / np.sqrt(np.mean(x ** 2)) + 1e-4 * rng.standard_normal(len(t))
-
-
-def _noise(seconds: float, rel_db: float, rng: np.random.Generator, high_pass_hz: float = 0.0) -> np.ndarray:
-    x = rng.standard_normal(int(seconds * SR))
-    if high_pass_hz:  # a sibilant's shape: nothing below a few kHz
-        spec = np.fft.rfft(x)
-        spec[np.fft.rfftfreq(len(x), 1 / SR) < high_pass_hz] = 0
-        x = np.fft.irfft(spec, len(x))
-    return 0.1 * 10 ** (rel_db / 20) * x / np.sqrt(np.mean(x ** 2))
-
 
 def _take(lead: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float, float]:
     """`lead`, then 0.7 s of a vowel at RMS 0.1; returns audio, the vowel's start, its level (dBFS)."""
-    return np.concatenate([lead, _vowel(0.7, rng)]).astype(np.float32), len(lead) / SR, float(db(0.1))
+    return np.concatenate([lead, vowel(0.7, rng)]).astype(np.float32), len(lead) / SR, float(db(0.1))
 
 
 def test_silence_before_the_text_is_nothing() -> None:
@@ -45,7 +28,7 @@ def test_silence_before_the_text_is_nothing() -> None:
 @pytest.mark.parametrize("rel_db", [-10.0, 0.0])
 def test_broadband_noise_before_the_text_is_counted_where_it_is(rel_db: float) -> None:
     rng = np.random.default_rng(2)
-    x, t, level = _take(np.concatenate([np.zeros(int(0.1 * SR)), _noise(0.2, rel_db, rng)]), rng)
+    x, t, level = _take(np.concatenate([np.zeros(int(0.1 * SR)), noise(0.2, rel_db, rng)]), rng)
     got = sound_before(x, SR, level, t)
     assert got is not None
     seconds, start = got
@@ -55,9 +38,9 @@ def test_broadband_noise_before_the_text_is_counted_where_it_is(rel_db: float) -
 def test_a_sibilant_or_a_quiet_sound_before_the_text_is_not_counted() -> None:
     """The aligner may leave a word's own /s/ outside it; a room's hiss is pre_onset_noise_db's."""
     rng = np.random.default_rng(3)
-    x, t, level = _take(_noise(0.15, -5.0, rng, high_pass_hz=3500.0), rng)
+    x, t, level = _take(noise(0.15, -5.0, rng, high_pass_hz=3500.0), rng)
     assert sound_before(x, SR, level, t) is None
-    x, t, level = _take(_noise(0.3, -30.0, rng), rng)
+    x, t, level = _take(noise(0.3, -30.0, rng), rng)
     assert sound_before(x, SR, level, t) is None
 
 
@@ -86,11 +69,11 @@ def test_check_start_says_how_much_sound_lies_before_the_aligned_text_and_where(
 
 def test_noise_after_the_text_is_counted_up_to_where_it_ends() -> None:
     rng = np.random.default_rng(4)
-    vowel = _vowel(0.7, rng)
-    x = np.concatenate([vowel, _noise(0.25, -5.0, rng), np.zeros(int(0.2 * SR))]).astype(np.float32)
+    speech = vowel(0.7, rng)
+    x = np.concatenate([speech, noise(0.25, -5.0, rng), np.zeros(int(0.2 * SR))]).astype(np.float32)
     got = sound_after(x, SR, float(db(0.1)), 0.7)
     assert got is not None and 0.2 <= got[0] <= 0.25 and 0.93 <= got[1] <= 0.96, got
-    assert sound_after(np.concatenate([vowel, np.zeros(int(0.3 * SR))]).astype(np.float32), SR,
+    assert sound_after(np.concatenate([speech, np.zeros(int(0.3 * SR))]).astype(np.float32), SR,
                        float(db(0.1)), 0.7) is None
 
 

@@ -1,0 +1,128 @@
+"""The edge rules that read where a forced alignment put the text (a hand-set TextSpan here; the
+real aligner on real takes is tests/models/test_aligned_edges.py), and the release rule, both
+ways on synthetic takes."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from synthetic_speech import SR, noise, vowel
+
+from pytest_luxgate.core.types import Segment, TextSpan, Word
+from pytest_luxgate.metrics.edges import DEFAULTS as E
+from pytest_luxgate.metrics.edges import _quiet_from, start_metrics, tail_metrics
+from pytest_luxgate.metrics.glued import onset_like
+from pytest_luxgate.metrics.level import db
+
+
+def _silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * SR))
+
+
+def _cat(*parts: np.ndarray) -> np.ndarray:
+    return np.concatenate(parts).astype(np.float32)
+
+
+LEVEL = float(db(0.1))  # the vowel's level, dBFS: every rel_db above is re this
+
+
+# ---------------------------------------------------------------- glued.onset_like
+
+def test_a_sibilant_or_voicing_sounds_like_a_word_start_and_broadband_noise_does_not() -> None:
+    rng = np.random.default_rng(1)
+    assert onset_like(_cat(noise(0.1, -15.0, rng, 3500.0)), SR, LEVEL, 0.0, 0.1, -25.0)
+    assert onset_like(_cat(vowel(0.1, rng)), SR, LEVEL, 0.0, 0.1, -25.0)
+    assert not onset_like(_cat(noise(0.1, -10.0, rng)), SR, LEVEL, 0.0, 0.1, -25.0)
+    # frames under the level asked about are not asked: a weak /h/ or /f/ is broadband too
+    assert onset_like(_cat(noise(0.1, -35.0, rng)), SR, LEVEL, 0.0, 0.1, -25.0)
+
+
+# ---------------------------------------------------------------- the aligned first consonant
+
+def _s_closurevowel(rng: np.random.Generator, consonant: np.ndarray, closure_s: float = 0.05
+                     ) -> tuple[np.ndarray, float, float]:
+    """0.1 s silence, `consonant`, a closure, then a vowel: audio, consonant start, vowel start."""
+    head = _silence(0.1)
+    x = _cat(head, consonant, _silence(closure_s), vowel(0.6, rng), _silence(0.1))
+    c0 = len(head) / SR
+    return x, c0, c0 + len(consonant) / SR + closure_s
+
+
+def _start(x: np.ndarray, vowel_s: float, span: TextSpan | None):
+    # the VAD segment where a VAD hears the vowel: Silero ignores the /s/ and the closure
+    return start_metrics(x, SR, [Segment(vowel_s, len(x) / SR - 0.1)], (), text_span=span)
+
+
+def _noisy(s) -> bool:
+    return s.pre_onset_s >= 0.05 and s.pre_onset_noise_db is not None and s.pre_onset_noise_db > E["pre_onset_noise_db"]
+
+
+def test_an_s_the_aligner_starts_the_word_on_is_the_words_and_without_it_isnoise() -> None:
+    rng = np.random.default_rng(2)
+    x, c0, v0 = _s_closurevowel(rng, noise(0.1, -30.0, rng, 3500.0))
+    aligned = TextSpan(c0, 0.9, v0 + 0.2, "S")
+    s = _start(x, v0, aligned)
+    assert not _noisy(s) and s.onset_s == pytest.approx(c0, abs=0.011), s
+    assert _noisy(_start(x, v0, None))  # the same sound with no alignment: measured as noise
+
+
+@pytest.mark.parametrize("why", ["vowel first", "broadband, loud", "a pause after it", "too long",
+                                 "onset past the aligned word"])
+def test_what_the_aligned_word_start_does_not_excuse(why: str) -> None:
+    rng = np.random.default_rng(3)
+    consonant = {"broadband, loud": noise(0.1, -10.0, rng), "too long": noise(0.3, -30.0, rng, 3500.0)
+                 }.get(why, noise(0.1, -30.0, rng, 3500.0))
+    closure = 0.15 if why == "a pause after it" else 0.05
+    x, c0, v0 = _s_closurevowel(rng, consonant, closure)
+    span = TextSpan(c0, 0.9, v0 - 0.01 if why == "onset past the aligned word" else v0 + 0.2,
+                    "AH" if why == "vowel first" else "S")
+    s = _start(x, v0, span)
+    assert _noisy(s), s
+
+
+# ---------------------------------------------------------------- the aligned first word's end
+
+def _hot_coffee(rng: np.random.Generator) -> tuple[np.ndarray, list[Word]]:
+    """Two words parted by a 0.12 s closure; Whisper stretches the first over the closure."""
+    x = _cat(vowel(0.25, rng), _silence(0.12), vowel(0.55, rng), _silence(0.1))
+    return x, [Word("Hot", 0.0, 0.48, 0.9), Word("coffee", 0.48, 0.92, 0.9)]
+
+
+def test_a_closure_after_the_aligned_first_word_is_not_a_pause_before_it() -> None:
+    rng = np.random.default_rng(4)
+    x, words = _hot_coffee(rng)
+    segs = [Segment(0.0, 0.92)]
+    text = "Hot coffee"
+    whisper_only = start_metrics(x, SR, segs, words, expected_text=text)
+    assert whisper_only.lead_garbage_s > E["lead_garbage_s"], whisper_only  # "Hot" read as garbage
+    aligned = start_metrics(x, SR, segs, words, expected_text=text, text_span=TextSpan(0.0, 0.92, 0.27, "HH"))
+    assert aligned.lead_garbage_s <= 0.05, aligned
+    # an aligner that ends the first word after the closure leaves the closure before it
+    later = start_metrics(x, SR, segs, words, expected_text=text, text_span=TextSpan(0.0, 0.92, 0.45, "HH"))
+    assert later.lead_garbage_s == whisper_only.lead_garbage_s
+
+
+# ---------------------------------------------------------------- a final stop's release
+
+def test_quiet_from_finds_the_first_lasting_quiet() -> None:
+    q = np.array([False, True, False, True, True, True, True, False])
+    assert _quiet_from(q, 4) == 3
+    assert _quiet_from(q, 5) == len(q)
+    assert _quiet_from(np.array([False, False, True]), 4) == 2  # a shorter run that reaches the end
+
+
+def _release_take(rng: np.random.Generator, after: np.ndarray) -> np.ndarray:
+    """A vowel, an 80 ms closure, a 60 ms release at -30 dB re speech that dips under -40 dB for
+    10 ms and touches it again for 10 ms, then `after`."""
+    release = _cat(noise(0.03, -30.0, rng, 1000.0), noise(0.01, -45.0, rng, 1000.0),
+                   noise(0.01, -39.0, rng, 1000.0), noise(0.01, -44.0, rng, 1000.0))
+    return _cat(_silence(0.1), vowel(0.6, rng), _silence(0.08), release, after)
+
+
+def test_a_ragged_release_is_the_words_but_noise_after_it_is_measured() -> None:
+    rng = np.random.default_rng(5)
+    clean = _release_take(rng, _silence(0.3))
+    t = tail_metrics(clean, SR, [Segment(0.1, 0.7)], ())
+    assert t.post_offset_noise_db is None or t.post_offset_noise_db <= E["post_offset_noise_db"], t
+    noisy = _release_take(rng, _cat(noise(0.25, -30.0, rng, 1000.0), _silence(0.05)))
+    t2 = tail_metrics(noisy, SR, [Segment(0.1, 0.7)], ())
+    assert t2.post_offset_noise_db is not None and t2.post_offset_noise_db > E["post_offset_noise_db"], t2
