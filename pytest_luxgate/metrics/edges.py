@@ -427,8 +427,8 @@ class _Context:
         after a silence or from the file start, is taken as that consonant. A
         noise lead (0.3-1 s) is longer, a breath is followed by a pause, and
         both are still measured; noise as loud as speech is glued.lead_noise's.
-        Not covered: an /s/ before a stop closure ("Stay"), which a pause
-        separates from the onset as it does a breath (docs/CALIBRATION.md). Only where the walk
+        An /s/ before a stop closure ("Stay"), which a pause separates from the onset as it
+        does a breath, needs the text's alignment (`aligned_first_consonant`). Only where the walk
         ended at weaker sound: sound above the edge level before the onset is a walk that hit
         its bound in a loud lead, not a weak consonant."""
         if self._loud_before(t):
