@@ -279,6 +279,7 @@ TOUCH_S = 0.06     # the run must reach the outer end of the sound (onset/offset
 MAX_HOLE = 1       # one odd frame inside a burst (a quiet moment of brown noise, a gap in crackle)
 VOICED_MIN_RUN = 3  # a word's voicing: 3 voiced frames (40 ms)
 VOICED_LEVEL_DB = -25.0
+STOP_BURST_FRAMES = 2  # a plosive's release: broadband, 10-20 ms (two frames at a 10 ms hop)
 SEARCH_S = 0.6     # a burst of up to 0.3 s plus the word's first (last) consonant
 CHUNK = 16         # frames whose voicing is computed at once while searching for the first voiced run
 
@@ -356,12 +357,14 @@ def sound_before(x: np.ndarray, sr: int, level_db: float, t: float) -> tuple[flo
 
 
 def onset_like(x: np.ndarray, sr: int, level_db: float, a: float, b: float, loud_db: float) -> bool:
-    """Whether every frame in [a, b] louder than `loud_db` (re speech) sounds like the start of
-    a word: a sibilant (/s/ /sh/) or voiced, breathy as a vowel after /h/ may be (YIN under
-    VOICED_APERIODICITY). Broadband noise is neither; quieter frames are not asked."""
+    """Whether the frames in [a, b] louder than `loud_db` (re speech) sound like the start of a
+    word: a sibilant (/s/ /sh/) or voiced, breathy as a vowel after /h/ may be (YIN under
+    VOICED_APERIODICITY), but for at most STOP_BURST_FRAMES others (a plosive's release, as in
+    "Potatoes", is broadband for 10-20 ms). Broadband noise is neither, and 0.1 s of it is nine
+    frames; quieter frames are not asked."""
     feat = frame_features(x, sr, level_db, a, b)
     word_like = (feat["low"] <= SIBILANT_LOW_DB) | (feat["aper"] < VOICED_APERIODICITY)
-    return bool(np.all(word_like[feat["level"] > loud_db]))
+    return int(np.count_nonzero(~word_like & (feat["level"] > loud_db))) <= STOP_BURST_FRAMES
 
 
 def sound_after(x: np.ndarray, sr: int, level_db: float, t: float) -> tuple[float, float] | None:
