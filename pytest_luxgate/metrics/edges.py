@@ -451,7 +451,7 @@ class _Context:
         begins with an obstruent or /h/, and the onset lies inside the word, the sound between
         is the word's if it is short (a consonant and a closure: WEAK_ONSET_MAX_S +
         EDGE_MAX_GAP_S), holds no silence longer than a closure (a breath is followed by a
-        pause), and every frame of it above EDGE_DB is sibilant or voiced
+        pause), and its frames above EDGE_DB are sibilant or voiced but for a plosive's release
         (`glued.onset_like`): broadband noise, a noise lead and a breath stay measured."""
         span = self.span
         if (span is None or span.first_phone not in OBSTRUENTS or span.start_s >= t - ENV_HOP_S
