@@ -359,12 +359,15 @@ def sound_before(x: np.ndarray, sr: int, level_db: float, t: float) -> tuple[flo
 def onset_like(x: np.ndarray, sr: int, level_db: float, a: float, b: float, loud_db: float) -> bool:
     """Whether the frames in [a, b] louder than `loud_db` (re speech) sound like the start of a
     word: a sibilant (/s/ /sh/) or voiced, breathy as a vowel after /h/ may be (YIN under
-    VOICED_APERIODICITY), but for at most STOP_BURST_FRAMES others (a plosive's release, as in
-    "Potatoes", is broadband for 10-20 ms). Broadband noise is neither, and 0.1 s of it is nine
+    VOICED_APERIODICITY), but for at most STOP_BURST_FRAMES others that are not impulsive (a
+    plosive's release, as in "Potatoes", is broadband for 10-20 ms; a click is impulsive:
+    kurtosis over CRACKLE_KURTOSIS). Broadband noise is neither, and 0.1 s of it is nine
     frames; quieter frames are not asked."""
     feat = frame_features(x, sr, level_db, a, b)
     word_like = (feat["low"] <= SIBILANT_LOW_DB) | (feat["aper"] < VOICED_APERIODICITY)
-    return int(np.count_nonzero(~word_like & (feat["level"] > loud_db))) <= STOP_BURST_FRAMES
+    other = ~word_like & (feat["level"] > loud_db)
+    return (int(np.count_nonzero(other)) <= STOP_BURST_FRAMES
+            and not np.any(other & (feat["kurt"] > CRACKLE_KURTOSIS)))
 
 
 def sound_after(x: np.ndarray, sr: int, level_db: float, t: float) -> tuple[float, float] | None:

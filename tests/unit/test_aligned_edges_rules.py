@@ -36,6 +36,19 @@ def test_a_sibilant_or_voicing_sounds_like_a_word_start_and_broadband_noise_does
     assert onset_like(_cat(noise(0.1, -35.0, rng)), SR, LEVEL, 0.0, 0.1, -25.0)
 
 
+def test_a_plosive_release_is_allowed_but_a_click_is_not() -> None:
+    """A /p/ burst: 10 ms of broadband noise before the vowel; a click: one loud sample 30 ms
+    before it (a click inside the vowel's first frame reads as voiced: not this rule's to find)."""
+    rng = np.random.default_rng(6)
+    silence, voicing = _silence(0.05), vowel(0.1, rng)
+    release = _cat(silence, noise(0.01, -10.0, rng), voicing)
+    assert onset_like(release, SR, LEVEL, 0.0, 0.16, -25.0)
+    click = _cat(silence, voicing)
+    click[int(0.02 * SR)] = 0.8
+    assert not onset_like(click, SR, LEVEL, 0.0, 0.15, -25.0)
+    assert not onset_like(_cat(silence, noise(0.05, -10.0, rng), voicing), SR, LEVEL, 0.0, 0.2, -25.0)
+
+
 # ---------------------------------------------------------------- the aligned first consonant
 
 def _s_closurevowel(rng: np.random.Generator, consonant: np.ndarray, closure_s: float = 0.05
