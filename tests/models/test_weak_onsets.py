@@ -15,10 +15,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import speech_corpus as C
+from edge_rules import noisy_start
 
 from pytest_luxgate.asr import get_asr
 from pytest_luxgate.listeners.vad import speech_segments
-from pytest_luxgate.metrics.edges import DEFAULTS as E
 from pytest_luxgate.metrics.edges import EDGE_MAX_S as E_MAX_S
 from pytest_luxgate.metrics.edges import StartMetrics, start_metrics
 
@@ -43,15 +43,11 @@ def _start(audio: np.ndarray, sr: int, text: str, words=()) -> StartMetrics:
     return start_metrics(audio, sr, speech_segments(audio, sr), words, expected_text=text)
 
 
-def _noisy(s: StartMetrics) -> bool:
-    return s.pre_onset_s >= 0.05 and s.pre_onset_noise_db is not None and s.pre_onset_noise_db > E["pre_onset_noise_db"]
-
-
 @pytest.mark.parametrize("key", list(WEAK))
 def test_a_weak_first_consonant_is_the_words(cache: Path, key: str) -> None:
     c = _clip(cache, *WEAK[key])
     s = _start(c.audio, c.sr, c.text)
-    assert not _noisy(s), s
+    assert not noisy_start(s), s
     assert s.onset_s <= c.speech_start + 0.03, (s.onset_s, c.speech_start)  # at the consonant, not the vowel
 
 
@@ -63,7 +59,7 @@ def test_a_noise_lead_before_it_still_fails(cache: Path, key: str) -> None:
     head = int(c.speech_start * c.sr)
     lead = (level * C.colored_noise(int(0.3 * c.sr), rng, "pink")).astype(np.float32)
     s = _start(np.concatenate([lead, c.audio[head:]]), c.sr, c.text)
-    assert _noisy(s), s
+    assert noisy_start(s), s
 
 
 def test_a_first_word_the_vad_missed_is_not_noise(cache: Path) -> None:
@@ -74,7 +70,7 @@ def test_a_first_word_the_vad_missed_is_not_noise(cache: Path) -> None:
     assert segs[0].start > 0.5  # the VAD's miss this test is about
     words = get_asr("tiny.en").transcribe(c.audio, c.sr).words
     s = start_metrics(c.audio, c.sr, segs, words, expected_text=text)
-    assert not _noisy(s), s
+    assert not noisy_start(s), s
     assert s.onset_s < 0.1
     # noise before that word is not the word: a 0.4 s pink noise lead at -20 dB still fails
     rng = np.random.default_rng(4)
@@ -82,7 +78,7 @@ def test_a_first_word_the_vad_missed_is_not_noise(cache: Path) -> None:
     spoiled = np.concatenate([(level * C.colored_noise(int(0.4 * c.sr), rng, "pink")).astype(np.float32), c.audio])
     w2 = get_asr("tiny.en").transcribe(spoiled, c.sr).words
     s2 = start_metrics(spoiled, c.sr, speech_segments(spoiled, c.sr), w2, expected_text=text)
-    assert _noisy(s2), (s2, w2[:2])
+    assert noisy_start(s2), (s2, w2[:2])
 
 
 def test_a_first_syllable_the_vad_missed_beyond_the_walk_is_the_words(cache: Path) -> None:
@@ -95,7 +91,7 @@ def test_a_first_syllable_the_vad_missed_beyond_the_walk_is_the_words(cache: Pat
     segs = speech_segments(c.audio, c.sr)
     assert segs[0].start - c.speech_start > E_MAX_S  # the VAD's miss this test is about
     s = start_metrics(c.audio, c.sr, segs, (), expected_text=text)
-    assert not _noisy(s), s
+    assert not noisy_start(s), s
     assert s.onset_s <= c.speech_start + 0.03, (s.onset_s, c.speech_start)
     # the first syllable's span (up to the closure) replaced by white noise at its level
     head, end = int(c.speech_start * c.sr), int((c.speech_start + 0.07) * c.sr)
@@ -103,4 +99,4 @@ def test_a_first_syllable_the_vad_missed_beyond_the_walk_is_the_words(cache: Pat
     spoiled = c.audio.copy()
     spoiled[head:end] = level * C.colored_noise(end - head, np.random.default_rng(6), "white")
     s2 = _start(spoiled, c.sr, text)
-    assert _noisy(s2), s2
+    assert noisy_start(s2), s2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from edge_rules import noisy_start
 from synthetic_speech import SR, noise, vowel
 
 from pytest_luxgate.core.types import Segment, TextSpan, Word
@@ -65,17 +66,13 @@ def _start(x: np.ndarray, vowel_s: float, span: TextSpan | None):
     return start_metrics(x, SR, [Segment(vowel_s, len(x) / SR - 0.1)], (), text_span=span)
 
 
-def _noisy(s) -> bool:
-    return s.pre_onset_s >= 0.05 and s.pre_onset_noise_db is not None and s.pre_onset_noise_db > E["pre_onset_noise_db"]
-
-
 def test_an_s_the_aligner_starts_the_word_on_is_the_words_and_without_it_isnoise() -> None:
     rng = np.random.default_rng(2)
     x, c0, v0 = _s_closurevowel(rng, noise(0.1, -30.0, rng, 3500.0))
     aligned = TextSpan(c0, 0.9, v0 + 0.2, "S")
     s = _start(x, v0, aligned)
-    assert not _noisy(s) and s.onset_s == pytest.approx(c0, abs=0.011), s
-    assert _noisy(_start(x, v0, None))  # the same sound with no alignment: measured as noise
+    assert not noisy_start(s) and s.onset_s == pytest.approx(c0, abs=0.011), s
+    assert noisy_start(_start(x, v0, None))  # the same sound with no alignment: measured as noise
 
 
 @pytest.mark.parametrize("why", ["vowel first", "broadband, loud", "a pause after it", "too long",
@@ -89,7 +86,7 @@ def test_what_the_aligned_word_start_does_not_excuse(why: str) -> None:
     span = TextSpan(c0, 0.9, v0 - 0.01 if why == "onset past the aligned word" else v0 + 0.2,
                     "AH" if why == "vowel first" else "S")
     s = _start(x, v0, span)
-    assert _noisy(s), s
+    assert noisy_start(s), s
 
 
 # ---------------------------------------------------------------- the aligned first word's end

@@ -9,9 +9,9 @@ the edge rules alone: the missed syllable passes, the same span filled with nois
 from __future__ import annotations
 
 import numpy as np
+from edge_rules import noisy_start
 
 from pytest_luxgate.core.types import Segment
-from pytest_luxgate.metrics.edges import DEFAULTS as E
 from pytest_luxgate.metrics.edges import EDGE_MAX_S, StartMetrics, start_metrics
 
 SR = 16_000
@@ -43,23 +43,19 @@ def _start(audio: np.ndarray, vad_start: float) -> StartMetrics:
     return start_metrics(audio, SR, [Segment(vad_start, 1.2)], ())
 
 
-def _noisy(s: StartMetrics) -> bool:
-    return s.pre_onset_s >= 0.05 and s.pre_onset_noise_db is not None and s.pre_onset_noise_db > E["pre_onset_noise_db"]
-
-
 def test_a_syllable_the_vad_missed_beyond_the_walk_is_speech() -> None:
     audio = _take(_voiced(0.08, 150.0, 0.1))
     vad_start = 0.75  # 0.55 s after the syllable: later than the walk's bound
     assert vad_start - 0.2 > EDGE_MAX_S
     s = _start(audio, vad_start)
-    assert not _noisy(s), s
+    assert not noisy_start(s), s
     assert s.onset_s is not None and s.onset_s <= 0.21, s
 
 
 def test_noise_in_its_place_is_still_measured() -> None:
     audio = _take(_noise(0.08, 0.1, 1))
     s = _start(audio, 0.75)
-    assert _noisy(s), s
+    assert noisy_start(s), s
     assert s.onset_s is not None and s.onset_s >= 0.28, s  # the burst stays before the onset
 
 
@@ -68,4 +64,4 @@ def test_an_onset_the_vad_placed_right_is_unchanged() -> None:
     noise burst before that silence is measured as before."""
     audio = _take(_noise(0.08, 0.1, 1))
     s = _start(audio, 0.33)
-    assert _noisy(s) and s.onset_s is not None and s.onset_s >= 0.27, s
+    assert noisy_start(s) and s.onset_s is not None and s.onset_s >= 0.27, s
