@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import speech_corpus as C
 from calibrate_detectors import ASRCache  # Whisper words per audio hash, on disk
 
+from pytest_luxgate.judging.checks import failing_edges
 from pytest_luxgate.listeners.aligner import text_span
 from pytest_luxgate.listeners.vad import speech_segments
 from pytest_luxgate.metrics import edges
@@ -190,29 +191,8 @@ def verdicts(audio: np.ndarray, sr: int, text: str, asr: ASRCache, room: float |
     words = asr.words(audio, sr)
     span = text_span(audio, sr, text) if ALIGN else None
     s, t = edges.edge_metrics(audio, sr, segs, words, expected_text=text, text_span=span)
-    noise_lim = LIM["pre_onset_noise_db"] if room is None else max(LIM["pre_onset_noise_db"], room + 6.0)
-    post_lim = LIM["post_offset_noise_db"] if room is None else max(LIM["post_offset_noise_db"], room + 6.0)
-    trunc_lim = LIM["truncation_db"] if room is None else max(LIM["truncation_db"], room + 6.0)
-    start_why = []
-    if s.lead_garbage_s is not None and s.lead_garbage_s > LIM["lead_garbage_s"]:
-        start_why.append("lead_garbage_s")
-    if s.before_text_s is not None and s.before_text_s > LIM["before_text_s"]:
-        start_why.append("before_text_s")
-    if s.pre_onset_s >= 0.05 and s.pre_onset_noise_db is not None and s.pre_onset_noise_db > noise_lim:
-        start_why.append("pre_onset_noise_db")
-    if s.pre_onset_s > 0 and s.pre_onset_click_db > LIM["pre_onset_click_db"]:
-        start_why.append("pre_onset_click_db")
-    tail_why = []
-    if t.trail_garbage_s is not None and t.trail_garbage_s > LIM["trail_garbage_s"]:
-        tail_why.append("trail_garbage_s")
-    if t.after_text_s is not None and t.after_text_s > LIM["after_text_s"]:
-        tail_why.append("after_text_s")
-    if t.post_offset_s >= 0.05 and t.post_offset_noise_db is not None and t.post_offset_noise_db > post_lim:
-        tail_why.append("post_offset_noise_db")
-    if t.tail_buzz_s > LIM["tail_buzz_s"]:
-        tail_why.append("tail_buzz_s")
-    if t.truncation_db > trunc_lim:
-        tail_why.append("truncation_db")
+    start_why = failing_edges(s, prompt_background_db=room)
+    tail_why = failing_edges(tail=t, prompt_background_db=room)
     return {"start_fail": bool(start_why), "start_why": start_why, "tail_fail": bool(tail_why),
             "tail_why": tail_why, "onset": s.onset_s, "offset": t.offset_s,
             "start": s.to_dict(), "tail": t.to_dict(), "words": " ".join(w.text for w in words)}

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ..core.types import CheckResult
 from ..metrics import content_words as _cw
@@ -30,6 +30,7 @@ from ..metrics.text import normalize_words
 from .spec import Check, Listener, Reported, Threshold, Tolerance
 
 if TYPE_CHECKING:
+    from ..metrics.edges import StartMetrics, TailMetrics
     from .analysis import Evidence
 
 #: the registry: check name -> its row, in the order the checks run and report
@@ -267,13 +268,77 @@ def check_repeat(ev: Evidence, th: dict[str, float]) -> CheckResult:
                     details={"spans": list(r.spans), "loops": loops})
 
 
-def _prompt_room(ev: Evidence, th: dict[str, float]) -> tuple[float, str] | None:
-    """The noise limit a cloned take earns from its prompt's own background."""
-    bg = ev.prompt_background_db
+def _prompt_room(ev: Evidence, th: Mapping[str, float]) -> tuple[float, str] | None:
+    return _room(ev.prompt_background_db, th)
+
+
+def _room(bg: float | None, th: Mapping[str, float]) -> tuple[float, str] | None:
+    """The noise limit a cloned take earns from its prompt's own background `bg` (dB re speech)."""
     if bg is None:
         return None
     margin = th["prompt_noise_margin_db"]
     return bg + margin, f"by the voice prompt's own background ({bg:.1f} dB re its speech, + {margin:.3g} dB)"
+
+
+#: a stretch before the onset or after the offset shorter than this is too short to measure noise in
+MEASURED_S = 0.05
+
+
+def _start_criteria(s: StartMetrics, first_word: str, room: tuple[float, str] | None) -> list[_Criterion]:
+    """check_start's rules on the metrics alone; `first_word`: the text's, for the message."""
+    click_at = f"at {s.pre_onset_click_at_s:.3f} s" if s.pre_onset_click_at_s is not None else ""
+    return [
+        _Criterion("lead_garbage_s", s.lead_garbage_s,
+                   f"{_span(s.vad_onset_s, s.first_word_start_s)} before “{s.first_word}”",
+                   at=_between(s.vad_onset_s, s.first_word_start_s)),
+        _Criterion("before_text_s", s.before_text_s,
+                   f"{_span(s.before_text_from_s, s.text_start_s)}, before “{first_word}” "
+                   "where the text aligned to the take begins",
+                   at=_between(s.before_text_from_s, s.text_start_s)),
+        _Criterion("pre_onset_noise_db", s.pre_onset_noise_db if s.pre_onset_s >= MEASURED_S else None,
+                   _span(0.0, s.onset_s), room, at=_between(0.0, s.onset_s)),
+        _Criterion("pre_onset_click_db", s.pre_onset_click_db if s.pre_onset_s > 0 else None, click_at,
+                   at=() if s.pre_onset_click_at_s is None else ((s.pre_onset_click_at_s, None),)),
+    ]
+
+
+def _tail_criteria(t: TailMetrics, last_word: str, duration_s: float | None,
+                   room: tuple[float, str] | None) -> list[_Criterion]:
+    """check_tail's rules on the metrics alone; `last_word`: the text's, `duration_s`: the take's
+    (None: not known; only the message and the marks lack it)."""
+    end = [] if duration_s is None else [(max(0.0, duration_s - 0.03), duration_s)]
+    return [
+        _Criterion("trail_garbage_s", t.trail_garbage_s,
+                   f"{_span(t.last_word_end_s, t.vad_offset_s)} after “{t.last_word}”",
+                   at=_between(t.last_word_end_s, t.vad_offset_s)),
+        _Criterion("after_text_s", t.after_text_s,
+                   f"{_span(t.text_end_s, t.after_text_to_s)}, after “{last_word}” "
+                   "where the text aligned to the take ends",
+                   at=_between(t.text_end_s, t.after_text_to_s)),
+        _Criterion("post_offset_noise_db", t.post_offset_noise_db if t.post_offset_s >= MEASURED_S else None,
+                   _span(t.offset_s, duration_s), room, at=_between(t.offset_s, duration_s)),
+        _Criterion("tail_buzz_s", t.tail_buzz_s, f"(periodicity {t.tail_buzz_periodicity:.2f})"),
+        # a take that ends in its prompt's room has not stopped mid-sound
+        _Criterion("truncation_db", t.truncation_db,
+                   f"in the last 30 ms (end decay {t.end_decay_db:+.1f} dB): the audio stops mid-sound",
+                   room, at=tuple(end)),
+    ]
+
+
+def failing_edges(start: StartMetrics | None = None, tail: TailMetrics | None = None, *,
+                  thresholds: Mapping[str, float] | None = None,
+                  prompt_background_db: float | None = None) -> list[str]:
+    """The names of check_start's and check_tail's criteria that these metrics fail, by the
+    checks' own rules (limits, a cloned take's room allowance, stretches too short to measure),
+    without an Evidence: for calibration scripts and tests that judge a take's edges alone.
+    `thresholds` overlay the defaults; `prompt_background_db` is the voice prompt's background
+    (dB re its speech) that a cloned take may have."""
+    th = {k: t.default for k, t in THRESHOLDS.items()}
+    th.update(thresholds or {})
+    room = _room(prompt_background_db, th)
+    criteria = [] if start is None else _start_criteria(start, "", room)
+    criteria += [] if tail is None else _tail_criteria(tail, "", None, room)
+    return [c.key for c in criteria if not c.ok(th)]
 
 
 @check("start", "Speech starts clean: no garbage, noise or click before the first word.",
@@ -307,22 +372,7 @@ def _prompt_room(ev: Evidence, th: dict[str, float]) -> tuple[float, str] | None
                     "higher", 6.0, 0.0, "dB", floor=-60.0, decimals=2, why=_DB_FLOOR))})
 def check_start(ev: Evidence, th: dict[str, float]) -> CheckResult:
     s = ev.start
-    lead_where = _span(s.vad_onset_s, s.first_word_start_s)
-    pre = _span(0.0, s.onset_s)
-    click_at = f"at {s.pre_onset_click_at_s:.3f} s" if s.pre_onset_click_at_s is not None else ""
-    criteria = [
-        _Criterion("lead_garbage_s", s.lead_garbage_s, f"{lead_where} before “{s.first_word}”",
-                   at=_between(s.vad_onset_s, s.first_word_start_s)),
-        _Criterion("before_text_s", s.before_text_s,
-                   f"{_span(s.before_text_from_s, s.text_start_s)}, before “{ev.text.split()[0]}” "
-                   "where the text aligned to the take begins",
-                   at=_between(s.before_text_from_s, s.text_start_s)),
-        _Criterion("pre_onset_noise_db", s.pre_onset_noise_db if s.pre_onset_s >= 0.05 else None, pre,
-                   _prompt_room(ev, th), at=_between(0.0, s.onset_s)),
-        _Criterion("pre_onset_click_db", s.pre_onset_click_db if s.pre_onset_s > 0 else None, click_at,
-                   at=() if s.pre_onset_click_at_s is None else ((s.pre_onset_click_at_s, None),)),
-    ]
-    return _verdict("start", criteria, th,
+    return _verdict("start", _start_criteria(s, ev.text.split()[0], _prompt_room(ev, th)), th,
                     f"clean start: speech from {s.onset_s} s, first word “{s.first_word}” "
                     f"at {s.first_word_start_s} s" + _aligned("from", s.text_start_s, "before_text_s"))
 
@@ -353,21 +403,7 @@ def check_start(ev: Evidence, th: dict[str, float]) -> CheckResult:
                 "offset_s": Reported(_r("tail.offset_s"))})
 def check_tail(ev: Evidence, th: dict[str, float]) -> CheckResult:
     t = ev.tail
-    criteria = [
-        _Criterion("trail_garbage_s", t.trail_garbage_s,
-                   f"{_span(t.last_word_end_s, t.vad_offset_s)} after “{t.last_word}”",
-                   at=_between(t.last_word_end_s, t.vad_offset_s)),
-        _Criterion("after_text_s", t.after_text_s,
-                   f"{_span(t.text_end_s, t.after_text_to_s)}, after “{ev.text.split()[-1]}” "
-                   "where the text aligned to the take ends",
-                   at=_between(t.text_end_s, t.after_text_to_s)),
-        _Criterion("post_offset_noise_db", t.post_offset_noise_db if t.post_offset_s >= 0.05 else None,
-                   _span(t.offset_s, ev.duration_s), _prompt_room(ev, th), at=_between(t.offset_s, ev.duration_s)),
-        _Criterion("tail_buzz_s", t.tail_buzz_s, f"(periodicity {t.tail_buzz_periodicity:.2f})"),
-        _Criterion("truncation_db", t.truncation_db,
-                   f"in the last 30 ms (end decay {t.end_decay_db:+.1f} dB): the audio stops mid-sound",
-                   _prompt_room(ev, th), at=((max(0.0, ev.duration_s - 0.03), ev.duration_s),)),  # a take that ends in its prompt's room has not stopped mid-sound
-    ]
+    criteria = _tail_criteria(t, ev.text.split()[-1], ev.duration_s, _prompt_room(ev, th))
     return _verdict("tail", criteria, th,
                     f"clean end: last word “{t.last_word}” ends {t.last_word_end_s} s, "
                     f"speech until {t.offset_s} s of {ev.duration_s:.2f} s" + _aligned("until", t.text_end_s,
