@@ -16,7 +16,7 @@ import numpy as np
 
 from ..asr import get_asr
 from ..asr.base import Forcer, force_text
-from ..core.types import Segment, Transcript, Word
+from ..core.types import Segment, TextSpan, Transcript, Word
 from ..listeners.aligner import text_span
 from ..listeners.vad import VAD_RATE, speech_segments, to_16k
 from ..metrics.content_words import (
@@ -125,13 +125,17 @@ class Evidence:
 def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
             seams: list[float] | None = None,
             transcriber: Callable[[np.ndarray, int], Transcript] | None = None,
-            forcer: Forcer | None = None) -> Evidence:
+            forcer: Forcer | None = None,
+            aligned: Callable[[], TextSpan | None] | None = None) -> Evidence:
     """Transcribe, segment and measure one take (`asr` is a get_asr spec).
 
     `transcriber` replaces `get_asr(asr).transcribe` (the plugin's persistent
     cache passes one that loads the model only on a miss), and `forcer` the
     backend's `force` (the second opinion on content words; a backend without
     one gives none).
+
+    `aligned` gives `text_span` of this audio and text, worked out elsewhere (the runner aligns
+    a take on its side thread while the main one transcribes); None: aligned here.
 
     `seams`: the take's chunk joins in seconds ([] for a one-pass take); when
     they are unknown (None) the whole file is scanned for clicks instead.
@@ -154,7 +158,7 @@ def analyze(audio: np.ndarray, sample_rate: int, text: str, asr: str,
     segments = speech_segments(audio_16k, VAD_RATE, duration_s=len(audio) / sample_rate)
     words = transcript.words
     wer = word_error(text, transcript.text)
-    span = text_span(audio_16k, VAD_RATE, text)
+    span = aligned() if aligned is not None else text_span(audio_16k, VAD_RATE, text)
     start, tail = edge_metrics(audio, sample_rate, segments, words, expected_text=text,
                                text_span=span)
     evidence = Evidence(

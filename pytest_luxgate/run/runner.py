@@ -18,14 +18,14 @@ import time
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Generic, Iterator, TypeVar
 
 import numpy as np
 
 from ..asr import get_asr
 from ..asr.base import Forced, Forcer, force_text
 from ..core.audio import as_saved, write_wav_atomic
-from ..core.types import Transcript
+from ..core.types import TextSpan, Transcript
 from ..judging.analysis import (
     Evidence,
     Heard,
@@ -42,6 +42,7 @@ from ..judging.checks import (
 )
 from ..judging.takes import median_metrics, over_takes, take_score, take_seed
 from ..judging.thresholds import resolve
+from ..listeners.aligner import text_span
 from ..matrix.cells import OWN_VOICE, Cell, safe_name
 from ..matrix.prompt_text import (
     DEFAULT_POLICY,
@@ -206,9 +207,11 @@ class CellRunner:
         yield prep
         for seed in prep.seeds:
             made = self._make_take(cell, prep, seed)
-            yield made  # first: the take's ASR starts while its listener models run
+            yield made  # first: the take's ASR starts while its alignment and listener models run
             if self._ahead is not None and may_overlap(cell.stack):  # made on the second thread:
-                self._ahead.later(made.heard)  # the next take is synthesised beside both
+                if made.aligned is not None:  # the next take is synthesised beside them all
+                    self._ahead.later(made.aligned)
+                self._ahead.later(made.heard)
 
     def _prepare(self, cell: Cell) -> "_Prepared":
         try:
@@ -231,8 +234,9 @@ class CellRunner:
                          [take_seed(seed, k) for k in range(n)])
 
     def _make_take(self, cell: Cell, prep: "_Prepared", seed: int) -> "_Made":
-        """One take synthesised (or from the cache), as its WAV keeps it; its listener models (they
-        need only its audio) run when `_Made.heard` is first asked, on whichever thread asks first."""
+        """One take synthesised (or from the cache), as its WAV keeps it; its text's alignment and
+        its listener models (they need only its audio and text) run when `_Made.aligned` and
+        `_Made.heard` are first asked, on whichever thread asks first."""
         key, take = self._cached_take(prep.stack, cell, prep.scenario.text, prep.params, seed, prep.chunking)
         synth_hit = take is not None
         if take is None:  # a cache hit needs no prompt encoding either
@@ -253,10 +257,11 @@ class CellRunner:
         describe = self._describe(prep.stack, cell)  # after the synthesis: what the stack now says it did
         try:
             validate_audio(take.audio, take.sample_rate)
-            listen = functools.partial(self._listen_into, cell=cell, take=take, checks=self.listen)
         except ValueError:  # analyze says what is wrong with it; no model hears audio that is not
-            listen = None
-        return _Made(take, synth_hit, describe, seed, listen)
+            return _Made(take, synth_hit, describe, seed, _Once(Heard), None)
+        listen = functools.partial(self._listen_into, cell=cell, take=take, checks=self.listen)
+        return _Made(take, synth_hit, describe, seed, _Once(functools.partial(_listened, listen)),
+                     _Once(functools.partial(text_span, take.audio, take.sample_rate, prep.scenario.text)))
 
     def _hear(self, cell: Cell, prep: "_Prepared", made: "_Made", index: int | None) -> CellOutcome:
         """Stage two of one take (`index` None: the cell's only take): ASR, detectors, record."""
@@ -265,7 +270,7 @@ class CellRunner:
             with self._first("hearing"):
                 evidence = analyze(made.take.audio, made.take.sample_rate, prep.scenario.text, self.asr_spec,
                                    seams=made.take.seams, transcriber=self._locked(cached),
-                                   forcer=self._locked_force(cached))
+                                   forcer=self._locked_force(cached), aligned=made.aligned)
         except Exception as exc:
             raise CellFailed(f"analysis failed: {type(exc).__name__}: {exc}") from exc
         evidence.prompt_background_db = self._prompt_background(cell)
@@ -546,18 +551,37 @@ class _Made:
     synth_hit: bool
     describe: dict[str, Any]
     seed: int
-    #: runs the take's listener models into a Heard; None once run (or for audio no model hears)
-    listen: Callable[[Heard], None] | None
-    _heard: Heard = field(default_factory=Heard)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: the listener results (its listener models run into a Heard)
+    heard: _Once[Heard]
+    #: where its text lies in it (listeners/aligner.text_span); None for audio analyze refuses
+    aligned: _Once[TextSpan | None] | None
 
-    def heard(self) -> Heard:
-        """The listener results: run here unless another thread did, or is doing, it already."""
+
+T = TypeVar("T")
+
+
+class _Once(Generic[T]):
+    """`fn()` run once, on whichever thread asks first (the side thread of run/ahead.py, or the
+    one that hears the take); a later call waits for it and gets its result. An exception is not
+    kept: the next call runs `fn` again and raises it where the take is heard."""
+
+    def __init__(self, fn: Callable[[], T]) -> None:
+        self._fn: Callable[[], T] | None = fn
+        self._value: T | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> T:
         with self._lock:
-            if self.listen is not None:
-                self.listen(self._heard)
-                self.listen = None
-        return self._heard
+            if self._fn is not None:
+                self._value = self._fn()
+                self._fn = None
+            return self._value  # type: ignore[return-value]
+
+
+def _listened(listen: Callable[[Heard], None]) -> Heard:
+    heard = Heard()
+    listen(heard)
+    return heard
 
 
 def _aggregate_metrics(cell: CellOutcome) -> None:

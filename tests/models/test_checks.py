@@ -89,3 +89,24 @@ def test_every_check_passes_clean_speech(piper_take, name: str) -> None:
     audio, rate, text = piper_take
     result = _judge(audio, rate, text, name)
     assert result.passed, result.message
+
+
+def test_an_alignment_made_elsewhere_is_the_one_analyze_would_make(piper_take) -> None:
+    """The runner aligns a take on its side thread (run/runner._Made.aligned) and hands the result
+    to analyze: the evidence is the same as when analyze aligns it, and the handed span is the one
+    used (a span 0.3 s later leaves the first word's sound before the text)."""
+    from dataclasses import replace
+    from functools import partial
+
+    from pytest_luxgate.listeners.aligner import text_span
+
+    audio, rate, text = piper_take
+    own = analyze(audio, rate, text, ASR)
+    handed = analyze(audio, rate, text, ASR, aligned=partial(text_span, audio, rate, text))
+    assert handed.details() == own.details()
+    span = text_span(audio, rate, text)
+    assert span is not None and own.start.text_start_s == span.start_s
+    late = replace(span, start_s=span.start_s + 0.3)
+    moved = analyze(audio, rate, text, ASR, aligned=lambda: late)
+    assert moved.start.text_start_s == pytest.approx(late.start_s)
+    assert moved.start.before_text_s > own.start.before_text_s, (moved.start, own.start)
