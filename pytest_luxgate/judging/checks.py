@@ -333,8 +333,7 @@ def failing_edges(start: StartMetrics | None = None, tail: TailMetrics | None = 
     without an Evidence: for calibration scripts and tests that judge a take's edges alone.
     `thresholds` overlay the defaults; `prompt_background_db` is the voice prompt's background
     (dB re its speech) that a cloned take may have."""
-    th = {k: t.default for k, t in THRESHOLDS.items()}
-    th.update(thresholds or {})
+    th = {**default_thresholds(), **(thresholds or {})}
     room = _room(prompt_background_db, th)
     criteria = [] if start is None else _start_criteria(start, "", room)
     criteria += [] if tail is None else _tail_criteria(tail, "", None, room)
@@ -630,6 +629,13 @@ def _worst_seam(ev: Evidence, name: str) -> float | None:
 CHECK_NAMES = tuple(CHECKS)
 #: every threshold, from the rows that define them
 THRESHOLDS: dict[str, Threshold] = {k: t for c in CHECKS.values() for k, t in c.thresholds.items()}
+
+
+def default_thresholds() -> dict[str, float]:
+    """Every threshold at its default (thresholds.resolve overlays the layers a run gives)."""
+    return {k: t.default for k, t in THRESHOLDS.items()}
+
+
 #: every report metric, in report order
 REPORTED: dict[str, Reported] = {k: r for c in CHECKS.values() for k, r in c.metrics.items()}
 #: checks that need a listener model beyond ASR and VAD; each loads only when its check is selected

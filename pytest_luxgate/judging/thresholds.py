@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from .checks import CHECKS, THRESHOLDS
+from .checks import CHECKS, THRESHOLDS, default_thresholds
 from .spec import Threshold
 
 __all__ = ["PAIRS", "THRESHOLDS", "Threshold", "check_pairs", "parse_assignments", "parse_overrides", "resolve",
@@ -109,7 +109,7 @@ def parse_overrides(items: list[str], option: str) -> dict[str, float]:
 
 def resolve(*layers: Mapping[str, float]) -> dict[str, float]:
     """Defaults overlaid by each layer in order (later wins)."""
-    merged = {k: t.default for k, t in THRESHOLDS.items()}
+    merged = default_thresholds()
     for layer in layers:
         merged.update(layer)
     return merged
