@@ -19,3 +19,8 @@ def tail_fails(t: TailMetrics, room_db: float | None = None) -> list[str]:
 def noisy_start(s: StartMetrics) -> bool:
     """Sound before the onset over the pre-onset noise limit."""
     return "pre_onset_noise_db" in start_fails(s)
+
+
+def noisy_tail(t: TailMetrics) -> bool:
+    """Sound after the offset over the post-offset noise limit."""
+    return "post_offset_noise_db" in tail_fails(t)

@@ -47,12 +47,15 @@ class Segment:
 @dataclass(frozen=True)
 class TextSpan:
     """Where a forced alignment put the text in a take, in seconds: its first word's start and
-    end, and its last word's end; and the first phone it aligned there (ARPAbet, e.g. "HH")."""
+    end, and its last word's start and end; and the first and last phones it aligned there
+    (ARPAbet, e.g. "HH", "T")."""
 
     start_s: float
     end_s: float
     first_word_end_s: float
     first_phone: str = ""
+    last_word_start_s: float | None = None
+    last_phone: str = ""
 
 
 @dataclass(frozen=True)

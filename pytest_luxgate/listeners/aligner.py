@@ -123,9 +123,11 @@ class _Aligner:
                 # a path that ran out of audio before the text's end is no alignment
                 if [s.word.split("(")[0] for s in segs] != words:
                     continue
-                phones = decoder.lookup_word(segs[0].word) or ""
+                first = (decoder.lookup_word(segs[0].word) or "").split(" ")
+                last = (decoder.lookup_word(segs[-1].word) or "").split(" ")
                 return TextSpan(round(segs[0].start_frame * FRAME_S, 3), round((segs[-1].end_frame + 1) * FRAME_S, 3),
-                                round((segs[0].end_frame + 1) * FRAME_S, 3), phones.split(" ")[0])
+                                round((segs[0].end_frame + 1) * FRAME_S, 3), first[0],
+                                round(segs[-1].start_frame * FRAME_S, 3), last[-1])
         return None
 
 

@@ -261,6 +261,8 @@ def _tail(ctx: _Context) -> TailMetrics:
     dur = len(ctx.x) / sample_rate
     vad_off = segments[-1].end if segments else None
     offset = ctx.walk_edge(vad_off, +1, TAIL_EDGE_MAX_S) if vad_off is not None else None
+    if offset is not None and ctx.span is not None:  # only where the aligner says the text goes on
+        offset = ctx.walk_missed_voicing(offset, +1, until=ctx.span.end_s)
     glued = tail_noise(ctx.x, sample_rate, ctx.level_db, offset) if offset is not None else None
     if glued is not None:  # ...nor the last word's: speech ended where it began
         offset = min(offset, glued[0])
@@ -274,8 +276,11 @@ def _tail(ctx: _Context) -> TailMetrics:
 
     if glued is not None:  # no natural decay to wait for: the noise starts right at the word
         post_start = offset
+    elif offset is not None:
+        offset = ctx.aligned_last_consonant(offset)
+        post_start = ctx.after_release(offset, ctx.decay_end(offset))
     else:
-        post_start = ctx.after_release(offset, ctx.decay_end(offset)) if offset is not None else dur
+        post_start = dur
     noise = ctx.loudest(post_start, dur)
     buzz_from = max(0.0, (vad_off or dur) - 1.5)
     if last_est is not None:
@@ -328,6 +333,7 @@ class _Context:
         self.gap_db, self.edge_db = max(GAP_DB, floor), max(EDGE_DB, floor)
         self.letters = [_letters(w.text) for w in self.words]  # each word's, once, for anchors and rate
         self.first, self.last, self.anchored, self.edge_letters = _anchors(self.words, expected_text, self.letters)
+        self.first_text_word = next((_norm(x) for x in (expected_text or "").split() if _norm(x)), None)
         self.s_per_char = _speaking_rate(self.words, self.first, self.last, self.letters)
 
     def _missed_voicing(self) -> list[Segment]:
@@ -392,34 +398,54 @@ class _Context:
         consonant before it (at most WEAK_ONSET_MAX_S). Noise that Whisper
         folded into the word is longer than a consonant and stays before the
         onset, measured. Levels are re speech with the fixed GAP_DB, not the
-        room estimate, which took the missed word for the room."""
+        room estimate, which took the missed word for the room.
+
+        Whisper's word ends are loose (its timing is a cross-attention path): a
+        Kokoro "Hot" that Silero missed whole, a loud vowel, ended 0.1 s past the
+        VAD onset in Whisper's timing and 0.07 s before it in the forced
+        alignment's, and read as pre-onset noise at +3.5 dB. So the word Whisper
+        heard first may also be placed by the alignment, when the alignment's
+        first word is that word (its text starts with it)."""
         if not (self.words and self.anchored):
             return vad_on
         w = self.words[self.first]
-        if w.end > vad_on - 0.05:
+        a, b = w.start, w.end
+        if b > vad_on - 0.05 and self.span is not None and _norm(w.text) == self.first_text_word:
+            a, b = self.span.start_s, self.span.first_word_end_s
+        if b > vad_on - 0.05:
             return vad_on
-        tv = first_voiced(self.x, self.sr, self.level_db, w.start, w.end)
+        tv = first_voiced(self.x, self.sr, self.level_db, a, b)
         if tv is None:
             return vad_on
         start = float(self.env_t[self._weak_start(self._frame(tv), GAP_DB)])
         return start if tv - start <= WEAK_ONSET_MAX_S else tv
 
-    def walk_missed_voicing(self, t: float) -> float:
-        """Further back while the walk stopped at its bound inside sound that holds voicing.
+    def walk_missed_voicing(self, t: float, direction: int = -1, until: float | None = None) -> float:
+        """Further out (back at the start, on at the end) while the walk stopped at its bound
+        inside sound that holds voicing.
 
         Silero can be later than EDGE_MAX_S on a clear onset (a Kokoro "Potatoes" read 0.45 s
         late: the walk stopped at the /t/ of its second syllable, and the first, /p@/, was
-        measured as pre-onset noise at -8.5 dB). When the walk ends at its bound with sound
-        still above the edge level before it, the stretch a further walk covers is speech the
-        VAD missed if it holds a voiced run (periodic, as noise never is); noise glued there
-        holds none and stays before the onset, for glued.lead_noise and the noise limits."""
+        measured as pre-onset noise at -8.5 dB), and end 0.15 s early inside a slow final vowel
+        (a Kokoro "test." whose /e/ and /s/ were then measured as post-offset noise at -18.6 dB;
+        there only while the aligned text goes on).
+        When the walk ends at its bound with sound still above the edge level beyond it, the
+        stretch a further walk covers is speech the VAD missed if it holds a voiced run
+        (periodic, as noise never is); noise glued there holds none and stays outside the
+        speech, for glued.lead_noise / tail_noise and the noise limits. `until`: walk on only
+        from before it (at the end, where the aligner ends the text: voiced garbage after the
+        text is not the text's)."""
+        max_s = EDGE_MAX_S if direction < 0 else TAIL_EDGE_MAX_S
         for _ in range(MISSED_VOICING_WALKS):
-            if not self._loud_before(t):
-                return t  # the walk ended in silence or at the file start, not at its bound
-            earlier = self.walk_edge(t, -1, EDGE_MAX_S)
-            if earlier >= t or not vowel_spans(self.x, self.sr, self.level_db, earlier, t):
+            if until is not None and t >= until:
                 return t
-            t = earlier
+            if not self._loud_beside(t, direction):
+                return t  # the walk ended in silence or at the file's edge, not at its bound
+            further = self.walk_edge(t, direction, max_s)
+            a, b = sorted((t, further))
+            if further == t or not vowel_spans(self.x, self.sr, self.level_db, a, b):
+                return t
+            t = further
         return t
 
     def walk_weak_onset(self, t: float) -> float:
@@ -460,18 +486,48 @@ class _Context:
                 or t > span.first_word_end_s):
             return t
         a = span.start_s
-        if (t - a > WEAK_ONSET_MAX_S + EDGE_MAX_GAP_S or self._silences(a, t, DECAY_DB, EDGE_MAX_GAP_S)
-                # EDGE_DB re speech, not the room-relative edge: noise before the onset raises the
-                # room estimate (to -5 dB re speech under a pink burst) and would go unasked
-                or not onset_like(self.x, self.sr, self.level_db, a, t, EDGE_DB)):
+        return float(a) if self._edge_consonant(a, t) else t
+
+    def _edge_consonant(self, a: float, b: float) -> bool:
+        """Whether [a, b] can be a word's edge consonant and its closure: short (WEAK_ONSET_MAX_S
+        + EDGE_MAX_GAP_S), no silence longer than a closure, and its frames above EDGE_DB
+        sibilant or voiced but for a plosive's release (`glued.onset_like`). EDGE_DB re speech,
+        not the room-relative edge: noise beside the speech raises the room estimate (to -5 dB
+        re speech under a pink burst) and would go unasked."""
+        return (b - a <= WEAK_ONSET_MAX_S + EDGE_MAX_GAP_S and not self._silences(a, b, DECAY_DB, EDGE_MAX_GAP_S)
+                and onset_like(self.x, self.sr, self.level_db, a, b, EDGE_DB))
+
+    def aligned_last_consonant(self, t: float) -> float:
+        """`aligned_first_consonant` mirrored: move an offset on to where the forced alignment
+        ends the text, over a final consonant that the walks left out.
+
+        A slow Kokoro "test." ends its /s/ 0.1 s after the vowel, then holds the /t/ closure
+        50 ms and releases it at -24 dB re speech, louder than `after_release` takes a release
+        to be; Silero ended the take inside the vowel, and the /s/ and the release read as
+        post-offset noise at -18.6 dB. Where the aligner ends the text after the offset, the
+        text ends with an obstruent, and the offset lies inside the aligned last word, the sound
+        between is the word's on the same terms as at the start: short, no silence longer than
+        a closure, and its frames above EDGE_DB sibilant or voiced but for a plosive's release
+        (`glued.onset_like`); and the sound must end there (under DECAY_DB within BURST_GAP_S):
+        noise that runs on past the aligned end is not a release, and the natural decay allowed
+        after an offset would hide a short burst of it."""
+        span = self.span
+        if (span is None or span.last_phone not in OBSTRUENTS or span.end_s <= t + ENV_HOP_S
+                or span.last_word_start_s is None or t < span.last_word_start_s):
             return t
-        return float(a)
+        b = span.end_s
+        ends_there = np.any(self.env_db[self._frame(b):self._frame(b + BURST_GAP_S) + 1] < DECAY_DB)
+        return float(b) if ends_there and self._edge_consonant(t, b) else t
 
     def _loud_before(self, t: float) -> bool:
         """Whether the envelope just before `t` is above the edge level (a walk from t stopped at
         its bound, not at a silence or weak sound)."""
-        i = self._frame(t)
-        return i > 0 and bool(self.env_db[i - 1] > self.edge_db)
+        return self._loud_beside(t, -1)
+
+    def _loud_beside(self, t: float, direction: int) -> bool:
+        """`_loud_before`, or with direction +1 the same just after `t`."""
+        i = self._frame(t) - (direction < 0)
+        return 0 <= i < len(self.env_db) and bool(self.env_db[i] > self.edge_db)
 
     def _weak_start(self, i: int, level_db: float | None = None) -> int:
         """The first frame of the unbroken stretch above `level_db` (default: the gap level) that

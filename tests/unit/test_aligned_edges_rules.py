@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from edge_rules import noisy_start
+from edge_rules import noisy_start, noisy_tail, tail_fails
 from synthetic_speech import SR, noise, vowel
 
 from pytest_luxgate.core.types import Segment, TextSpan, Word
@@ -75,14 +75,20 @@ def test_an_s_the_aligner_starts_the_word_on_is_the_words_and_without_it_isnoise
     assert noisy_start(_start(x, v0, None))  # the same sound with no alignment: measured as noise
 
 
+def _edge_sound(why: str, rng: np.random.Generator, rel_db: float) -> tuple[np.ndarray, float]:
+    """The consonant and the closure beside it for a case the aligned edge does not excuse: an
+    /s/ at `rel_db` re the vowel and a 50 ms closure, but broadband and loud, too long, or with a
+    pause for the closure."""
+    consonant = {"broadband, loud": noise(0.1, -10.0, rng), "too long": noise(0.3, rel_db, rng, 3500.0)
+                 }.get(why, noise(0.1, rel_db, rng, 3500.0))
+    return consonant, 0.15 if why.startswith("a pause") else 0.05
+
+
 @pytest.mark.parametrize("why", ["vowel first", "broadband, loud", "a pause after it", "too long",
                                  "onset past the aligned word"])
 def test_what_the_aligned_word_start_does_not_excuse(why: str) -> None:
     rng = np.random.default_rng(3)
-    consonant = {"broadband, loud": noise(0.1, -10.0, rng), "too long": noise(0.3, -30.0, rng, 3500.0)
-                 }.get(why, noise(0.1, -30.0, rng, 3500.0))
-    closure = 0.15 if why == "a pause after it" else 0.05
-    x, c0, v0 = _s_closurevowel(rng, consonant, closure)
+    x, c0, v0 = _s_closurevowel(rng, *_edge_sound(why, rng, -30.0))
     span = TextSpan(c0, 0.9, v0 - 0.01 if why == "onset past the aligned word" else v0 + 0.2,
                     "AH" if why == "vowel first" else "S")
     s = _start(x, v0, span)
@@ -109,6 +115,69 @@ def test_a_closure_after_the_aligned_first_word_is_not_a_pause_before_it() -> No
     # an aligner that ends the first word after the closure leaves the closure before it
     later = start_metrics(x, SR, segs, words, expected_text=text, text_span=TextSpan(0.0, 0.92, 0.45, "HH"))
     assert later.lead_garbage_s == whisper_only.lead_garbage_s
+
+
+# ---------------------------------------------------------------- the aligned last consonant
+
+def _vowel_s_release(rng: np.random.Generator, consonant: np.ndarray, closure_s: float = 0.05,
+                     release_db: float = -20.0) -> tuple[np.ndarray, float, float]:
+    """0.1 s silence, a 0.6 s vowel, `consonant`, a closure, a 10 ms release, 0.3 s silence
+    (a slow "test."): audio, the vowel's end, the release's end."""
+    x = _cat(_silence(0.1), vowel(0.6, rng), consonant, _silence(closure_s),
+             noise(0.01, release_db, rng), _silence(0.3))
+    v1 = 0.7
+    return x, v1, v1 + (len(consonant) + int(closure_s * SR) + int(0.01 * SR)) / SR
+
+
+def _tail(x: np.ndarray, span: TextSpan | None, vad_end: float = 0.55):
+    # Silero ended the take inside the vowel, 0.15 s before its end (farther than its walk goes)
+    return tail_metrics(x, SR, [Segment(0.1, vad_end)], (), text_span=span)
+
+
+def test_a_final_s_and_release_the_aligner_ends_the_word_on_are_the_words() -> None:
+    rng = np.random.default_rng(8)
+    x, v1, r1 = _vowel_s_release(rng, noise(0.1, -20.0, rng, 3500.0))
+    t = _tail(x, TextSpan(0.1, r1, 0.4, "T", 0.4, "T"))
+    assert not noisy_tail(t) and t.offset_s == pytest.approx(r1, abs=0.011), t
+    assert noisy_tail(_tail(x, None))  # the same sound with no alignment: measured as noise
+
+
+def test_a_vowel_the_vad_cut_short_is_the_words_and_noise_after_the_same_cut_is_not() -> None:
+    """The walk on over voicing the VAD missed (the tail's walk_missed_voicing), both ways."""
+    rng = np.random.default_rng(9)
+    clean = _cat(_silence(0.1), vowel(0.6, rng), _silence(0.3))
+    aligned = TextSpan(0.1, 0.7, 0.4, "AH", 0.4, "AH")
+    t = _tail(clean, aligned)
+    assert not noisy_tail(t) and t.offset_s == pytest.approx(0.7, abs=0.011), t
+    # where the aligner ends the text at the VAD's offset, the voicing after it is not the text's:
+    # the offset stays where one walk took it
+    cut = _tail(clean, TextSpan(0.1, 0.55, 0.4, "AH", 0.4, "AH"))
+    assert cut.offset_s <= 0.66, cut
+    noisy = _cat(_silence(0.1), vowel(0.5, rng), noise(0.2, -10.0, rng), _silence(0.3))
+    t2 = _tail(noisy, aligned)
+    assert tail_fails(t2) and t2.offset_s <= 0.61, t2
+
+
+def test_noise_running_on_past_the_aligned_end_is_not_a_release() -> None:
+    """The aligner ends the text 20 ms into a 0.1 s burst of white noise glued after the release
+    (a Piper "help." of a glued-noise draw): what follows the aligned end is measured."""
+    rng = np.random.default_rng(11)
+    x, v1, r1 = _vowel_s_release(rng, noise(0.1, -20.0, rng, 3500.0))
+    burst = int((r1 + 0.01) * SR)
+    x[burst:burst + int(0.1 * SR)] += noise(0.1, 0.0, rng).astype(np.float32)
+    t = _tail(x, TextSpan(0.1, r1 + 0.03, 0.4, "T", 0.4, "T"))
+    assert noisy_tail(t), t
+
+
+@pytest.mark.parametrize("why", ["vowel last", "broadband, loud", "a pause before the release", "too long",
+                                 "offset before the aligned last word"])
+def test_what_the_aligned_word_end_does_not_excuse(why: str) -> None:
+    rng = np.random.default_rng(10)
+    x, v1, r1 = _vowel_s_release(rng, *_edge_sound(why, rng, -20.0))
+    span = TextSpan(0.1, r1, 0.4, "T", r1 - 0.02 if why == "offset before the aligned last word" else 0.4,
+                    "AH" if why == "vowel last" else "T")
+    t = _tail(x, span)
+    assert noisy_tail(t), t
 
 
 # ---------------------------------------------------------------- a final stop's release
