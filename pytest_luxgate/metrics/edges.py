@@ -5,11 +5,17 @@ words and, preferably, the text that was synthesised. Three clocks disagree at
 the edges, and each metric says which it trusts:
 
 - the VAD (32 ms frames) hears any speech-like sound, garbage included; it is
-  up to 0.2 s late on a soft onset and up to 0.05 s early at the end;
+  up to 0.2 s late on a soft onset and up to 0.05 s early at the end (but can
+  miss a whole first word, or end 0.15-0.45 s inside a slow final vowel);
 - Whisper's word times are decent inside an utterance but not at its edges:
   DTW stretches the first word back to 0.0 (or over leading garbage) and ends
   the last word 0.1-0.5 s early, or squeezes it onto the next sound;
-- the energy envelope is exact but cannot tell speech from garbage.
+- the energy envelope is exact but cannot tell speech from garbage;
+- the forced alignment of the text (listeners/aligner.py, `text_span`) says
+  where the text's own phones fit; where the VAD and the walks leave sound
+  outside the speech, it decides whether that sound is the text's first or
+  last word (`missed_first_word`, `aligned_first_consonant`,
+  `aligned_last_consonant`), on terms the sound itself must meet.
 
 So the first word's start is *estimated* (`_Context.refine_first_start`):
 Whisper's start pushed later by the end of the last word-separating silence
