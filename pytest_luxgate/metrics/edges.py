@@ -468,7 +468,7 @@ class _Context:
         does a breath, needs the text's alignment (`aligned_first_consonant`). Only where the walk
         ended at weaker sound: sound above the edge level before the onset is a walk that hit
         its bound in a loud lead, not a weak consonant."""
-        if self._loud_before(t):
+        if self._loud_beside(t, -1):
             return t
         start = float(self.env_t[self._weak_start(self._frame(t))])
         return start if t - start <= WEAK_ONSET_MAX_S else t
@@ -525,13 +525,9 @@ class _Context:
         ends_there = np.any(self.env_db[self._frame(b):self._frame(b + BURST_GAP_S) + 1] < DECAY_DB)
         return float(b) if ends_there and self._edge_consonant(t, b) else t
 
-    def _loud_before(self, t: float) -> bool:
-        """Whether the envelope just before `t` is above the edge level (a walk from t stopped at
-        its bound, not at a silence or weak sound)."""
-        return self._loud_beside(t, -1)
-
     def _loud_beside(self, t: float, direction: int) -> bool:
-        """`_loud_before`, or with direction +1 the same just after `t`."""
+        """Whether the envelope just before `t` (direction -1) or just after it (+1) is above the
+        edge level (a walk from t stopped at its bound, not at a silence or weak sound)."""
         i = self._frame(t) - (direction < 0)
         return 0 <= i < len(self.env_db) and bool(self.env_db[i] > self.edge_db)
 

@@ -75,6 +75,20 @@ def _edges(audio: np.ndarray, sr: int, text: str, words=(), aligned: bool = True
     return s, t, span
 
 
+def _heard(audio: np.ndarray, sr: int) -> list:
+    """Whisper tiny.en's words for a take (the calibration's recogniser)."""
+    return list(get_asr("tiny.en").transcribe(audio, sr).words)
+
+
+def _breath_and_pause_before(c: C.Clip) -> np.ndarray:
+    """The take with its lead replaced by 50 ms of silence, a 0.2 s breath (pink noise at -30 dB
+    re speech, Hann-shaped) and a 0.15 s pause before its first word."""
+    head = int(c.speech_start * c.sr)
+    breath = _at_level(int(0.2 * c.sr), c, -30.0, "pink", 7) * np.hanning(int(0.2 * c.sr)).astype(np.float32)
+    return np.concatenate([np.zeros(int(0.05 * c.sr), np.float32), breath,
+                           np.zeros(int(0.15 * c.sr), np.float32), c.audio[head:]])
+
+
 def _at_level(n: int, clip: C.Clip, rel_db: float, color: str, seed: int) -> np.ndarray:
     level = 10 ** ((C.speech_level_db(clip.audio, clip.sr) + rel_db) / 20)
     return (level * C.colored_noise(n, np.random.default_rng(seed), color)).astype(np.float32)
@@ -108,7 +122,7 @@ def test_a_ragged_stop_release_is_the_words_but_a_noise_tail_there_is_not() -> N
 @pytest.fixture(scope="module")
 def coffee() -> tuple[C.Clip, list]:
     c = _take("piper_coffee_slow_24k", "Hot coffee, please.")
-    return c, list(get_asr("tiny.en").transcribe(c.audio, c.sr).words)
+    return c, _heard(c.audio, c.sr)
 
 
 def test_a_closure_after_the_aligned_first_word_is_not_a_pause_before_it(coffee: tuple[C.Clip, list]) -> None:
@@ -134,7 +148,7 @@ def test_speech_like_garbage_and_a_pause_before_that_word_still_fail(
     head = int(c.speech_start * c.sr)
     spoiled = np.concatenate([c.audio[:head], (gain * garbage).astype(np.float32),
                               np.zeros(int(0.12 * c.sr), np.float32), c.audio[head:]])
-    words = list(get_asr("tiny.en").transcribe(spoiled, c.sr).words)
+    words = _heard(spoiled, c.sr)
     s, _, _ = _edges(spoiled, c.sr, c.text, words)
     assert start_fails(s), (s, words[:3])
 
@@ -166,10 +180,7 @@ def test_broadband_noise_in_the_consonants_place_still_fails(kokoro: dict[str, C
 @pytest.mark.parametrize("key", list(KOKORO))
 def test_a_breath_and_a_pause_before_the_word_still_fail(kokoro: dict[str, C.Clip], key: str) -> None:
     c = kokoro[key]
-    head = int(c.speech_start * c.sr)
-    breath = _at_level(int(0.2 * c.sr), c, -30.0, "pink", 7) * np.hanning(int(0.2 * c.sr)).astype(np.float32)
-    spoiled = np.concatenate([np.zeros(int(0.05 * c.sr), np.float32), breath,
-                              np.zeros(int(0.15 * c.sr), np.float32), c.audio[head:]])
+    spoiled = _breath_and_pause_before(c)
     s, _, _ = _edges(spoiled, c.sr, c.text)
     assert "pre_onset_noise_db" in start_fails(s), s
 
@@ -177,10 +188,6 @@ def test_a_breath_and_a_pause_before_the_word_still_fail(kokoro: dict[str, C.Cli
 @pytest.fixture(scope="module")
 def hot_whole(cache: Path) -> C.Clip:
     return C.make_clip(HOT_WHOLE, cache)
-
-
-def _heard(audio: np.ndarray, sr: int) -> list:
-    return list(get_asr("tiny.en").transcribe(audio, sr).words)
 
 
 def test_a_first_word_the_vad_missed_whole_is_where_the_aligner_puts_it(hot_whole: C.Clip) -> None:
@@ -209,10 +216,7 @@ def test_broadband_noise_glued_before_that_word_still_fails(hot_whole: C.Clip, c
 
 def test_a_breath_and_a_pause_before_that_word_still_fail(hot_whole: C.Clip) -> None:
     c = hot_whole
-    head = int(c.speech_start * c.sr)
-    breath = _at_level(int(0.2 * c.sr), c, -30.0, "pink", 7) * np.hanning(int(0.2 * c.sr)).astype(np.float32)
-    spoiled = np.concatenate([np.zeros(int(0.05 * c.sr), np.float32), breath,
-                              np.zeros(int(0.15 * c.sr), np.float32), c.audio[head:]])
+    spoiled = _breath_and_pause_before(c)
     s, _, _ = _edges(spoiled, c.sr, c.text, _heard(spoiled, c.sr))
     assert start_fails(s), s
 
