@@ -194,6 +194,14 @@ def make_cell_scheduler(config: pytest.Config, log: Any, cell_of: Callable[[str]
         including the test that was running; for the gate that means a second
         synthesis of the cell that just killed a worker. Only the other,
         not-yet-started cells of the dead worker go back to the queue.
+
+        And only cells with tests still to run: a node's assigned work keeps the
+        units it finished, and xdist's own ``remove_node`` queues them again. A
+        finished unit sent to a worker is an empty ``runtests`` that no report
+        ever answers, so when the dead worker's replacement drew one after the
+        other workers had finished, nothing rescheduled it, the queue never
+        emptied and the run hung (seen 2 runs in 9 under load: the replacement
+        waiting for work, the controller for an event).
         """
 
         def _split_scope(self, nodeid: str) -> str:
@@ -213,7 +221,7 @@ def make_cell_scheduler(config: pytest.Config, log: Any, cell_of: Callable[[str]
                     crashitem, lost_scope = pending[0], scope
                     break
             workload.pop(lost_scope)
-            self.workqueue.update(workload)
+            self.workqueue.update((scope, unit) for scope, unit in workload.items() if not all(unit.values()))
             for other in self.assigned_work:
                 self._reschedule(other)
             return crashitem
