@@ -1,10 +1,13 @@
 """Shared real-speech fixtures for the plugin's own tests."""
 from __future__ import annotations
 
+import fnmatch
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from reliability_ledger import MODULE_GLOBS
 
 from pytest_luxgate.core.audio import write_wav_atomic
 from pytest_luxgate.stacks.piper import PiperStack
@@ -40,3 +43,33 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(d in Path(str(item.path)).resolve().parents for d in SLOW_DIRS):
             item.add_marker(pytest.mark.slow)
+
+
+# -- the suite under pytest-xdist (scripts/dev test runs it with -n 2 --dist loadscope) -----------
+@pytest.fixture(autouse=True)
+def _not_an_xdist_worker_inside(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pytest session a test starts (pytester) is not an xdist worker, even when the suite
+    runs under xdist: syrupy reads PYTEST_XDIST_WORKER and, in a worker, keeps its snapshot
+    summary for a controller that the inner session does not have."""
+    for var in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def _reliability_module(nodeid: str) -> bool:
+    return any(fnmatch.fnmatch(nodeid.split("::")[0].rsplit("/", 1)[-1], g) for g in MODULE_GLOBS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """--dist loadscope, with the reliability modules as one scope: their ledger
+    (reliability_ledger.LEDGER) lives in one process, and test_reliability's figures test,
+    which runs after the others in collection order, must see every module's records."""
+    if config.getoption("dist", "no") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SuiteScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "reliability ledger" if _reliability_module(nodeid) else super()._split_scope(nodeid)
+
+    return SuiteScheduling(config, log)
