@@ -32,7 +32,7 @@ import speech_corpus as C
 
 from pytest_luxgate.listeners.aligner import text_span
 from pytest_luxgate.listeners.vad import segments_from_probabilities, speech_probabilities
-from pytest_luxgate.metrics import edges, level, loops
+from pytest_luxgate.metrics import anchors, edges, level, loops
 from pytest_luxgate.core.types import Word
 
 # which metric is meant to catch which fault
@@ -123,7 +123,7 @@ def measure(clip: C.Clip, asr: ASRCache | None) -> dict[str, Any]:
     if words:  # for calibrating the word-duration cap
         fw = words[ctx.first]
         row.update(first_word=fw.text, first_asr_end=fw.end, s_per_char=ctx.s_per_char,
-                   first_letters=edges._letters(fw.text))
+                   first_letters=anchors.spoken_letters(fw.text))
     return row
 
 

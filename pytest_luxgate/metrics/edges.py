@@ -32,9 +32,6 @@ start. Limits and how they were measured: DEFAULTS, docs/CALIBRATION.md.
 """
 from __future__ import annotations
 
-import difflib
-import functools
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -42,6 +39,8 @@ from typing import Any
 import numpy as np
 
 from ..core.types import Segment, TextSpan, Word
+from .anchors import anchors, norm_token, speaking_rate, spoken_letters
+from .buzz import frozen_voice
 from .glued import first_voiced, lead_noise, onset_like, sound_after, sound_before, tail_noise, vowel_spans
 from .level import (
     BACKGROUND_HOP_S,
@@ -135,8 +134,6 @@ CLICK_WIN_S = 0.002    # a click is 0.1-4 ms; its energy in 2 ms is what the ear
 CLICK_CTX_S = 0.025    # context either side for "stands out from its neighbourhood"
 CLICK_CONTRAST_DB = 12.0
 END_WIN_S = 0.02       # truncation: the last 20 ms (30 ms still holds the end of a fast natural decay)
-DEFAULT_S_PER_CHAR = 0.08  # speaking rate when a clip has too few words to measure it
-MIN_S_PER_CHAR = 0.06      # floor for the measured rate (see _speaking_rate)
 
 
 @dataclass(frozen=True)
@@ -291,7 +288,7 @@ def _tail(ctx: _Context) -> TailMetrics:
     buzz_from = max(0.0, (vad_off or dur) - 1.5)
     if last_est is not None:
         buzz_from = max(buzz_from, min(last_est, ctx.word_start(ctx.last)))
-    buzz_s, buzz_p = _tail_buzz(ctx, buzz_from)
+    buzz_s, buzz_p = frozen_voice(ctx.x, ctx.sr, ctx.level_db, buzz_from)
     trunc, decay = ctx.end_level()
     n_words = len(ctx.words)
     after = sound_after(ctx.x, sample_rate, ctx.level_db, text_end_s) if text_end_s is not None else None
@@ -337,10 +334,10 @@ class _Context:
         room = None if bg is None else bg - self.level_db
         floor = -np.inf if room is None else room + ROOM_MARGIN_DB
         self.gap_db, self.edge_db = max(GAP_DB, floor), max(EDGE_DB, floor)
-        self.letters = [_letters(w.text) for w in self.words]  # each word's, once, for anchors and rate
-        self.first, self.last, self.anchored, self.edge_letters = _anchors(self.words, expected_text, self.letters)
-        self.first_text_word = next((_norm(x) for x in (expected_text or "").split() if _norm(x)), None)
-        self.s_per_char = _speaking_rate(self.words, self.first, self.last, self.letters)
+        self.letters = [spoken_letters(w.text) for w in self.words]  # each word's, once, for anchors and rate
+        self.first, self.last, self.anchored, self.edge_letters = anchors(self.words, expected_text, self.letters)
+        self.first_text_word = next((norm_token(x) for x in (expected_text or "").split() if norm_token(x)), None)
+        self.s_per_char = speaking_rate(self.words, self.first, self.last, self.letters)
 
     def _missed_voicing(self) -> list[Segment]:
         """Voiced stretches before the first VAD segment and after the last.
@@ -416,7 +413,7 @@ class _Context:
             return vad_on
         w = self.words[self.first]
         a, b = w.start, w.end
-        if b > vad_on - 0.05 and self.span is not None and _norm(w.text) == self.first_text_word:
+        if b > vad_on - 0.05 and self.span is not None and norm_token(w.text) == self.first_text_word:
             a, b = self.span.start_s, self.span.first_word_end_s
         if b > vad_on - 0.05:
             return vad_on
@@ -649,14 +646,14 @@ class _Context:
 
         An edge word that stands for several expected words ("$129.95" heard
         for "one hundred ... ninety five cents") gets the letters of those."""
-        letters = max(_letters(w.text), self.edge_letters.get(id(w), 0))
+        letters = max(spoken_letters(w.text), self.edge_letters.get(id(w), 0))
         return WORD_CAP_S + WORD_CAP_X * letters * self.s_per_char
 
     def _typical_word_s(self, w: Word) -> float:
-        return _letters(w.text) * self.s_per_char
+        return spoken_letters(w.text) * self.s_per_char
 
     def _min_word_s(self, w: Word) -> float:
-        return 0.03 + MIN_WORD_X * _letters(w.text) * self.s_per_char
+        return 0.03 + MIN_WORD_X * spoken_letters(w.text) * self.s_per_char
 
     def word_start(self, i: int) -> float:
         return self.refine_first_start() if i == self.first else self.words[i].start
@@ -712,212 +709,7 @@ class _Context:
         return float(max(est, start + 0.03))
 
 
-# ------------------------------------------------------------------ buzz
-
-BUZZ_LEVEL_DB = -30.0      # quieter than this is not an audible buzz
-BUZZ_PERIODICITY = 0.8     # normalised autocorrelation at the pitch lag (speech vowels: 0.5-0.99)
-BUZZ_SPAN = 5              # compare each 10 ms frame with the one 50 ms earlier
-BUZZ_FLUX_DB = 1.0         # mean |change| of 24 log-mel bands over 50 ms
-BUZZ_F0_CHANGE = 0.02      # relative pitch change over 50 ms (speech glides 3-10 %)
-BUZZ_LEVEL_CHANGE_DB = 2.0  # level change over 50 ms (a final vowel decays faster)
-BUZZ_BANDS = 24
-
-
-def _tail_buzz(ctx: _Context, t_from: float) -> tuple[float, float]:
-    """Longest 'frozen voice' stretch from t_from to the end: (seconds, mean periodicity).
-
-    Frozen = loud, strongly periodic (a harmonic source) and *static*: over
-    50 ms its spectral envelope (24 log-mel bands to 4 kHz), pitch and level
-    all stay put. Natural speech is never static that long; even a held final
-    vowel glides in pitch, moves its formants and decays. A vocoder stuck in
-    one state, a repeated pitch period or a hum is static. Periodicity alone
-    would flag long vowels; flux alone would flag steady noise; so all hold.
-    Runs at the clip's own rate: a looped period is an integer number of
-    samples there, and resampling would blur its periodicity.
-
-    The spectra (two FFTs per frame, most of the cost) are computed only for frames the
-    level alone leaves in the running (loud, and level steady over 50 ms), then for the
-    frames 50 ms before those still periodic, then for the longest run's mean.
-    """
-    sr = ctx.sr
-    y = ctx.x[int(t_from * sr):]
-    win, hop = round(0.04 * sr), round(0.01 * sr)  # 40 ms: two periods at 50 Hz
-    if len(y) < win + (BUZZ_SPAN + 2) * hop:
-        return 0.0, 0.0
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    frames = sliding_window_view(y, win)[::hop]
-    level = db(np.sqrt(np.mean(frames ** 2, axis=1))) - ctx.level_db
-    k = BUZZ_SPAN
-    cand = k + np.nonzero((level[k:] > BUZZ_LEVEL_DB)
-                          & (np.abs(level[k:] - level[:-k]) < BUZZ_LEVEL_CHANGE_DB))[0]
-    spec = _BuzzSpectra(frames, sr)
-    spec.need(cand)
-    cand = cand[spec.per[cand] > BUZZ_PERIODICITY]
-    spec.need(cand - k)
-    frozen = np.zeros(len(level), dtype=bool)
-    frozen[cand] = ((np.mean(np.abs(spec.logmel[cand] - spec.logmel[cand - k]), axis=1) < BUZZ_FLUX_DB)
-                    & (np.abs(np.log(spec.f0[cand] / spec.f0[cand - k])) < BUZZ_F0_CHANGE))
-    frozen[1:-1] |= frozen[:-2] & frozen[2:]  # forgive one odd frame inside a run
-    runs = true_runs(frozen)
-    if len(runs) == 0:
-        return 0.0, 0.0
-    i = int(np.argmax(runs[:, 1] - runs[:, 0]))
-    s, e = runs[i]
-    # a frame is judged against the one 50 ms before, so the run began k frames earlier
-    span = np.arange(max(0, s - k), e)
-    spec.need(span)
-    return float((e - s + k) * hop / sr), float(spec.per[span].mean())
-
-
-class _BuzzSpectra:
-    """Periodicity, pitch and log-mel envelope of `_tail_buzz`'s frames, computed for the
-    frames asked for (each frame's FFTs are its own: numpy gives a row the same bits
-    whichever rows come with it)."""
-
-    def __init__(self, frames: np.ndarray, sr: int) -> None:
-        n, win = frames.shape
-        self.frames, self.sr = frames, sr
-        self.per, self.f0 = np.zeros(n), np.ones(n)
-        self.logmel = np.zeros((n, BUZZ_BANDS))
-        self.done = np.zeros(n, dtype=bool)
-
-    def need(self, rows: np.ndarray) -> None:
-        rows = rows[~self.done[rows]]
-        if not rows.size:
-            return
-        sr = self.sr
-        frames = self.frames[rows]
-        win = frames.shape[1]
-        w, wac_norm, fb = _buzz_tables(win, sr)
-        nfft = 2 * win
-        spec = np.abs(np.fft.rfft(frames * w, nfft)) ** 2
-        # periodicity (Boersma 1993): autocorrelation of the windowed frame divided by
-        # the window's own autocorrelation, so a perfectly periodic signal reads ~1
-        ac = np.fft.irfft(spec, nfft)[:, :win]
-        r = ac / np.maximum(ac[:, :1], 1e-20) / wac_norm
-        lo, hi = sr // 500, sr // 50  # pitch 50-500 Hz
-        rr = r[:, lo:hi]
-        best = rr.max(axis=1)
-        self.per[rows] = np.clip(best, 0.0, 1.0)
-        # pitch = the shortest lag within 10 % of the best, so f0 does not jump octaves
-        lag = lo + np.argmax(rr >= 0.9 * best[:, None], axis=1)
-        self.f0[rows] = sr / lag
-        mel = spec @ fb.T
-        logmel = 10 * np.log10(mel + 1e-12)
-        self.logmel[rows] = np.maximum(logmel, logmel.max(axis=1, keepdims=True) - 50)  # valleys do not count
-        self.done[rows] = True
-
-
-@functools.lru_cache(maxsize=8)
-def _buzz_tables(win: int, sr: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The Hann window, its normalised autocorrelation (floored at 1e-3) and the mel
-    filterbank for `_tail_buzz` frames of `win` samples: the same for every take at a rate."""
-    from .loops import _mel_filterbank
-
-    nfft = 2 * win
-    w = np.hanning(win)
-    wac = np.fft.irfft(np.abs(np.fft.rfft(w, nfft)) ** 2, nfft)[:win]
-    wac_norm = np.maximum(wac / wac[0], 1e-3)
-    for arr in (w, wac_norm):
-        arr.flags.writeable = False
-    return w, wac_norm, _mel_filterbank(nfft, sr, BUZZ_BANDS, 80.0, min(4000.0, sr / 2 - 100))
-
-
 # ------------------------------------------------------------------ helpers
-
-_TOKEN = re.compile(r"[a-z0-9']+")
-
-
-def _norm(text: str) -> str:
-    return "".join(_TOKEN.findall(text.lower())).replace("'", "")
-
-
-_ACRONYM = re.compile(r"[A-Z]{2,}")
-
-
-def _letters(text: str) -> int:
-    """Letters as a proxy for spoken length: an acronym letter ("TTS") is said
-    as a syllable (~3 letters), a digit as a word (~4)."""
-    core = _norm(text)
-    digits = sum(ch.isdigit() for ch in core)
-    caps = sum(len(m) for m in _ACRONYM.findall(text))
-    return max(1, len(core) + 3 * digits + 2 * caps)
-
-
-def _anchors(words: Sequence[Word], expected_text: str | None,
-             sizes: Sequence[int]) -> tuple[int, int, bool, dict[int, int]]:
-    """Indices of the ASR words standing for the first and last expected words.
-
-    Exact token matches anchor the alignment (difflib keeps the longest common
-    run, so words invented for garbage rarely steal it). Expected words before
-    the first match (or after the last) that were misheard are covered by the
-    ASR words next to the match, as long as those hold about as many letters
-    ("LuxTTS" heard as "Lux TDS"); ASR words beyond that are extra, i.e. what
-    the garbage sounded like. Without expected text: the first and last words.
-    The flag is False when expected text was given and not one word of it was
-    heard: then the words say nothing about where the speech is. The dict maps
-    id(edge word) to the spoken letters of the expected words it stands for,
-    when that is more than its own (digits, misheard multi-word spans).
-    `sizes`: the words' `_letters`.
-    """
-    n = len(words)
-    if n == 0:
-        return 0, 0, False, {}
-    tokens = [(x, _norm(x)) for x in (expected_text or "").split()]
-    raw = [x for x, core in tokens if core]
-    if not raw:
-        return 0, n - 1, True, {}
-    exp = [core for _, core in tokens if core]
-    asr = [_norm(w.text) for w in words]
-    blocks = [b for b in difflib.SequenceMatcher(a=exp, b=asr, autojunk=False).get_matching_blocks() if b.size]
-    if not blocks:
-        return 0, n - 1, False, {}
-    i0, j0 = blocks[0].a, blocks[0].b
-    i1, j1 = blocks[-1].a + blocks[-1].size - 1, blocks[-1].b + blocks[-1].size - 1
-    lead_letters = sum(_letters(x) for x in raw[:i0])
-    trail_letters = sum(_letters(x) for x in raw[i1 + 1:])
-    first = _cover(sizes, range(j0 - 1, -1, -1), lead_letters, j0)
-    last = _cover(sizes, range(j1 + 1, n), trail_letters, j1)
-    if first > last:
-        return 0, n - 1, True, {}
-    # what the unmatched edge words must still say, beyond the other words there
-    edge = {}
-    if first < j0:
-        edge[id(words[first])] = lead_letters - sum(sizes[first + 1:j0])
-    if last > j1:
-        edge[id(words[last])] = trail_letters - sum(sizes[j1 + 1:last])
-    return first, last, True, edge
-
-
-def _cover(sizes: Sequence[int], order: range, letters: int, start: int) -> int:
-    """Walk from a matched word over neighbours while their (spoken) letters fit
-    into `letters` (slack for spelling and splitting: 1.2x + 1, enough for
-    "LuxTTS" heard as "Lux TDS", not for "bank" heard as "mike, in"); return
-    the last index taken."""
-    if letters == 0:
-        return start
-    budget, got, idx = 1.2 * letters + 1, 0, start
-    for j in order:
-        got += sizes[j]
-        if got > budget:
-            break
-        idx = j
-    return idx
-
-
-def _speaking_rate(words: Sequence[Word], first: int, last: int, sizes: Sequence[int]) -> float:
-    """Seconds per letter from the words between the anchors (their Whisper times
-    are reliable), median so one stretched word does not skew it. `sizes`: the
-    words' `_letters`."""
-    inner = [(w, k) for w, k in zip(words[first + 1:last], sizes[first + 1:last]) if k >= 2 and w.end > w.start]
-    if len(inner) < 2:
-        return DEFAULT_S_PER_CHAR
-    rates = [(w.end - w.start) / k for w, k in inner]
-    # floor: inner words are often quick function words ("how are you") while the
-    # edge words are stressed and lengthened; below 0.06 s/letter the cap got too tight
-    return float(np.clip(np.median(rates), MIN_S_PER_CHAR, 0.16))
-
 
 def _quiet_from(quiet: np.ndarray, n: int) -> int:
     """Index of the first run of `n` True frames in `quiet`, or of a shorter run that reaches its
