@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from reliability_ledger import MODULE_GLOBS
 
 from pytest_luxgate.core.audio import write_wav_atomic
+from pytest_luxgate.plugin.xdist import PINNED_VAR
 from pytest_luxgate.stacks.piper import PiperStack
 
 
@@ -50,8 +52,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _not_an_xdist_worker_inside(monkeypatch: pytest.MonkeyPatch) -> None:
     """A pytest session a test starts (pytester) is not an xdist worker, even when the suite
     runs under xdist: syrupy reads PYTEST_XDIST_WORKER and, in a worker, keeps its snapshot
-    summary for a controller that the inner session does not have."""
-    for var in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+    summary for a controller that the inner session does not have. Nor does it inherit the
+    thread counts the suite's workers were pinned to: the verdict-stability tests compare
+    gate runs whose own -n must set them (a user's settings stay)."""
+    for var in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID",
+                *filter(None, os.environ.get(PINNED_VAR, "").split(",")), PINNED_VAR):
         monkeypatch.delenv(var, raising=False)
 
 

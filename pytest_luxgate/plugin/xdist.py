@@ -35,6 +35,9 @@ THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                # read by our Piper stack (onnxruntime intra-op); the ASR runs on a fixed thread
                # count whatever the workers (asr/base.py CPU_THREADS): transcripts must not follow -n
                "LUXGATE_THREADS")
+#: names the THREAD_VARS a worker got from us (comma-separated), so what the worker starts (a
+#: test's own pytest run) can tell our pinning from the user's settings
+PINNED_VAR = "LUXGATE_PINNED"
 WORKERINPUT_KEY = "luxgate_loadgroup"
 
 #: run-level fields that depend on when/how the run happened, not on what it measured
@@ -89,9 +92,11 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
 
 
 def worker_env(workers: int, environ: dict[str, str] | os._Environ[str] = os.environ) -> dict[str, str]:
-    """Thread settings for each of `workers` workers; variables the user set are left alone."""
+    """Thread settings for each of `workers` workers; variables the user set are left alone.
+    PINNED_VAR lists the ones set here."""
     n = str(threads_per_worker(workers))
-    return {var: n for var in THREAD_VARS if var not in environ}
+    env = {var: n for var in THREAD_VARS if var not in environ}
+    return {**env, PINNED_VAR: ",".join(env)} if env else env
 
 
 def _pin_torch_threads() -> None:

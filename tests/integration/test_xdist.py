@@ -7,7 +7,15 @@ import json
 import pytest
 from pytester_gate import run_gate
 
-from pytest_luxgate.plugin.xdist import VOLATILE_CELL, VOLATILE_RUN, comparable, comparable_summary, worker_env
+from pytest_luxgate.plugin.xdist import (
+    PINNED_VAR,
+    THREAD_VARS,
+    VOLATILE_CELL,
+    VOLATILE_RUN,
+    comparable,
+    comparable_summary,
+    worker_env,
+)
 
 SEL = "--luxgate-scenario=short_plain,medium_conversational"
 
@@ -89,6 +97,8 @@ def test_a_dead_worker_costs_only_its_cell(pytester: pytest.Pytester) -> None:
 def test_worker_thread_pinning_leaves_user_settings_alone() -> None:
     env = worker_env(2, {"OMP_NUM_THREADS": "3"})
     assert "OMP_NUM_THREADS" not in env
+    assert set(env[PINNED_VAR].split(",")) == set(env) - {PINNED_VAR}  # what it set, said
+    assert worker_env(2, {var: "1" for var in THREAD_VARS}) == {}
     assert env["LUXGATE_THREADS"] == env["OPENBLAS_NUM_THREADS"] == env["MKL_NUM_THREADS"]
     assert int(env["LUXGATE_THREADS"]) >= 1
 
@@ -115,6 +125,7 @@ def test_workers_get_pinned_thread_counts(pytester: pytest.Pytester) -> None:
             for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "LUXGATE_THREADS"):
                 assert os.environ.get(var) == {want!r}, var
             assert os.environ.get("PYTEST_XDIST_WORKER")
+            assert {{"OMP_NUM_THREADS", "LUXGATE_THREADS"}} <= set(os.environ["LUXGATE_PINNED"].split(","))
         """)
     env_before = {k: os.environ.pop(k) for k in ("OMP_NUM_THREADS", "LUXGATE_THREADS") if k in os.environ}
     try:
