@@ -40,6 +40,7 @@ import collections
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -198,7 +199,11 @@ def verdicts(audio: np.ndarray, sr: int, text: str, asr: ASRCache, room: float |
             "start": s.to_dict(), "tail": t.to_dict(), "words": " ".join(w.text for w in words)}
 
 
-def run(which: str, n: int, cache: Path, seed: int | None = None) -> list[dict[str, Any]]:
+def run(which: str, n: int, cache: Path, seed: int | None = None,
+        measure: Callable[..., dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Every row of the set: each clean clip and each of its spoiled copies, measured by
+    `measure(audio, sr, text, asr, room)` (default: the start/tail `verdicts`)."""
+    verdicts_of = measure or verdicts
     asr = ASRCache(cache / "glued-asr.json")
     clips = clean_clips(which, n, cache, seed)
     fseed = SETS[which][1] if seed is None else seed
@@ -214,7 +219,7 @@ def run(which: str, n: int, cache: Path, seed: int | None = None) -> list[dict[s
         if clip.name in C.HUMAN_TEXTS:
             room = background_db(clip.audio, clip.sr, speech_segments(clip.audio, clip.sr))
         base = {"clip": clip.name, "sr": clip.sr, "text": clip.text, "human": room is not None}
-        rows.append({**base, "fault": "clean", "side": "-", **verdicts(clip.audio, clip.sr, clip.text, asr, room)})
+        rows.append({**base, "fault": "clean", "side": "-", **verdicts_of(clip.audio, clip.sr, clip.text, asr, room)})
         for si, shape in enumerate(SHAPES):
             for side in ("lead", "tail"):
                 li = (k + si + (side == "tail")) % 3
@@ -224,14 +229,14 @@ def run(which: str, n: int, cache: Path, seed: int | None = None) -> list[dict[s
                 audio, span = glue(clip, side, b)
                 rows.append({**base, "fault": shape, "side": side, "glue": "glued", "length": LENGTHS[li],
                              "rel_db": LEVELS[vi], "span": span,
-                             **verdicts(audio, clip.sr, clip.text, asr, room)})
+                             **verdicts_of(audio, clip.sr, clip.text, asr, room)})
         for side in ("lead", "tail"):  # the older, gap-separated form
             rng = np.random.default_rng([7, fseed, k, side == "tail"])
             shape = SHAPES[int(rng.integers(0, len(SHAPES)))]
             b = burst(shape, float(rng.choice(LENGTHS)), float(rng.choice(LEVELS)), clip, donor, rng)
             audio, span = glue(clip, side, b, gap_s=float(rng.uniform(0.05, 0.15)))
             rows.append({**base, "fault": shape, "side": side, "glue": "gap", "span": span,
-                         **verdicts(audio, clip.sr, clip.text, asr, room)})
+                         **verdicts_of(audio, clip.sr, clip.text, asr, room)})
         if k % 4 == 3:
             asr.save()
             print(f"  {k + 1}/{len(clips)} clips, {time.time() - t0:.0f} s", file=sys.stderr)
