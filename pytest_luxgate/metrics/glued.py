@@ -24,6 +24,14 @@ has as much energy below 1 kHz as a vowel and no periodicity; crackle is
 impulsive. Speech-like garbage (speech-shaped noise, reversed speech) is
 partly periodic and is NOT found here (docs/CALIBRATION.md).
 
+Low-frequency noise (brown, rumble) holds its energy under a few hundred Hz, and a
+20 ms frame holds only a few of its cycles: its frame level swings by 10 dB and more, so
+at -10 dB re speech it dips under the level gate for 50-70 ms at a time. Such a gap
+between noise frames is bridged when every frame of it is *rumble* (aperiodic, louder
+than VOICED_LEVEL_DB, energy mostly below 1 kHz: RUMBLE_LOW_DB); the bridge never
+extends a run outward, and the consonants next to a word's noise-like frames are
+periodic or high-frequency, so clean edges gain nothing (docs/CALIBRATION.md).
+
 A run of >= MIN_RUN noise frames that starts at the sound's onset and comes
 before its first voiced stretch is not a consonant: the words begin after it
 (`lead_noise`); mirrored at the end (`tail_noise`). Everything works at the
@@ -47,6 +55,7 @@ VOICED_APERIODICITY = 0.5  # YIN's cumulative-mean-normalised difference at the 
 VOWEL_APERIODICITY = 0.2  # a vowel's steady part (Kokoro, Piper: 0.01-0.2); speech-shaped noise: 95 % of frames above
 NOISE_APERIODICITY = 0.7  # ...and above this a frame is noise-like (white, pink: ~1; vowel onsets up to ~0.65)
 NOISE_LEVEL_DB = -14.0     # a frame louder than this re speech, unvoiced and not sibilant, is noise
+RUMBLE_LOW_DB = 6.0        # energy < 1 kHz vs 1-8 kHz of low-frequency noise (brown: +8..+25 dB)
 SIBILANT_LOW_DB = -12.0    # energy < 1 kHz vs 1-8 kHz: white noise -8.7 dB, /s/ /sh/ far lower
 CRACKLE_KURTOSIS = 15.0    # Gaussian noise and fricatives ~3, a plosive release ~11; a few clicks per frame >> 15
 LO_BAND = (60.0, 1000.0)
@@ -153,20 +162,40 @@ class _Frames:
 
     def could_be_noise(self, lo: int = 0, hi: int | None = None) -> np.ndarray:
         """Frame indices in [lo, hi) that a noise run over [lo, hi) could hold, from the level
-        alone: a frame under NOISE_LEVEL_DB is never noise, so a noise run lies within a run of
-        loud frames (holes bridged alike) holding at least MIN_RUN of them."""
-        return lo + np.nonzero(_in_long_runs(self.level[lo:hi] > NOISE_LEVEL_DB, MIN_RUN, MAX_HOLE))[0]
+        alone: a noise frame is louder than NOISE_LEVEL_DB, and a rumble frame that bridges two
+        of them louder than VOICED_LEVEL_DB, so a noise run lies within a run of loud frames
+        (quieter ones bridged as `_bridged` and `_noise_runs` bridge them) holding at
+        least MIN_RUN frames."""
+        level = self.level[lo:hi]
+        loud = _bridged(level > NOISE_LEVEL_DB, level > VOICED_LEVEL_DB, RUMBLE_HOLE)
+        return lo + np.nonzero(_in_long_runs(loud, MIN_RUN, MAX_HOLE))[0]
 
     def noise(self, lo: int, hi: int) -> np.ndarray:
-        """`noise_frames` of frames [lo, hi), except that frames that cannot be in a run kept
-        by `_noise_runs` over [lo, hi) (`could_be_noise`) read False unmeasured."""
+        """`noise_frames` of frames [lo, hi), rumble between them bridged (`_bridged`),
+        except that frames that cannot be in a run kept by `_noise_runs` over [lo, hi)
+        (`could_be_noise`) read False unmeasured."""
         rows = self.could_be_noise(lo, hi)
         self.need_aper(rows)
         self.need_shape(rows)
-        out = np.zeros(max(0, min(hi, self.n) - lo), dtype=bool)
-        out[rows - lo] = noise_frames({"t": self.t[rows], "level": self.level[rows], "aper": self.aper[rows],
-                                       "low": self.low[rows], "kurt": self.kurt[rows]})
-        return out
+        feat = {"t": self.t[rows], "level": self.level[rows], "aper": self.aper[rows],
+                "low": self.low[rows], "kurt": self.kurt[rows]}
+        n = max(0, min(hi, self.n) - lo)
+        core, rumble = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        core[rows - lo] = noise_frames(feat)
+        rumble[rows - lo] = rumble_frames(feat)
+        return _bridged(core, rumble, RUMBLE_HOLE)
+
+
+def _bridged(core: np.ndarray, weak: np.ndarray, max_gap: int) -> np.ndarray:
+    """`core` with its gaps of at most `max_gap` frames filled where every frame of the gap
+    is `weak`: a noise whose level swings (brown noise holds its energy under ~200 Hz, and
+    20 ms hold only a few of its cycles) dips under the level gate for a few frames at a time."""
+    out = core.copy()
+    idx = np.nonzero(core)[0]
+    for a, b in zip(idx[:-1], idx[1:]):
+        if 1 < b - a <= max_gap + 1 and weak[a + 1:b].all():
+            out[a + 1:b] = True
+    return out
 
 
 def _in_long_runs(mask: np.ndarray, min_true: int, max_hole: int = 0) -> np.ndarray:
@@ -270,6 +299,14 @@ def noise_frames(feat: dict[str, np.ndarray]) -> np.ndarray:
     return (feat["level"] > NOISE_LEVEL_DB) & (broadband | crackle)
 
 
+def rumble_frames(feat: dict[str, np.ndarray]) -> np.ndarray:
+    """Boolean per frame: audible (> VOICED_LEVEL_DB), aperiodic as noise is, and with most of its energy
+    below 1 kHz (RUMBLE_LOW_DB): a quiet moment of low-frequency noise. Bridged only between
+    noise frames (`_bridged`), never a run of its own: an /h/ before a back vowel reads so too."""
+    return ((feat["level"] > VOICED_LEVEL_DB) & (feat["aper"] >= NOISE_APERIODICITY)
+            & (feat["low"] >= RUMBLE_LOW_DB))
+
+
 MIN_RUN = 6        # noise frames (10 ms hop, 20 ms each: 70 ms of sound). Clean edges reach 5: Piper's
                    # aspirated /t/ of "Today" (4, at -9 dB), espeak's final /t/ release after /f/
                    # in "left" at 130 wpm (5); a burst of >= 0.1 s gives ~9
@@ -277,6 +314,9 @@ TOUCH_S = 0.06     # the run must reach the outer end of the sound (onset/offset
                    # noise is the first (last) thing heard; a loud stretch with the word going on
                    # beyond it (a mic thump from a final /f/ in a human "himself") is part of the word
 MAX_HOLE = 1       # one odd frame inside a burst (a quiet moment of brown noise, a gap in crackle)
+RUMBLE_HOLE = 8    # frames of rumble (`rumble_frames`) bridged between noise frames: brown noise at
+                   # -10 dB re speech dips under NOISE_LEVEL_DB for 50-70 ms at a time (20 ms hold only a few
+                   # of its cycles); clean edges have no such frames between noise frames (CALIBRATION.md)
 VOICED_MIN_RUN = 3  # a word's voicing: 3 voiced frames (40 ms)
 VOICED_LEVEL_DB = -25.0
 STOP_BURST_FRAMES = 2  # a plosive's release: broadband, 10-20 ms (two frames at a 10 ms hop)

@@ -29,3 +29,23 @@ def test_voicing_is_found_where_it_starts_however_long_the_stretch(sr: int) -> N
     assert voiced.size and abs(feat["t"][voiced[0]] - 14.0) <= 0.015, feat["t"][voiced[:3]]
     assert (feat["aper"][feat["t"] < 13.9] > glued.VOICED_APERIODICITY).all()  # the quiet stretch is not voiced
     assert glued.vowel_spans(x, sr, -10.0, 0.0, len(x) / sr)[0][0] == pytest.approx(14.0, abs=0.015)
+
+
+def test_rumble_bridges_only_between_noise_frames() -> None:
+    """Brown noise dips under the noise gate for a few frames at a time; those frames join the
+    noise run when rumble fills the whole gap, and never extend a run outward (a quiet rumble
+    after a loud release is not noise of its own)."""
+    core = np.array([1, 1, 0, 0, 0, 1, 1, 0, 0, 0], dtype=bool)
+    rumble = np.array([0, 0, 1, 1, 1, 0, 0, 1, 1, 1], dtype=bool)
+    assert glued._bridged(core, rumble, 8).tolist() == [1, 1, 1, 1, 1, 1, 1, 0, 0, 0]
+    gap_not_all_rumble = rumble.copy()
+    gap_not_all_rumble[3] = False  # a periodic or sibilant frame inside the gap: speech, not a dip
+    assert glued._bridged(core, gap_not_all_rumble, 8).tolist() == core.tolist()
+    assert glued._bridged(core, rumble, 2).tolist() == core.tolist()  # a gap longer than allowed
+
+
+def test_rumble_frames_are_low_frequency_aperiodic_and_audible() -> None:
+    feat = {"level": np.array([-20.0, -20.0, -20.0, -30.0]), "aper": np.array([1.2, 0.4, 1.2, 1.2]),
+            "low": np.array([15.0, 15.0, -5.0, 15.0])}
+    # brown noise; a breathy vowel (periodic); /f/ (its energy above 1 kHz); too quiet
+    assert glued.rumble_frames(feat).tolist() == [True, False, False, False]
