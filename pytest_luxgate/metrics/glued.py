@@ -24,6 +24,10 @@ has as much energy below 1 kHz as a vowel and no periodicity; crackle is
 impulsive. Speech-like garbage (speech-shaped noise, reversed speech) is
 partly periodic and is NOT found here (docs/CALIBRATION.md).
 
+Crackle is sparse: between its loudest clicks lie frames that hold a quieter click or
+none, under the level gate. A gap of up to CLICK_HOLE such frames between two clicking
+noise frames is bridged likewise (`click_gap_frames`).
+
 Low-frequency noise (brown, rumble) holds its energy under a few hundred Hz, and a
 20 ms frame holds only a few of its cycles: its frame level swings by 10 dB and more, so
 at -10 dB re speech it dips under the level gate for 50-70 ms at a time. Such a gap
@@ -162,18 +166,19 @@ class _Frames:
 
     def could_be_noise(self, lo: int = 0, hi: int | None = None) -> np.ndarray:
         """Frame indices in [lo, hi) that a noise run over [lo, hi) could hold, from the level
-        alone: a noise frame is louder than NOISE_LEVEL_DB, and a rumble frame that bridges two
-        of them louder than VOICED_LEVEL_DB, so a noise run lies within a run of loud frames
-        (quieter ones bridged as `_bridged` and `_noise_runs` bridge them) holding at
-        least MIN_RUN frames."""
+        alone: a noise frame is louder than NOISE_LEVEL_DB, a rumble frame that bridges two of
+        them louder than VOICED_LEVEL_DB, and a crackle's gap (CLICK_HOLE) any level, so a noise
+        run lies within a run of loud frames (the others bridged as `noise` and `_noise_runs`
+        bridge them) holding at least MIN_RUN frames."""
         level = self.level[lo:hi]
-        loud = _bridged(level > NOISE_LEVEL_DB, level > VOICED_LEVEL_DB, RUMBLE_HOLE)
+        core = level > NOISE_LEVEL_DB
+        loud = _bridged(core, level > VOICED_LEVEL_DB, RUMBLE_HOLE) | _bridged(core, np.ones_like(core), CLICK_HOLE)
         return lo + np.nonzero(_in_long_runs(loud, MIN_RUN, MAX_HOLE))[0]
 
     def noise(self, lo: int, hi: int) -> np.ndarray:
-        """`noise_frames` of frames [lo, hi), rumble between them bridged (`_bridged`),
-        except that frames that cannot be in a run kept by `_noise_runs` over [lo, hi)
-        (`could_be_noise`) read False unmeasured."""
+        """`noise_frames` of frames [lo, hi), rumble between them and the gaps between a
+        crackle's clicks bridged (`_bridged`), except that frames that cannot be in a run kept
+        by `_noise_runs` over [lo, hi) (`could_be_noise`) read False unmeasured."""
         rows = self.could_be_noise(lo, hi)
         self.need_aper(rows)
         self.need_shape(rows)
@@ -183,7 +188,13 @@ class _Frames:
         core, rumble = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
         core[rows - lo] = noise_frames(feat)
         rumble[rows - lo] = rumble_frames(feat)
-        return _bridged(core, rumble, RUMBLE_HOLE)
+        clicks, between = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        clicks[rows - lo] = core[rows - lo] & (feat["kurt"] > CRACKLE_KURTOSIS)
+        between[rows - lo] = click_gap_frames(feat)
+        unmeasured = np.ones(n, dtype=bool)
+        unmeasured[rows - lo] = False
+        between |= unmeasured & (self.level[lo:lo + n] <= VOICED_LEVEL_DB)
+        return _bridged(core, rumble, RUMBLE_HOLE) | _bridged(clicks, between, CLICK_HOLE)
 
 
 def _bridged(core: np.ndarray, weak: np.ndarray, max_gap: int) -> np.ndarray:
@@ -307,6 +318,14 @@ def rumble_frames(feat: dict[str, np.ndarray]) -> np.ndarray:
             & (feat["low"] >= RUMBLE_LOW_DB))
 
 
+def click_gap_frames(feat: dict[str, np.ndarray]) -> np.ndarray:
+    """Boolean per frame: what lies between the clicks of a crackle: a quieter click (impulsive,
+    not voiced, over VOICED_LEVEL_DB) or near silence (under it)."""
+    quiet_click = ((feat["level"] > VOICED_LEVEL_DB) & (feat["aper"] >= VOICED_APERIODICITY)
+                   & (feat["kurt"] > CRACKLE_KURTOSIS))
+    return quiet_click | (feat["level"] <= VOICED_LEVEL_DB)
+
+
 MIN_RUN = 6        # noise frames (10 ms hop, 20 ms each: 70 ms of sound). Clean edges reach 5: Piper's
                    # aspirated /t/ of "Today" (4, at -9 dB), espeak's final /t/ release after /f/
                    # in "left" at 130 wpm (5); a burst of >= 0.1 s gives ~9
@@ -317,6 +336,8 @@ MAX_HOLE = 1       # one odd frame inside a burst (a quiet moment of brown noise
 RUMBLE_HOLE = 8    # frames of rumble (`rumble_frames`) bridged between noise frames: brown noise at
                    # -10 dB re speech dips under NOISE_LEVEL_DB for 50-70 ms at a time (20 ms hold only a few
                    # of its cycles); clean edges have no such frames between noise frames (CALIBRATION.md)
+CLICK_HOLE = 3     # frames between two clicking frames of a crackle that hold a quieter click or near
+                   # silence (its clicks are sparse: 100-400 a second leave some 20 ms frames without one)
 VOICED_MIN_RUN = 3  # a word's voicing: 3 voiced frames (40 ms)
 VOICED_LEVEL_DB = -25.0
 STOP_BURST_FRAMES = 2  # a plosive's release: broadband, 10-20 ms (two frames at a 10 ms hop)

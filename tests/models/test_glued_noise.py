@@ -94,7 +94,9 @@ def test_clean_takes_pass_start_and_tail(clips: dict[str, C.Clip], key: str) -> 
 # (kind, seconds, dB re speech): the 0.15 s at speech level, and the mild ends
 BURSTS = [("white", 0.15, 0.0), ("pink", 0.1, -10.0), ("brown", 0.3, -5.0), ("crackle", 0.2, -5.0),
           # brown noise at the quiet end: its 20 ms level swings under the noise gate (glued.RUMBLE_HOLE)
-          ("brown", 0.15, -10.0)]
+          ("brown", 0.15, -10.0),
+          # sparse crackle at the quiet end: frames between its clicks fall under it (glued.CLICK_HOLE)
+          ("crackle", 0.15, -10.0)]
 
 
 @pytest.mark.parametrize("key", list(CLEAN))
@@ -169,7 +171,7 @@ def test_a_final_stop_release_is_the_words_but_a_longer_sound_there_is_noise(cli
 
 
 GAP_BURSTS = [("white", 0.1, -5.0), ("white", 0.1, -10.0), ("pink", 0.1, -10.0), ("brown", 0.1, -5.0),
-              ("crackle", 0.1, -5.0)]
+              ("crackle", 0.15, -10.0)]
 
 
 @pytest.mark.parametrize("key", list(CLEAN))

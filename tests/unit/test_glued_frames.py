@@ -49,3 +49,10 @@ def test_rumble_frames_are_low_frequency_aperiodic_and_audible() -> None:
             "low": np.array([15.0, 15.0, -5.0, 15.0])}
     # brown noise; a breathy vowel (periodic); /f/ (its energy above 1 kHz); too quiet
     assert glued.rumble_frames(feat).tolist() == [True, False, False, False]
+
+
+def test_click_gaps_hold_a_quieter_click_or_near_silence() -> None:
+    feat = {"level": np.array([-20.0, -40.0, -20.0, -20.0]), "aper": np.array([0.8, 1.0, 0.8, 0.1]),
+            "kurt": np.array([40.0, 3.0, 3.0, 40.0])}
+    # a quiet click; near silence; steady noise under the gate (not a click); a voiced frame
+    assert glued.click_gap_frames(feat).tolist() == [True, True, False, False]
