@@ -172,7 +172,8 @@ class _Frames:
         bridge them) holding at least MIN_RUN frames."""
         level = self.level[lo:hi]
         core = level > NOISE_LEVEL_DB
-        loud = _bridged(core, level > VOICED_LEVEL_DB, RUMBLE_HOLE) | _bridged(core, np.ones_like(core), CLICK_HOLE)
+        loud = (_bridged(core, level > VOICED_LEVEL_DB, RUMBLE_HOLE)
+                | _bridged(core, np.ones_like(core), CLICK_HOLE))
         return lo + np.nonzero(_in_long_runs(loud, MIN_RUN, MAX_HOLE))[0]
 
     def noise(self, lo: int, hi: int) -> np.ndarray:
@@ -199,8 +200,8 @@ class _Frames:
 
 def _bridged(core: np.ndarray, weak: np.ndarray, max_gap: int) -> np.ndarray:
     """`core` with its gaps of at most `max_gap` frames filled where every frame of the gap
-    is `weak`: a noise whose level swings (brown noise holds its energy under ~200 Hz, and
-    20 ms hold only a few of its cycles) dips under the level gate for a few frames at a time."""
+    is `weak`: a noise whose frame level swings (brown noise: 20 ms hold only a few of its
+    cycles; crackle: its clicks are sparse) dips under the level gate a few frames at a time."""
     out = core.copy()
     idx = np.nonzero(core)[0]
     for a, b in zip(idx[:-1], idx[1:]):
@@ -311,9 +312,10 @@ def noise_frames(feat: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def rumble_frames(feat: dict[str, np.ndarray]) -> np.ndarray:
-    """Boolean per frame: audible (> VOICED_LEVEL_DB), aperiodic as noise is, and with most of its energy
-    below 1 kHz (RUMBLE_LOW_DB): a quiet moment of low-frequency noise. Bridged only between
-    noise frames (`_bridged`), never a run of its own: an /h/ before a back vowel reads so too."""
+    """Boolean per frame: audible (> VOICED_LEVEL_DB), aperiodic as noise is, and with most of
+    its energy below 1 kHz (RUMBLE_LOW_DB): a quiet moment of low-frequency noise. Bridged only
+    between noise frames (`_bridged`), never a run of its own: an /h/ before a back vowel may
+    read so too."""
     return ((feat["level"] > VOICED_LEVEL_DB) & (feat["aper"] >= NOISE_APERIODICITY)
             & (feat["low"] >= RUMBLE_LOW_DB))
 
@@ -334,8 +336,8 @@ TOUCH_S = 0.06     # the run must reach the outer end of the sound (onset/offset
                    # beyond it (a mic thump from a final /f/ in a human "himself") is part of the word
 MAX_HOLE = 1       # one odd frame inside a burst (a quiet moment of brown noise, a gap in crackle)
 RUMBLE_HOLE = 8    # frames of rumble (`rumble_frames`) bridged between noise frames: brown noise at
-                   # -10 dB re speech dips under NOISE_LEVEL_DB for 50-70 ms at a time (20 ms hold only a few
-                   # of its cycles); clean edges have no such frames between noise frames (CALIBRATION.md)
+                   # -10 dB re speech dips under NOISE_LEVEL_DB for 50-70 ms at a time (20 ms hold
+                   # only a few of its cycles); clean edges have no such gaps (CALIBRATION.md)
 CLICK_HOLE = 3     # frames between two clicking frames of a crackle that hold a quieter click or near
                    # silence (its clicks are sparse: 100-400 a second leave some 20 ms frames without one)
 VOICED_MIN_RUN = 3  # a word's voicing: 3 voiced frames (40 ms)
