@@ -186,16 +186,18 @@ class _Frames:
         feat = {"t": self.t[rows], "level": self.level[rows], "aper": self.aper[rows],
                 "low": self.low[rows], "kurt": self.kurt[rows]}
         n = max(0, min(hi, self.n) - lo)
-        core, rumble = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-        core[rows - lo] = noise_frames(feat)
-        rumble[rows - lo] = rumble_frames(feat)
-        clicks, between = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-        clicks[rows - lo] = core[rows - lo] & (feat["kurt"] > CRACKLE_KURTOSIS)
-        between[rows - lo] = click_gap_frames(feat)
-        unmeasured = np.ones(n, dtype=bool)
-        unmeasured[rows - lo] = False
-        between |= unmeasured & (self.level[lo:lo + n] <= VOICED_LEVEL_DB)
-        return _bridged(core, rumble, RUMBLE_HOLE) | _bridged(clicks, between, CLICK_HOLE)
+
+        def measured(values: np.ndarray) -> np.ndarray:  # per frame of [lo, hi); False unmeasured
+            out = np.zeros(n, dtype=bool)
+            out[rows - lo] = values
+            return out
+
+        core = measured(noise_frames(feat))
+        clicks = core & measured(_impulsive(feat))
+        # near silence needs only the level, which every frame has
+        between = (self.level[lo:lo + n] <= VOICED_LEVEL_DB) | measured(click_gap_frames(feat))
+        return (_bridged(core, measured(rumble_frames(feat)), RUMBLE_HOLE)
+                | _bridged(clicks, between, CLICK_HOLE))
 
 
 def _bridged(core: np.ndarray, weak: np.ndarray, max_gap: int) -> np.ndarray:
@@ -305,10 +307,13 @@ def noise_frames(feat: dict[str, np.ndarray]) -> np.ndarray:
     if feat["t"].size == 0:
         return np.zeros(0, dtype=bool)
     broadband = (feat["aper"] >= NOISE_APERIODICITY) & (feat["low"] > SIBILANT_LOW_DB)
-    # a few clicks in a frame read as partly periodic to YIN (0.5-0.7), so crackle
-    # only has to be not voiced
-    crackle = (feat["aper"] >= VOICED_APERIODICITY) & (feat["kurt"] > CRACKLE_KURTOSIS)
-    return (feat["level"] > NOISE_LEVEL_DB) & (broadband | crackle)
+    return (feat["level"] > NOISE_LEVEL_DB) & (broadband | _impulsive(feat))
+
+
+def _impulsive(feat: dict[str, np.ndarray]) -> np.ndarray:
+    """Not voiced and impulsive: a click. A few clicks in a frame read as partly periodic to
+    YIN (0.5-0.7), so a click only has to be not voiced."""
+    return (feat["aper"] >= VOICED_APERIODICITY) & (feat["kurt"] > CRACKLE_KURTOSIS)
 
 
 def rumble_frames(feat: dict[str, np.ndarray]) -> np.ndarray:
@@ -323,9 +328,7 @@ def rumble_frames(feat: dict[str, np.ndarray]) -> np.ndarray:
 def click_gap_frames(feat: dict[str, np.ndarray]) -> np.ndarray:
     """Boolean per frame: what lies between the clicks of a crackle: a quieter click (impulsive,
     not voiced, over VOICED_LEVEL_DB) or near silence (under it)."""
-    quiet_click = ((feat["level"] > VOICED_LEVEL_DB) & (feat["aper"] >= VOICED_APERIODICITY)
-                   & (feat["kurt"] > CRACKLE_KURTOSIS))
-    return quiet_click | (feat["level"] <= VOICED_LEVEL_DB)
+    return _impulsive(feat) | (feat["level"] <= VOICED_LEVEL_DB)
 
 
 MIN_RUN = 6        # noise frames (10 ms hop, 20 ms each: 70 ms of sound). Clean edges reach 5: Piper's
