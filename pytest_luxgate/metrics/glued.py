@@ -44,7 +44,8 @@ clip's own rate except the voicing measure, which runs at 16 kHz.
 Speech-like garbage needs to know where the text begins and ends: `sound_before`
 (`sound_after`) counts the loud frames that are not sibilant-shaped before (after)
 the point where a forced alignment of the text (listeners/aligner.py) puts the
-first word's start (the last word's end), voiced or not.
+first word's start (the last word's end), voiced or not, and the quieter moments of up
+to SOUND_HOLE frames between two of them (garbage swings in level as syllables do).
 """
 from __future__ import annotations
 
@@ -341,6 +342,10 @@ MAX_HOLE = 1       # one odd frame inside a burst (a quiet moment of brown noise
 RUMBLE_HOLE = 8    # frames of rumble (`rumble_frames`) bridged between noise frames: brown noise at
                    # -10 dB re speech dips under NOISE_LEVEL_DB for 50-70 ms at a time (20 ms hold
                    # only a few of its cycles); clean edges have no such gaps (CALIBRATION.md)
+SOUND_HOLE = 8     # frames between two loud frames outside the text counted with them (`sound_between`):
+                   # speech-like garbage at -10 dB re speech dips under NOISE_LEVEL_DB between its
+                   # syllables; no clean take of eighteen draws has two loud frames outside the text
+                   # with a gap between them that this changes (CALIBRATION.md)
 CLICK_HOLE = 3     # frames between two clicking frames of a crackle that hold a quieter click or near
                    # silence (its clicks are sparse: 100-400 a second leave some 20 ms frames without one)
 VOICED_MIN_RUN = 3  # a word's voicing: 3 voiced frames (40 ms)
@@ -447,16 +452,21 @@ def sound_between(x: np.ndarray, sr: int, level_db: float, a: float,
                   b: float) -> tuple[float, float, float] | None:
     """(seconds, first frame's start, last frame's end) of the 20 ms frames wholly in [a, b]
     (10 ms hop) louder than NOISE_LEVEL_DB re speech with more than SIBILANT_LOW_DB of their
-    1-8 kHz energy below 1 kHz; None when there is none."""
+    1-8 kHz energy below 1 kHz, and of the gaps of up to SOUND_HOLE frames between two of
+    them; None when there is no such frame."""
     fr = _Frames(x, sr, level_db, a, b)
     rows = np.nonzero(fr.level > NOISE_LEVEL_DB)[0]
     if not rows.size:
         return None
     fr.need_shape(rows)
-    loud = rows[fr.low[rows] > SIBILANT_LOW_DB]
-    if not loud.size:
+    loud = np.zeros(fr.n, dtype=bool)
+    loud[rows[fr.low[rows] > SIBILANT_LOW_DB]] = True
+    if not loud.any():
         return None
-    return round(loud.size * HOP_S, 3), float(fr.t[loud[0]]), float(fr.t[loud[-1]] + FRAME_S)
+    # speech-like garbage swings as syllables do: its quieter moments between two loud ones
+    # are the same sound, not silence, whatever their level
+    sound = np.nonzero(_bridged(loud, np.ones_like(loud), SOUND_HOLE))[0]
+    return round(sound.size * HOP_S, 3), float(fr.t[sound[0]]), float(fr.t[sound[-1]] + FRAME_S)
 
 
 def tail_noise(x: np.ndarray, sr: int, level_db: float, offset: float) -> tuple[float, float] | None:

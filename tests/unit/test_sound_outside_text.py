@@ -10,7 +10,7 @@ from synthetic_speech import SR, noise, vowel
 from pytest_luxgate.judging.analysis import Evidence
 from pytest_luxgate.judging.checks import check_start, check_tail
 from pytest_luxgate.judging.thresholds import resolve
-from pytest_luxgate.metrics.glued import sound_after, sound_before
+from pytest_luxgate.metrics.glued import SOUND_HOLE, sound_after, sound_before
 from pytest_luxgate.metrics.level import db
 
 
@@ -42,6 +42,34 @@ def test_a_sibilant_or_a_quiet_sound_before_the_text_is_not_counted() -> None:
     assert sound_before(x, SR, level, t) is None
     x, t, level = _take(noise(0.3, -30.0, rng), rng)
     assert sound_before(x, SR, level, t) is None
+
+
+@pytest.mark.parametrize("gap_s", [0.03, 0.06, 0.08])
+def test_the_quiet_moments_between_two_loud_parts_of_one_sound_are_counted_with_them(gap_s: float) -> None:
+    """Speech-like garbage swings in level as syllables do: at -10 dB re speech its frames dip
+    under the level gate between syllables, and counting only the loud ones left 0.2 s of it
+    under the limit. A gap of up to glued.SOUND_HOLE frames between two loud frames is counted."""
+    rng = np.random.default_rng(5)
+    part = 0.08
+    lead = np.concatenate([np.zeros(int(0.1 * SR)), noise(part, -5.0, rng), noise(gap_s, -40.0, rng),
+                           noise(part, -5.0, rng)])
+    x, t, level = _take(lead, rng)
+    got = sound_before(x, SR, level, t)
+    assert got is not None
+    seconds, start = got
+    extent = 2 * part + gap_s
+    assert extent - 0.03 <= seconds <= extent + 0.01 and 0.09 <= start <= 0.11, (got, extent)
+
+
+def test_two_sounds_further_apart_than_the_hole_are_counted_apart() -> None:
+    rng = np.random.default_rng(6)
+    part, gap_s = 0.08, (SOUND_HOLE + 4) * 0.01
+    lead = np.concatenate([np.zeros(int(0.1 * SR)), noise(part, -5.0, rng), np.zeros(int(gap_s * SR)),
+                           noise(part, -5.0, rng)])
+    x, t, level = _take(lead, rng)
+    got = sound_before(x, SR, level, t)
+    assert got is not None
+    assert got[0] <= 2 * (part + 0.01), got  # the two parts, not the silence between them
 
 
 def test_check_start_says_how_much_sound_lies_before_the_aligned_text_and_where() -> None:
