@@ -26,6 +26,7 @@ from ..metrics import loops as _loops
 from ..metrics import pauses as _pauses
 from ..metrics import seams as _seams
 from ..metrics import text as _text
+from ..metrics.edges import sonorant
 from ..metrics.text import normalize_words
 from .spec import Check, Listener, Reported, Threshold, Tolerance
 
@@ -295,6 +296,10 @@ def _start_criteria(s: StartMetrics, first_word: str, room: tuple[float, str] | 
                    f"{_span(s.before_text_from_s, s.text_start_s)}, before “{first_word}” "
                    "where the text aligned to the take begins",
                    at=_between(s.before_text_from_s, s.text_start_s)),
+        _Criterion("before_sonorant_text_s", s.before_text_s if sonorant(s.text_first_phone) else None,
+                   f"{_span(s.before_text_from_s, s.text_start_s)}, before “{first_word}” "
+                   f"where the text aligned to the take begins, with /{s.text_first_phone}/",
+                   at=_between(s.before_text_from_s, s.text_start_s)),
         _Criterion("pre_onset_noise_db", s.pre_onset_noise_db if s.pre_onset_s >= MEASURED_S else None,
                    _span(0.0, s.onset_s), room, at=_between(0.0, s.onset_s)),
         _Criterion("pre_onset_click_db", s.pre_onset_click_db if s.pre_onset_s > 0 else None, click_at,
@@ -314,6 +319,10 @@ def _tail_criteria(t: TailMetrics, last_word: str, duration_s: float | None,
         _Criterion("after_text_s", t.after_text_s,
                    f"{_span(t.text_end_s, t.after_text_to_s)}, after “{last_word}” "
                    "where the text aligned to the take ends",
+                   at=_between(t.text_end_s, t.after_text_to_s)),
+        _Criterion("after_sonorant_text_s", t.after_text_s if sonorant(t.text_last_phone) else None,
+                   f"{_span(t.text_end_s, t.after_text_to_s)}, after “{last_word}” "
+                   f"where the text aligned to the take ends, with /{t.text_last_phone}/",
                    at=_between(t.text_end_s, t.after_text_to_s)),
         _Criterion("post_offset_noise_db", t.post_offset_noise_db if t.post_offset_s >= MEASURED_S else None,
                    _span(t.offset_s, duration_s), room, at=_between(t.offset_s, duration_s)),
@@ -347,6 +356,9 @@ def failing_edges(start: StartMetrics | None = None, tail: TailMetrics | None = 
            "before_text_s": Threshold(_d(_edges.DEFAULTS, "before_text_s"), "s", "max",
                                       "loud sound, not a sibilant, before where a forced alignment of "
                                       "the text puts its first word"),
+           "before_sonorant_text_s": Threshold(_d(_edges.DEFAULTS, "before_sonorant_text_s"), "s", "max",
+                                               "before_text_s where the text begins with a vowel or "
+                                               "sonorant, whose edge the aligner does not leave outside"),
            "pre_onset_noise_db": Threshold(_d(_edges.DEFAULTS, "pre_onset_noise_db"), "dB", "max",
                                            "loudest 50 ms before speech onset, re speech level"),
            "pre_onset_click_db": Threshold(_d(_edges.DEFAULTS, "pre_onset_click_db"), "dB", "max",
@@ -383,6 +395,9 @@ def check_start(ev: Evidence, th: dict[str, float]) -> CheckResult:
            "after_text_s": Threshold(_d(_edges.DEFAULTS, "after_text_s"), "s", "max",
                                      "loud sound, not a sibilant, after where a forced alignment of "
                                      "the text ends its last word"),
+           "after_sonorant_text_s": Threshold(_d(_edges.DEFAULTS, "after_sonorant_text_s"), "s", "max",
+                                              "after_text_s where the text ends with a vowel or sonorant, "
+                                              "whose edge the aligner does not leave outside"),
            "post_offset_noise_db": Threshold(_d(_edges.DEFAULTS, "post_offset_noise_db"), "dB", "max",
                                              "loudest 50 ms after speech offset, re speech level"),
            "tail_buzz_s": Threshold(_d(_edges.DEFAULTS, "tail_buzz_s"), "s", "max",

@@ -175,7 +175,8 @@ def test_a_binary_text_file_is_refused_and_a_text_file_is_read(capsys, tmp_path:
 
 @pytest.mark.parametrize("value, message", [
     ("wer=abc", "--threshold wer: must be a number, got 'abc'"),
-    ("nope=1", "--threshold: unknown threshold 'nope'; known: after_text_s, before_text_s, click_scan_db, "),
+    ("nope=1", "--threshold: unknown threshold 'nope'; known: after_sonorant_text_s, after_text_s, "
+               "before_sonorant_text_s, before_text_s, click_scan_db, "),
     ("wer", "--threshold: expected KEY=VALUE, got 'wer'"),
     ("wer=nan", "--threshold: threshold 'wer' must be finite, got nan"),
 ])

@@ -95,3 +95,18 @@ def test_thresholds_overlay_the_defaults(clean: tuple[StartMetrics, TailMetrics]
     s2 = replace(s, lead_garbage_s=TH["lead_garbage_s"])
     assert failing_edges(s2) == []
     assert failing_edges(s2, thresholds={"lead_garbage_s": TH["lead_garbage_s"] - 0.01}) == ["lead_garbage_s"]
+
+
+@pytest.mark.parametrize("side", ["start", "tail"])
+def test_the_sonorant_edge_limit_over_and_at_it(clean: tuple[StartMetrics, TailMetrics], side: str) -> None:
+    """The same sound outside the text, held to the lower limit where the text's edge phone is a
+    vowel or sonorant; to before_text_s's / after_text_s's alone where it is an obstruent."""
+    s, t = clean
+    key = "before_sonorant_text_s" if side == "start" else "after_sonorant_text_s"
+    for value, phone, expected in ((_over(key), "AH", [key]), (TH[key], "AH", []), (_over(key), "S", []),
+                                   (_over(key.replace("sonorant_", "")), "N", [key.replace("sonorant_", ""), key])):
+        if side == "start":
+            s2, t2 = replace(s, before_text_s=value, text_first_phone=phone, **START["before_text_s"]), t
+        else:
+            s2, t2 = s, replace(t, after_text_s=value, text_last_phone=phone, **TAIL["after_text_s"])
+        assert failing_edges(s2, t2) == expected == _checked(s2, t2, None), (key, value, phone)

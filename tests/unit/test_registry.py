@@ -43,7 +43,7 @@ def test_a_failing_start_carries_its_marks_and_a_clean_one_none(monkeypatch) -> 
         vad_onset_s, first_word_start_s, onset_s, first_word = 0.1, 0.4, 0.1, "Hello"
         lead_garbage_s, pre_onset_noise_db, pre_onset_s = 0.3, -60.0, 0.1
         pre_onset_click_db, pre_onset_click_at_s = -50.0, None
-        text_start_s, before_text_s, before_text_from_s = 0.42, 0.0, None
+        text_start_s, before_text_s, before_text_from_s, text_first_phone = 0.42, 0.0, None, "HH"
 
     ev = Evidence.__new__(Evidence)
     ev.start, ev.prompt_background_db, ev.text = Start(), None, "Hello there."
