@@ -70,10 +70,10 @@ RESYNTH = [
 
 
 class ASRCache:
-    """Whisper tiny.en words per audio hash, on disk."""
+    """Whisper words per audio hash, on disk (tiny.en unless `model` says otherwise)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, model: str = "tiny.en") -> None:
+        self.path, self.model = path, model
         self.data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
         self.asr: Any = None
 
@@ -82,13 +82,13 @@ class ASRCache:
 
         # the gate's transcript identity (weights' precision, feature code, ISA, versions) is part
         # of the key: words cached under other decode settings are not this code's words
-        ident = json.dumps(asr_identity("tiny.en"), sort_keys=True).encode()
+        ident = json.dumps(asr_identity(self.model), sort_keys=True).encode()
         key = hashlib.sha1(np.ascontiguousarray(audio, np.float32).tobytes() + str(sr).encode() + ident).hexdigest()
         if key not in self.data:
             if self.asr is None:
                 from pytest_luxgate.asr import get_asr
 
-                self.asr = get_asr("tiny.en")
+                self.asr = get_asr(self.model)
             tr = self.asr.transcribe(audio, sr)
             self.data[key] = [[w.text, w.start, w.end, w.probability] for w in tr.words]
         return tuple(Word(*w) for w in self.data[key])
