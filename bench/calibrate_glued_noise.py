@@ -210,6 +210,7 @@ def run(which: str, n: int, cache: Path, seed: int | None = None,
     verdicts_of = measure or verdicts
     asr = ASRCache(cache / "glued-asr.json")
     clean_words = asr if clean_asr is None else ASRCache(cache / f"glued-asr-{clean_asr}.json", clean_asr)
+    caches = [asr] if clean_words is asr else [asr, clean_words]
     clips = clean_clips(which, n, cache, seed)
     fseed = SETS[which][1] if seed is None else seed
     donor_specs = [C.ClipSpec("long", "espeak", voice="en-us+m7", speed=170),
@@ -244,10 +245,10 @@ def run(which: str, n: int, cache: Path, seed: int | None = None,
             rows.append({**base, "fault": shape, "side": side, "glue": "gap", "span": span,
                          **verdicts_of(audio, clip.sr, clip.text, asr, room)})
         if k % 4 == 3:
-            for words in {id(asr): asr, id(clean_words): clean_words}.values():
+            for words in caches:
                 words.save()
             print(f"  {k + 1}/{len(clips)} clips, {time.time() - t0:.0f} s", file=sys.stderr)
-    for words in {id(asr): asr, id(clean_words): clean_words}.values():
+    for words in caches:
         words.save()
     return rows
 

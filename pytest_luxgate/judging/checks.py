@@ -288,18 +288,17 @@ MEASURED_S = 0.05
 def _start_criteria(s: StartMetrics, first_word: str, room: tuple[float, str] | None) -> list[_Criterion]:
     """check_start's rules on the metrics alone; `first_word`: the text's, for the message."""
     click_at = f"at {s.pre_onset_click_at_s:.3f} s" if s.pre_onset_click_at_s is not None else ""
+    # one sound before the text, held to a lower limit where the text begins with a vowel or sonorant
+    before = (f"{_span(s.before_text_from_s, s.text_start_s)}, before “{first_word}” "
+              "where the text aligned to the take begins")
+    before_at = _between(s.before_text_from_s, s.text_start_s)
     return [
         _Criterion("lead_garbage_s", s.lead_garbage_s,
                    f"{_span(s.vad_onset_s, s.first_word_start_s)} before “{s.first_word}”",
                    at=_between(s.vad_onset_s, s.first_word_start_s)),
-        _Criterion("before_text_s", s.before_text_s,
-                   f"{_span(s.before_text_from_s, s.text_start_s)}, before “{first_word}” "
-                   "where the text aligned to the take begins",
-                   at=_between(s.before_text_from_s, s.text_start_s)),
+        _Criterion("before_text_s", s.before_text_s, before, at=before_at),
         _Criterion("before_sonorant_text_s", s.before_text_s if sonorant(s.text_first_phone) else None,
-                   f"{_span(s.before_text_from_s, s.text_start_s)}, before “{first_word}” "
-                   f"where the text aligned to the take begins, with /{s.text_first_phone}/",
-                   at=_between(s.before_text_from_s, s.text_start_s)),
+                   f"{before}, with /{s.text_first_phone}/", at=before_at),
         _Criterion("pre_onset_noise_db", s.pre_onset_noise_db if s.pre_onset_s >= MEASURED_S else None,
                    _span(0.0, s.onset_s), room, at=_between(0.0, s.onset_s)),
         _Criterion("pre_onset_click_db", s.pre_onset_click_db if s.pre_onset_s > 0 else None, click_at,
@@ -312,18 +311,16 @@ def _tail_criteria(t: TailMetrics, last_word: str, duration_s: float | None,
     """check_tail's rules on the metrics alone; `last_word`: the text's, `duration_s`: the take's
     (None: not known; only the message and the marks lack it)."""
     end = [] if duration_s is None else [(max(0.0, duration_s - 0.03), duration_s)]
+    after = (f"{_span(t.text_end_s, t.after_text_to_s)}, after “{last_word}” "
+             "where the text aligned to the take ends")
+    after_at = _between(t.text_end_s, t.after_text_to_s)
     return [
         _Criterion("trail_garbage_s", t.trail_garbage_s,
                    f"{_span(t.last_word_end_s, t.vad_offset_s)} after “{t.last_word}”",
                    at=_between(t.last_word_end_s, t.vad_offset_s)),
-        _Criterion("after_text_s", t.after_text_s,
-                   f"{_span(t.text_end_s, t.after_text_to_s)}, after “{last_word}” "
-                   "where the text aligned to the take ends",
-                   at=_between(t.text_end_s, t.after_text_to_s)),
+        _Criterion("after_text_s", t.after_text_s, after, at=after_at),
         _Criterion("after_sonorant_text_s", t.after_text_s if sonorant(t.text_last_phone) else None,
-                   f"{_span(t.text_end_s, t.after_text_to_s)}, after “{last_word}” "
-                   f"where the text aligned to the take ends, with /{t.text_last_phone}/",
-                   at=_between(t.text_end_s, t.after_text_to_s)),
+                   f"{after}, with /{t.text_last_phone}/", at=after_at),
         _Criterion("post_offset_noise_db", t.post_offset_noise_db if t.post_offset_s >= MEASURED_S else None,
                    _span(t.offset_s, duration_s), room, at=_between(t.offset_s, duration_s)),
         _Criterion("tail_buzz_s", t.tail_buzz_s, f"(periodicity {t.tail_buzz_periodicity:.2f})"),
