@@ -21,6 +21,10 @@ same place still fails:
   vowel, whose /s/ and loud /t/ release read as post-offset noise (the tail's
   walk_missed_voicing and aligned_last_consonant); a noise tail after the release, and broadband
   noise in the consonants' place, fail.
+- two slow Piper "Fix it fast." takes whose "fast." Whisper base, the gate's recogniser, ends
+  0.27-0.3 s before the VAD offset, where the aligner ends the text with the VAD: read as trail
+  garbage (the last word's end taken no earlier than an aligned end the VAD agrees with);
+  speech-like garbage glued after the word fails.
 
 The Piper takes are kept as files (tests/data/takes): Piper's noise draws depend on what the
 voice said before, so they cannot be made again alone. Kokoro's are made here.
@@ -252,3 +256,41 @@ def test_noise_after_that_release_or_in_the_consonants_place_still_fails(test_en
     spoiled[cut:end] = _at_level(end - cut, c, -10.0, "white", 12)
     _, t2, _ = _edges(spoiled, c.sr, c.text)
     assert tail_fails(t2), t2
+
+
+# ---------------------------------------------------------------- a slow last word base ends early
+
+FIX_TAKES = ["piper_fix_slow_a_24k", "piper_fix_slow_b_24k"]
+
+
+@pytest.fixture(scope="module")
+def base_words():
+    """The gate's recogniser (the rule is about its word timing, not tiny.en's)."""
+    asr = get_asr("faster-whisper:base")
+    return lambda audio, sr: list(asr.transcribe(audio, sr).words)
+
+
+@pytest.mark.parametrize("name", FIX_TAKES)
+def test_a_slow_last_word_the_aligner_and_the_vad_end_together_is_the_words(base_words, name: str) -> None:
+    c = _take(name, "Fix it fast.")
+    words = base_words(c.audio, c.sr)
+    _, t, span = _edges(c.audio, c.sr, c.text, words)
+    assert "trail_garbage_s" not in tail_fails(t), t
+    # the take this test is about: base ends "fast." well before the VAD offset, where the
+    # aligner ends the text with it, and Whisper's end alone read the rest as trail garbage
+    assert span is not None and t.vad_offset_s is not None and abs(span.end_s - t.vad_offset_s) < 0.05, (t, span)
+    assert t.vad_offset_s - words[-1].end > E["trail_garbage_s"], (t, words[-1])
+    _, t0, _ = _edges(c.audio, c.sr, c.text, words, aligned=False)
+    assert "trail_garbage_s" in tail_fails(t0), t0
+
+
+@pytest.mark.parametrize("name", FIX_TAKES)
+def test_speech_like_garbage_glued_after_that_word_still_fails(cache: Path, base_words, name: str) -> None:
+    c = _take(name, "Fix it fast.")
+    donor = C.make_clip(replace(DONOR, rate=c.sr), cache)
+    g = C.garbage_snippet(donor.audio, c.sr, 0.2, np.random.default_rng(3)).astype(np.float64)
+    g *= 10 ** (C.speech_level_db(c.audio, c.sr) / 20) / np.sqrt(np.mean(g ** 2))  # 0 dB re speech
+    end = int(c.speech_end * c.sr)
+    spoiled = np.concatenate([c.audio[:end], g.astype(np.float32), np.zeros(int(0.2 * c.sr), np.float32)])
+    _, t, _ = _edges(spoiled, c.sr, c.text, base_words(spoiled, c.sr))
+    assert "trail_garbage_s" in tail_fails(t), t

@@ -180,6 +180,46 @@ def test_what_the_aligned_word_end_does_not_excuse(why: str) -> None:
     assert noisy_tail(t), t
 
 
+# ---------------------------------------------------------------- the last word's end
+
+def _slow_last_word(rng: np.random.Generator, after: np.ndarray) -> tuple[np.ndarray, list[Word]]:
+    """"Fix it fast." as a slow engine says it: two short words, then a 0.9 s "fast." that Whisper
+    ends 0.15 s in (as base does on Piper at length_scale 1.5), then `after`."""
+    x = _cat(_silence(0.1), vowel(0.25, rng), _silence(0.1), vowel(0.15, rng), _silence(0.1),
+             vowel(0.9, rng), after, _silence(0.3))
+    return x, [Word("Fix", 0.1, 0.35), Word("it", 0.45, 0.6), Word("fast.", 0.7, 0.85)]
+
+
+@pytest.mark.parametrize("garbage_s", [0.0, 0.3])
+def test_the_last_word_ends_no_earlier_than_the_aligned_text(garbage_s: float) -> None:
+    """A slow last word whose length outruns Whisper's end and the word-length cap is the word's
+    where the aligner ends the text with it and the VAD agrees; sound after the aligned end is
+    still garbage."""
+    rng = np.random.default_rng(12)
+    x, words = _slow_last_word(rng, vowel(garbage_s, rng) * 0.7 if garbage_s else _silence(0.0))
+    end = 1.6 + garbage_s  # where the sound ends, and the VAD with it
+    text = "Fix it fast."
+    alone = tail_metrics(x, SR, [Segment(0.1, end)], words, expected_text=text)
+    assert alone.trail_garbage_s > E["trail_garbage_s"], alone  # what Whisper's end alone reads
+    t = tail_metrics(x, SR, [Segment(0.1, end)], words, expected_text=text,
+                     text_span=TextSpan(0.1, 1.6, 0.35, "F", 0.7, "T"))
+    if garbage_s:
+        assert "trail_garbage_s" in tail_fails(t), t
+    else:
+        assert t.last_word_end_s >= 1.6 and t.trail_garbage_s == 0.0, t
+        assert "trail_garbage_s" not in tail_fails(t), t
+
+
+def test_an_aligned_end_the_vad_runs_past_does_not_end_the_word() -> None:
+    """Where the VAD hears speech 0.15 s past the aligned end (garbage the aligner folded partly
+    into the word), Whisper's end stands: 0.3 s of garbage is measured from it."""
+    rng = np.random.default_rng(12)
+    x, words = _slow_last_word(rng, vowel(0.3, rng) * 0.7)
+    span = TextSpan(0.1, 1.75, 0.35, "F", 0.7, "T")
+    t = tail_metrics(x, SR, [Segment(0.1, 1.9)], words, expected_text="Fix it fast.", text_span=span)
+    assert t.last_word_end_s < 1.75 and "trail_garbage_s" in tail_fails(t), t
+
+
 # ---------------------------------------------------------------- a final stop's release
 
 def test_quiet_from_finds_the_first_lasting_quiet() -> None:
