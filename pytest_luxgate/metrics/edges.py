@@ -102,7 +102,9 @@ clean max vs share of faults caught):
   for a Kokoro "Yes." that says "Oh, yes" (0.12 s, failing lead_garbage_s anyway).
   CALIBRATION.md "A vowel's edge is not left outside".
 - pre_onset_noise_db -38: clean max -41.5 / -40.9 dB (noise floors down to
-  -45 dB re speech); noise at -35..-15 dB caught 59/59, 40/40; breaths 100 %.
+  -45 dB re speech); noise at -35..-15 dB caught 59/59, 40/40; breaths 100 %. Measured before
+  the onset, which the walks and the aligner move back over the first word's sound the VAD
+  missed (a first syllable behind a stop closure: `missed_first_syllable`).
 - pre_onset_click_db -40: clean max -120 (none found); clicks of amplitude
   0.02-0.5 read -29 dB and up, 100 %.
 - trail_garbage_s 0.25: clean max 0.11 / 0.23 s; caught 43/56, 29/40. Measured from no earlier
@@ -155,6 +157,8 @@ RELEASE_MAX_S = 0.1    # a final stop's release after its closure: aspirated /p 
 RELEASE_QUIET_S = 0.02  # ...and is over once the sound stays below DECAY_DB this long
 BURST_GAP_S = 0.03     # ...but a 5-15 ms burst must sit within 30 ms of it (a release, not a click)
 EDGE_MAX_GAP_S = 0.08  # a stop closure ('st' in "Stop": 40-60 ms in TTS) may split that consonant
+CLOSURE_MAX_S = 0.12   # ...and inside a slow word ("Po|tatoes" at 0.77x: 0.1 s) one parts a syllable
+SYLLABLE_MAX_S = 0.3   # a first syllable the VAD missed is no longer than this
 NOISE_WIN_S = 0.05     # noise/breath: loudest 50 ms, so a short breath in a long lead is not diluted
 CLICK_WIN_S = 0.002    # a click is 0.1-4 ms; its energy in 2 ms is what the ear integrates
 CLICK_CTX_S = 0.025    # context either side for "stands out from its neighbourhood"
@@ -250,6 +254,7 @@ def _start(ctx: _Context) -> StartMetrics:
     onset = ctx.walk_edge(ctx.missed_first_word(vad_on), -1, EDGE_MAX_S) if vad_on is not None else None
     if onset is not None:
         onset = ctx.walk_missed_voicing(onset)
+        onset = ctx.missed_first_syllable(onset)
     glued = lead_noise(ctx.x, sample_rate, ctx.level_db, onset) if onset is not None else None
     if glued is not None:  # noise glued to the first word is not its consonant: speech starts after it
         onset = max(onset, glued[1])
@@ -496,6 +501,35 @@ class _Context:
                 return t
             t = further
         return t
+
+    def missed_first_syllable(self, t: float) -> float:
+        """The onset moved back over a first syllable of the first word that the VAD missed and a
+        stop closure parts from the rest.
+
+        Silero heard a slow Kokoro "Potatoes" 0.45 s late: its first syllable /p@/ (+7 dB re
+        speech, periodic) is parted from "-tatoes" by the 0.1 s /t/ closure, longer than a walk
+        crosses (EDGE_MAX_GAP_S), and was measured as pre-onset noise at +5.6 dB. Where the
+        forced alignment starts the text at that sound and the onset lies inside its first word,
+        a sound before a silence of at most CLOSURE_MAX_S that is short (SYLLABLE_MAX_S), holds a
+        vowel (periodic, as noise never is) and follows a silence or the file's start is that
+        syllable. Noise holds no vowel and stays measured; a voiced burst that the aligner does
+        not take into the text stays before it."""
+        span = self.span
+        if span is None or span.start_s >= t - ENV_HOP_S or t > span.first_word_end_s:
+            return t
+        i = self._frame(t) - 1
+        j = i
+        while j >= 0 and self.env_db[j] <= self.edge_db:
+            j -= 1
+        if j < 0 or t - (self.env_t[j] + ENV_WIN_S) > CLOSURE_MAX_S:
+            return t
+        k = self._weak_start(j, self.edge_db)
+        a, b = float(self.env_t[k]), float(self.env_t[j] + ENV_WIN_S)
+        if (b - a > SYLLABLE_MAX_S or span.start_s > a + LEAD_GAP_S
+                or np.any(self.env_db[self._frame(max(0.0, a - LEAD_GAP_S)):k] > self.edge_db)
+                or not vowel_spans(self.x, self.sr, self.level_db, a, b)):
+            return t
+        return a
 
     def walk_weak_onset(self, t: float) -> float:
         """Move an onset back over a weak first consonant directly before it.
