@@ -110,8 +110,8 @@ clean max vs share of faults caught):
 - trail_garbage_s 0.25: clean max 0.11 / 0.23 s; caught 43/56, 29/40. Measured from no earlier
   than the aligned text's end where the VAD ends speech within END_AGREES_S of it: with Whisper
   base's words (the gate's) 8 of 647 clean takes of twenty-two glued-noise draws failed, 7 of them
-  a slow last word base ended 0.25-0.39 s early; now 1 (a take with an extra word), for 7 of
-  ~3,900 bursts after the word the aligner folds whole into it. CALIBRATION.md "The last word
+  a slow last word base ended 0.25-0.39 s early; now 1 (a take with an extra word), at the cost
+  of 7 of 3,882 bursts glued after the word (ones the aligner folds whole into it). CALIBRATION.md "The last word
   ends where the aligner and the VAD both end it".
 - after_text_s 0.15: before_text_s mirrored after the text's last word. Clean max 0.12 s
   (espeak-ng at 190 wpm, and slow Kokoro takes whose final vowel the aligner ends early); speech-like garbage
@@ -319,7 +319,7 @@ def _tail(ctx: _Context) -> TailMetrics:
         last, prob, asr_end = w.text, w.probability, w.end
         last_est = ctx.refine_last_end()
         if text_end_s is not None and vad_off is not None and text_end_s >= vad_off - END_AGREES_S:
-            # Whisper can end a slow last word 0.25-0.46 s early (base on Piper at length_scale 1.5)
+            # Whisper can end a slow last word 0.25-0.4 s early (base on Piper at length_scale 1.5)
             # where the forced alignment ends the text with the sound: where the aligner and the
             # VAD agree that speech ends there, it has. Where the VAD hears speech on past the
             # aligned end, that may be garbage the aligner partly folded into the word: Whisper's
@@ -517,8 +517,7 @@ class _Context:
         span = self.span
         if span is None or span.start_s >= t - ENV_HOP_S or t > span.first_word_end_s:
             return t
-        i = self._frame(t) - 1
-        j = i
+        j = self._frame(t) - 1  # back over the closure's silence to the sound before it
         while j >= 0 and self.env_db[j] <= self.edge_db:
             j -= 1
         if j < 0 or t - (self.env_t[j] + ENV_WIN_S) > CLOSURE_MAX_S:
