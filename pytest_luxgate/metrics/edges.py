@@ -502,6 +502,12 @@ class _Context:
             t = further
         return t
 
+    def _inside_aligned_first_word(self, t: float) -> bool:
+        """Whether onset `t` lies inside the aligned text's first word, past its start (False
+        without an alignment)."""
+        span = self.span
+        return span is not None and span.start_s < t - ENV_HOP_S and t <= span.first_word_end_s
+
     def missed_first_syllable(self, t: float) -> float:
         """The onset moved back over a first syllable of the first word that the VAD missed and a
         stop closure parts from the rest.
@@ -515,7 +521,7 @@ class _Context:
         syllable. Noise holds no vowel and stays measured; a voiced burst that the aligner does
         not take into the text stays before it."""
         span = self.span
-        if span is None or span.start_s >= t - ENV_HOP_S or t > span.first_word_end_s:
+        if span is None or not self._inside_aligned_first_word(t):
             return t
         j = self._frame(t) - 1  # back over the closure's silence to the sound before it
         while j >= 0 and self.env_db[j] <= self.edge_db:
@@ -564,8 +570,7 @@ class _Context:
         pause), and its frames above EDGE_DB are sibilant or voiced but for a plosive's release
         (`glued.onset_like`): broadband noise, a noise lead and a breath stay measured."""
         span = self.span
-        if (span is None or span.first_phone not in OBSTRUENTS or span.start_s >= t - ENV_HOP_S
-                or t > span.first_word_end_s):
+        if span is None or span.first_phone not in OBSTRUENTS or not self._inside_aligned_first_word(t):
             return t
         a = span.start_s
         return float(a) if self._edge_consonant(a, t) else t
