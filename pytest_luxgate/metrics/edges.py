@@ -255,7 +255,7 @@ def _start(ctx: _Context) -> StartMetrics:
     if onset is not None:
         onset = ctx.walk_missed_voicing(onset)
         onset = ctx.missed_first_syllable(onset)
-    glued = lead_noise(ctx.x, sample_rate, ctx.level_db, onset) if onset is not None else None
+    glued = lead_noise(ctx.x, sample_rate, ctx.level_db, onset, text_start_s) if onset is not None else None
     if glued is not None:  # noise glued to the first word is not its consonant: speech starts after it
         onset = max(onset, glued[1])
     elif onset is not None:
@@ -305,11 +305,11 @@ def _tail(ctx: _Context) -> TailMetrics:
     offset = ctx.walk_edge(vad_off, +1, TAIL_EDGE_MAX_S) if vad_off is not None else None
     if offset is not None and ctx.span is not None:  # only where the aligner says the text goes on
         offset = ctx.walk_missed_voicing(offset, +1, until=ctx.span.end_s)
-    glued = tail_noise(ctx.x, sample_rate, ctx.level_db, offset) if offset is not None else None
+    glued = tail_noise(ctx.x, sample_rate, ctx.level_db, offset, text_end_s) if offset is not None else None
     if glued is None and offset is not None:
         # ...or back from where the sound has decayed: a short burst after a gap, which the VAD
         # and the walk end inside of, lies mostly past the walked offset
-        glued = tail_noise(ctx.x, sample_rate, ctx.level_db, ctx.decay_end(offset))
+        glued = tail_noise(ctx.x, sample_rate, ctx.level_db, ctx.decay_end(offset), text_end_s)
     if glued is not None:  # ...nor the last word's: speech ended where it began
         offset = min(offset, glued[0])
 

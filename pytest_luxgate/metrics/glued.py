@@ -41,6 +41,15 @@ before its first voiced stretch is not a consonant: the words begin after it
 (`lead_noise`); mirrored at the end (`tail_noise`). Everything works at the
 clip's own rate except the voicing measure, which runs at 16 kHz.
 
+Outside the text's words (before the first word's start, after the last word's end, where a
+forced alignment of the text puts them: listeners/aligner.py) a frame needs less to be noise:
+loud, not sibilant-shaped and merely *unvoiced* (YIN at or above VOICED_APERIODICITY, not
+NOISE_APERIODICITY). Noise shaped like speech (the take's own spectrum) reads 0.5-0.8 there,
+short of broadband noise's ~1, as vowel onsets may; but a vowel onset lies inside the words,
+and so does the breathy /h/ of a slow "Happy" (aperiodic, -13 dB, 0.2 s), which the aligner
+starts the text on. Frames inside the text keep the stricter test (docs/CALIBRATION.md
+"Unvoiced sound outside the text").
+
 Speech-like garbage needs to know where the text begins and ends: `sound_before`
 (`sound_after`) counts the loud frames that are not sibilant-shaped before (after)
 the point where a forced alignment of the text (listeners/aligner.py) puts the
@@ -105,6 +114,16 @@ class _Frames:
         self._aper_done = np.zeros(self.n, dtype=bool)
         self._shape_done = np.zeros(self.n, dtype=bool)
         self._y16: np.ndarray | None = None
+        #: frames wholly outside the aligned text (`outside_text`), where unvoiced sound is noise
+        self.outside = np.zeros(self.n, dtype=bool)
+
+    def outside_text(self, start: float | None = None, end: float | None = None) -> None:
+        """Mark the frames that end by `start` (the aligned text's start) or begin at or after
+        `end` (its end) as outside the text's words."""
+        if start is not None:
+            self.outside |= self.t + FRAME_S <= start
+        if end is not None:
+            self.outside |= self.t >= end
 
     def need_aper(self, rows: np.ndarray) -> None:
         """Compute the YIN aperiodicity of these frames (indices) if not done yet."""
@@ -193,7 +212,7 @@ class _Frames:
             out[rows - lo] = values
             return out
 
-        core = measured(noise_frames(feat))
+        core = measured(noise_frames(feat)) | (measured(unvoiced_frames(feat)) & self.outside[lo:lo + n])
         clicks = core & measured(_impulsive(feat))
         # near silence needs only the level, which every frame has
         between = (self.level[lo:lo + n] <= VOICED_LEVEL_DB) | measured(click_gap_frames(feat))
@@ -311,6 +330,14 @@ def noise_frames(feat: dict[str, np.ndarray]) -> np.ndarray:
     return (feat["level"] > NOISE_LEVEL_DB) & (broadband | _impulsive(feat))
 
 
+def unvoiced_frames(feat: dict[str, np.ndarray]) -> np.ndarray:
+    """Boolean per frame: loud (> NOISE_LEVEL_DB), not voiced (YIN at or above
+    VOICED_APERIODICITY) and not sibilant-shaped: noise where it lies outside the text's words
+    (module doc). Noise shaped like speech is partly harmonic and reads 0.5-0.8."""
+    return ((feat["level"] > NOISE_LEVEL_DB) & (feat["aper"] >= VOICED_APERIODICITY)
+            & (feat["low"] > SIBILANT_LOW_DB))
+
+
 def _impulsive(feat: dict[str, np.ndarray]) -> np.ndarray:
     """Not voiced and impulsive: a click. A few clicks in a frame read as partly periodic to
     YIN (0.5-0.7), so a click only has to be not voiced."""
@@ -396,11 +423,14 @@ def _first_run(mask: np.ndarray, n: int) -> int | None:
     return None
 
 
-def lead_noise(x: np.ndarray, sr: int, level_db: float, onset: float) -> tuple[float, float] | None:
+def lead_noise(x: np.ndarray, sr: int, level_db: float, onset: float,
+               text_start: float | None = None) -> tuple[float, float] | None:
     """(start, end) of noise glued to the speech before its first voiced sound,
-    found from `onset` (where the sound starts); None when there is none."""
+    found from `onset` (where the sound starts); None when there is none. `text_start`: where
+    an aligner put the first word (before it, unvoiced sound is noise: module doc)."""
     a = max(0.0, onset - 2 * HOP_S)
     fr = _Frames(x, sr, level_db, a, min(len(x) / sr, onset + SEARCH_S))
+    fr.outside_text(start=text_start)
     if fr.n == 0:
         return None
     # no noise run can start before onset + TOUCH_S: known from the level alone, before any
@@ -469,11 +499,14 @@ def sound_between(x: np.ndarray, sr: int, level_db: float, a: float,
     return round(sound.size * HOP_S, 3), float(fr.t[sound[0]]), float(fr.t[sound[-1]] + FRAME_S)
 
 
-def tail_noise(x: np.ndarray, sr: int, level_db: float, offset: float) -> tuple[float, float] | None:
+def tail_noise(x: np.ndarray, sr: int, level_db: float, offset: float,
+               text_end: float | None = None) -> tuple[float, float] | None:
     """(start, end) of noise glued to the speech after its last voiced sound,
-    searched back from `offset` (where the sound ends); None when there is none."""
+    searched back from `offset` (where the sound ends); None when there is none. `text_end`:
+    where an aligner ended the last word (after it, unvoiced sound is noise: module doc)."""
     b = min(len(x) / sr, offset + 2 * HOP_S)
     fr = _Frames(x, sr, level_db, max(0.0, offset - SEARCH_S), b)
+    fr.outside_text(end=text_end)
     if fr.n == 0:
         return None
     # ...nor end after offset - TOUCH_S (a word's decay is quieter than NOISE_LEVEL_DB by then)
