@@ -129,15 +129,6 @@ def clean_clips(which: str, n: int, cache: Path, seed: int | None = None) -> lis
     return clips
 
 
-def _fade(x: np.ndarray, sr: int, ms: float = 3.0) -> np.ndarray:
-    m = min(len(x) // 4, int(ms / 1000 * sr))
-    if m > 0:
-        ramp = np.sin(np.linspace(0, np.pi / 2, m)) ** 2
-        x[:m] *= ramp
-        x[-m:] *= ramp[::-1]
-    return x
-
-
 def burst(shape: str, seconds: float, rel_db: float, clip: C.Clip, donor: np.ndarray,
           rng: np.random.Generator) -> np.ndarray:
     sr = clip.sr
@@ -165,7 +156,7 @@ def burst(shape: str, seconds: float, rel_db: float, clip: C.Clip, donor: np.nda
     else:
         raise ValueError(shape)
     if shape not in ("crackle", "reversed_speech"):
-        x = _fade(x, sr)
+        x = C.fade(x, sr)
     level = 10 ** ((C.speech_level_db(clip.audio, sr) + rel_db) / 20)
     return (x / (np.sqrt(np.mean(x ** 2)) + 1e-12) * level).astype(np.float32)
 

@@ -348,6 +348,25 @@ def glue_at_edge(clip: "Clip", side: str, burst: np.ndarray) -> tuple[np.ndarray
     return np.concatenate([clip.audio[:end], burst, clip.audio[end:]]), end / clip.sr, (end + len(burst)) / clip.sr
 
 
+def speech_shaped_noise(clip: "Clip", seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """`seconds` of noise with the clip's own long-term spectrum (its speech at random phase):
+    partly harmonic, as a TTS voice's spectrum keeps its harmonics. Not scaled."""
+    sp = clip.audio[int(clip.speech_start * clip.sr): int(clip.speech_end * clip.sr)].astype(np.float64)
+    mag = np.abs(np.fft.rfft(sp))
+    x = np.fft.irfft(mag * np.exp(2j * np.pi * rng.random(len(mag))), len(sp))
+    return x[: int(seconds * clip.sr)]
+
+
+def fade(x: np.ndarray, sr: int, ms: float = 3.0) -> np.ndarray:
+    """`x` with sine-squared fades of `ms` at both ends (at most a quarter of it each), in place."""
+    m = min(len(x) // 4, int(ms / 1000 * sr))
+    if m > 0:
+        ramp = np.sin(np.linspace(0, np.pi / 2, m)) ** 2
+        x[:m] *= ramp
+        x[-m:] *= ramp[::-1]
+    return x
+
+
 def garbage_snippet(donor: np.ndarray, sr: int, seconds: float, rng: np.random.Generator) -> np.ndarray:
     """Speech-like but meaningless: a reversed stretch of real speech, its 60-120 ms
     pieces shuffled, with a short fade so it starts and stops like a mumble."""

@@ -25,6 +25,7 @@ import numpy as np
 from ..core.audio import RATE_16K, to_16k
 from ..core.types import TextSpan
 from ..metrics.content_words import phonemes
+from ..metrics.level import db, window_rms
 
 #: seconds per pocketsphinx frame (its front end runs at 100 frames per second)
 FRAME_S = 0.01
@@ -170,17 +171,16 @@ def _lead_pad(x: np.ndarray) -> int:
     take whose first sample is already sound (garbage glued at its very start, where LuxTTS users
     hear it) gives it none, and the first word's phones took the burst in: 0.1 s of noise shaped
     like the take's own speech at a file's start was left outside the text on 10 of 21 real
-    takes, with LEAD_PAD_S of silence before it on 21 (tests/models/test_unvoiced_outside_text.py).
+    takes, with LEAD_PAD_S of silence before it on 20 (tests/models/test_unvoiced_outside_text.py).
     Only where the take starts in sound, over its own floor: padding every take moved the aligned
     start of espeak-ng's short "Hush." past its /h/ on 5 clean takes, and padding recordings
     whose room is loud at the start (within 40 dB of the peak) lost bursts after their last word;
     not after the last word, where it caught nothing more (docs/CALIBRATION.md "Silence before a
     take that starts in sound")."""
-    frame = RATE_16K // 100
-    n = len(x) // frame
-    if n < 2:
+    _, rms = window_rms(x, RATE_16K, 0.01, 0.01)
+    if rms.size < 2:
         return 0
-    level = 10 * np.log10(np.mean(np.square(x[: n * frame].reshape(n, frame), dtype=np.float64), axis=1) + 1e-20)
+    level = db(rms)
     floor = float(np.percentile(level, FLOOR_PERCENTILE))
     starts_in_sound = level[0] > max(floor + SOUND_OVER_FLOOR_DB, float(level.max()) + AUDIBLE_DB)
     return round(LEAD_PAD_S * RATE_16K) if starts_in_sound else 0

@@ -65,18 +65,10 @@ def _edges(audio: np.ndarray, sr: int, text: str) -> tuple[StartMetrics, TailMet
     return edge_metrics(audio, sr, segs, (), expected_text=text, text_span=span)
 
 
-def _speech_shaped(clip: C.Clip, seconds: float, rng: np.random.Generator) -> np.ndarray:
-    """Noise with the take's own long-term spectrum (random phase): partly harmonic."""
-    sp = clip.audio[int(clip.speech_start * clip.sr): int(clip.speech_end * clip.sr)].astype(np.float64)
-    mag = np.abs(np.fft.rfft(sp))
-    x = np.fft.irfft(mag * np.exp(2j * np.pi * rng.random(len(mag))), len(sp))
-    return x[: int(seconds * clip.sr)]
-
-
 def _garbage(kind: str, seconds: float, rel_db: float, clip: C.Clip, donor: C.Clip, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     x = (C.garbage_snippet(donor.audio, clip.sr, seconds, rng) if kind == "reversed"
-         else _speech_shaped(clip, seconds, rng)).astype(np.float64)
+         else C.speech_shaped_noise(clip, seconds, rng)).astype(np.float64)
     level = 10 ** ((C.speech_level_db(clip.audio, clip.sr) + rel_db) / 20)
     return (x / np.sqrt(np.mean(x ** 2)) * level).astype(np.float32)
 
