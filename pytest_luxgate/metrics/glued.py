@@ -44,11 +44,17 @@ clip's own rate except the voicing measure, which runs at 16 kHz.
 Outside the text's words (before the first word's start, after the last word's end, where a
 forced alignment of the text puts them: listeners/aligner.py) a frame needs less to be noise:
 loud, not sibilant-shaped and merely *unvoiced* (YIN at or above VOICED_APERIODICITY, not
-NOISE_APERIODICITY). Noise shaped like speech (the take's own spectrum) reads 0.5-0.8 there,
-short of broadband noise's ~1, as vowel onsets may; but a vowel onset lies inside the words,
+NOISE_APERIODICITY); and before the first word only a vowel's steady part is voiced (YIN under
+BEFORE_TEXT_VOICED_APERIODICITY, the strict VOWEL_APERIODICITY). Noise shaped like speech (the
+take's own spectrum) keeps a voice's harmonics: YIN reads its loud frames 0.2-0.8, and under
+0.5 on 19 % of them (Piper, espeak-ng, human voices) to 45 % (Kokoro), enough for a voiced run
+that ended the search for a burst; under 0.2 on 0-10 %. A vowel's onset lies inside the words,
 and so does the breathy /h/ of a slow "Happy" (aperiodic, -13 dB, 0.2 s), which the aligner
-starts the text on. Frames inside the text keep the stricter test (docs/CALIBRATION.md
-"Unvoiced sound outside the text").
+starts the text on; a vowel the aligner leaves before the text (a voice's epenthetic vowel) has
+a steady part under 0.2 and stays voiced. After the last word the aligner may end a slow final
+vowel early, and its decay reads 0.2-0.5 as the level and pitch fall: there voicing stays at
+VOICED_APERIODICITY. Frames inside the text keep the stricter tests (docs/CALIBRATION.md
+"Unvoiced sound outside the text" and "Partly periodic sound before the text").
 
 Speech-like garbage needs to know where the text begins and ends: `sound_before`
 (`sound_after`) counts the loud frames that are not sibilant-shaped before (after)
@@ -67,6 +73,7 @@ FRAME_S = 0.02
 HOP_S = 0.01
 VOICED_APERIODICITY = 0.5  # YIN's cumulative-mean-normalised difference at the best lag
 VOWEL_APERIODICITY = 0.2  # a vowel's steady part (Kokoro, Piper: 0.01-0.2); speech-shaped noise: 95 % of frames above
+BEFORE_TEXT_VOICED_APERIODICITY = VOWEL_APERIODICITY  # voicing before the aligned text: a vowel's steady part only
 NOISE_APERIODICITY = 0.7  # ...and above this a frame is noise-like (white, pink: ~1; vowel onsets up to ~0.65)
 NOISE_LEVEL_DB = -14.0     # a frame louder than this re speech, unvoiced and not sibilant, is noise
 RUMBLE_LOW_DB = 6.0        # energy < 1 kHz vs 1-8 kHz of low-frequency noise (brown: +8..+25 dB)
@@ -116,12 +123,16 @@ class _Frames:
         self._y16: np.ndarray | None = None
         #: frames wholly outside the aligned text (`outside_text`), where unvoiced sound is noise
         self.outside = np.zeros(self.n, dtype=bool)
+        #: per frame, YIN under this is voiced: BEFORE_TEXT_VOICED_APERIODICITY before the text's start
+        self.voicing = np.full(self.n, VOICED_APERIODICITY)
 
     def outside_text(self, start: float | None = None, end: float | None = None) -> None:
         """Mark the frames that end by `start` (the aligned text's start) or begin at or after
         `end` (its end) as outside the text's words."""
         if start is not None:
-            self.outside |= self.t + FRAME_S <= start
+            before = self.t + FRAME_S <= start
+            self.outside |= before
+            self.voicing[before] = BEFORE_TEXT_VOICED_APERIODICITY
         if end is not None:
             self.outside |= self.t >= end
 
@@ -155,16 +166,18 @@ class _Frames:
         self._shape_done[rows] = True
 
     def voiced(self, lo: int, hi: int, aperiodicity: float = VOICED_APERIODICITY, min_run: int = 1) -> np.ndarray:
-        """Per frame in [lo, hi): periodic (YIN below `aperiodicity`) and louder than
-        VOICED_LEVEL_DB re speech. With min_run, frames outside every run of that many
-        loud frames read False unmeasured: they cannot be in a voiced run that long."""
+        """Per frame in [lo, hi): periodic (YIN below `aperiodicity` and the frame's own
+        `voicing`, BEFORE_TEXT_VOICED_APERIODICITY before the text) and louder than
+        VOICED_LEVEL_DB re speech. With min_run, frames outside every run of that many loud
+        frames read False unmeasured: they cannot be in a voiced run that long."""
         loud = self.level[lo:hi] > VOICED_LEVEL_DB
         if min_run > 1:  # the runs over all frames: a chunk's edge must not cut one short
             loud = _in_long_runs(self.level > VOICED_LEVEL_DB, min_run)[lo:hi]
         rows = lo + np.nonzero(loud)[0]
         self.need_aper(rows)
         out = np.zeros(max(0, min(hi, self.n) - lo), dtype=bool)
-        out[rows - lo] = self.aper[rows] < aperiodicity
+        # before the text only a vowel's steady part is voicing (module doc)
+        out[rows - lo] = self.aper[rows] < np.minimum(aperiodicity, self.voicing[rows])
         return out
 
     def first_voiced_run(self, n: int, from_end: bool = False) -> int | None:
@@ -212,7 +225,8 @@ class _Frames:
             out[rows - lo] = values
             return out
 
-        core = measured(noise_frames(feat)) | (measured(unvoiced_frames(feat)) & self.outside[lo:lo + n])
+        core = measured(noise_frames(feat)) | (measured(unvoiced_frames(feat, self.voicing[rows]))
+                                               & self.outside[lo:lo + n])
         clicks = core & measured(_impulsive(feat))
         # near silence needs only the level, which every frame has
         between = (self.level[lo:lo + n] <= VOICED_LEVEL_DB) | measured(click_gap_frames(feat))
@@ -330,11 +344,12 @@ def noise_frames(feat: dict[str, np.ndarray]) -> np.ndarray:
     return (feat["level"] > NOISE_LEVEL_DB) & (broadband | _impulsive(feat))
 
 
-def unvoiced_frames(feat: dict[str, np.ndarray]) -> np.ndarray:
-    """Boolean per frame: loud (> NOISE_LEVEL_DB), not voiced (YIN at or above
-    VOICED_APERIODICITY) and not sibilant-shaped: noise where it lies outside the text's words
-    (module doc). Noise shaped like speech is partly harmonic and reads 0.5-0.8."""
-    return ((feat["level"] > NOISE_LEVEL_DB) & (feat["aper"] >= VOICED_APERIODICITY)
+def unvoiced_frames(feat: dict[str, np.ndarray], aperiodicity: float | np.ndarray = VOICED_APERIODICITY) -> np.ndarray:
+    """Boolean per frame: loud (> NOISE_LEVEL_DB), not voiced (YIN at or above `aperiodicity`)
+    (per frame where an array) and not sibilant-shaped: noise where it lies outside the text's
+    words, before them with BEFORE_TEXT_VOICED_APERIODICITY (module doc). Noise shaped like speech is partly harmonic and
+    reads 0.3-0.8."""
+    return ((feat["level"] > NOISE_LEVEL_DB) & (feat["aper"] >= aperiodicity)
             & (feat["low"] > SIBILANT_LOW_DB))
 
 

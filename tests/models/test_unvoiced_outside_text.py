@@ -7,7 +7,10 @@ limit (`before_text_s`, 0.15 s at an obstruent edge) is longer than the burst. O
 aligned text a loud, unvoiced, not sibilant frame is now noise (`glued.unvoiced_frames`); inside
 it the stricter test stays, because a word's own breathy /h/ reads the same: a slow Kokoro
 "Happy" (its /h/ 0.2 s at -13 dB) failed on all five draws that hold it when a looser test
-(0.55) applied everywhere (docs/CALIBRATION.md "Unvoiced sound outside the text").
+(0.55) applied everywhere (docs/CALIBRATION.md "Unvoiced sound outside the text"). Before the
+text only a vowel's steady part is voiced (`glued.BEFORE_TEXT_VOICED_APERIODICITY`, 0.2): at
+0.5, 19-45 % of such a burst's loud frames read voiced and ended the search for it ("Partly
+periodic sound before the text").
 
 A burst at a take's very first sample is the other half: the aligner's optional silence before
 the first word has no frames to take there, and the first word took the burst in. The decoder
@@ -105,40 +108,51 @@ def test_a_slow_breathy_h_inside_the_text_is_the_words(takes: dict[str, C.Clip])
 @pytest.mark.parametrize("side", ["lead", "tail"])
 def test_speech_shaped_noise_glued_to_the_word_is_found_outside_the_text(
         takes: dict[str, C.Clip], side: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """0.1 s bursts, each take's own spectrum, at the issue's levels (21 per side). Measured: before
-    the first word 16 found, 8 by every other rule without this one (the stricter test outside the
-    text too); after the last word 11 and 3 (the eighteen draws of docs/CALIBRATION.md: 58 % and
-    65 % of such bursts). Asked: at least 40 %, and at least a quarter of the bursts more than
-    without the rule; each one found placed in its burst."""
-    def judged_without(audio: np.ndarray, sr: int, text: str):
+    """0.1 s bursts, each take's own spectrum, at the issue's levels (21 per side), judged three
+    ways: as the gate does; with voicing before the text at VOICED_APERIODICITY, as inside it and
+    after it (the rule before "Partly periodic sound before the text"); and with neither rule
+    (unvoiced frames outside the text are not noise either). Measured: before the first word 20,
+    16 and 8 found; after the last word 11, 11 and 3. Asked: at least three quarters found before
+    the word and an eighth of the bursts more than with voicing at 0.5 there, 40 % after it; a
+    quarter more than with neither rule; each one found placed in its burst."""
+    def judged(audio: np.ndarray, sr: int, text: str, voiced_before: float | None = None,
+               unvoiced_noise: bool = True):
         with monkeypatch.context() as m:
-            m.setattr(glued, "unvoiced_frames", lambda feat: np.zeros(len(feat["t"]), dtype=bool))
+            if voiced_before is not None:
+                m.setattr(glued, "BEFORE_TEXT_VOICED_APERIODICITY", voiced_before)
+            if not unvoiced_noise:
+                m.setattr(glued, "unvoiced_frames", lambda feat, *_: np.zeros(len(feat["t"]), dtype=bool))
             return _judged(audio, sr, text)
 
-    found, found_without, missed = 0, 0, []
+    def fails(s, t) -> list[str]:
+        return start_fails(s) if side == "lead" else tail_fails(t)
+
+    found, found_half, found_none, missed = 0, 0, 0, []
     for key, c in takes.items():
         if key == "happy":
             continue
         for k, rel_db in enumerate(LEVELS):
             audio, b0, b1 = C.glue_at_edge(c, side, _speech_shaped(c, rel_db, seed=31 * k + len(key)))
-            s, t, _ = _judged(audio, c.sr, c.text)
-            s0, t0, _ = judged_without(audio, c.sr, c.text)
-            if side == "lead":
-                fails, without = start_fails(s), start_fails(s0)
-            else:
-                fails, without = tail_fails(t), tail_fails(t0)
-            found_without += bool(without)
-            if not fails:
+            s, t, _ = judged(audio, c.sr, c.text)
+            found_half += bool(fails(*judged(audio, c.sr, c.text, glued.VOICED_APERIODICITY)[:2]))
+            found_none += bool(fails(*judged(audio, c.sr, c.text, glued.VOICED_APERIODICITY, False)[:2]))
+            why = fails(s, t)
+            if not why:
                 missed.append((key, rel_db))
                 continue
             found += 1
-            if side == "lead" and "pre_onset_noise_db" in fails:  # the words start after the burst
+            if side == "lead" and "pre_onset_noise_db" in why:  # the words start after the burst
                 assert s.onset_s is not None and s.onset_s >= b1 - 0.05, (key, rel_db, s, b0, b1)
-            if side == "tail" and "post_offset_noise_db" in fails:  # ...and end before it
+            if side == "tail" and "post_offset_noise_db" in why:  # ...and end before it
                 assert t.offset_s is not None and t.offset_s <= b0 + 0.05, (key, rel_db, t, b0, b1)
     n = found + len(missed)
-    assert found >= 0.4 * n, (found, n, missed)
-    assert found >= found_without + n / 4, (found, found_without, n)
+    if side == "lead":
+        assert found >= 0.75 * n, (found, n, missed)
+        assert found >= found_half + n / 8, (found, found_half, n)
+    else:
+        assert found >= 0.4 * n, (found, n, missed)
+        assert found == found_half, (found, found_half, n)  # voicing after the text is as before
+    assert found >= found_none + n / 4, (found, found_none, n)
 
 
 def test_a_burst_at_the_takes_very_start_is_left_outside_the_text(
