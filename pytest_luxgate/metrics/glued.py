@@ -344,11 +344,12 @@ def noise_frames(feat: dict[str, np.ndarray]) -> np.ndarray:
     return (feat["level"] > NOISE_LEVEL_DB) & (broadband | _impulsive(feat))
 
 
-def unvoiced_frames(feat: dict[str, np.ndarray], aperiodicity: float | np.ndarray = VOICED_APERIODICITY) -> np.ndarray:
-    """Boolean per frame: loud (> NOISE_LEVEL_DB), not voiced (YIN at or above `aperiodicity`)
-    (per frame where an array) and not sibilant-shaped: noise where it lies outside the text's
-    words, before them with BEFORE_TEXT_VOICED_APERIODICITY (module doc). Noise shaped like speech is partly harmonic and
-    reads 0.3-0.8."""
+def unvoiced_frames(feat: dict[str, np.ndarray],
+                    aperiodicity: float | np.ndarray = VOICED_APERIODICITY) -> np.ndarray:
+    """Boolean per frame: loud (> NOISE_LEVEL_DB), not voiced (YIN at or above `aperiodicity`,
+    per frame where an array) and not sibilant-shaped: noise where it lies outside the text's
+    words, before them with BEFORE_TEXT_VOICED_APERIODICITY (module doc). Noise shaped like
+    speech is partly harmonic and reads 0.2-0.8."""
     return ((feat["level"] > NOISE_LEVEL_DB) & (feat["aper"] >= aperiodicity)
             & (feat["low"] > SIBILANT_LOW_DB))
 
