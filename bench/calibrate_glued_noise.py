@@ -136,10 +136,7 @@ def burst(shape: str, seconds: float, rel_db: float, clip: C.Clip, donor: np.nda
     if shape in ("white", "pink", "brown"):
         x = C.colored_noise(n, rng, shape).astype(np.float64)
     elif shape == "speech_shaped":
-        sp = clip.audio[int(clip.speech_start * sr): int(clip.speech_end * sr)].astype(np.float64)
-        sp = np.tile(sp, n // max(1, len(sp)) + 1)[: max(n, len(sp))]
-        mag = np.abs(np.fft.rfft(sp))
-        x = np.fft.irfft(mag * np.exp(2j * np.pi * rng.random(len(mag))), len(sp))[:n]
+        x = C.speech_shaped_noise(clip, seconds, rng)
     elif shape == "reversed_speech":
         x = C.garbage_snippet(donor, sr, seconds, rng).astype(np.float64)
     elif shape == "crackle":

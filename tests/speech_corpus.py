@@ -349,12 +349,15 @@ def glue_at_edge(clip: "Clip", side: str, burst: np.ndarray) -> tuple[np.ndarray
 
 
 def speech_shaped_noise(clip: "Clip", seconds: float, rng: np.random.Generator) -> np.ndarray:
-    """`seconds` of noise with the clip's own long-term spectrum (its speech at random phase):
-    partly harmonic, as a TTS voice's spectrum keeps its harmonics. Not scaled."""
+    """`seconds` of noise with the clip's own long-term spectrum (its speech at random phase,
+    repeated first where it is shorter): partly harmonic, as a TTS voice's spectrum keeps its
+    harmonics. Not scaled."""
+    n = int(round(seconds * clip.sr))
     sp = clip.audio[int(clip.speech_start * clip.sr): int(clip.speech_end * clip.sr)].astype(np.float64)
+    sp = np.tile(sp, n // max(1, len(sp)) + 1)[: max(n, len(sp))]
     mag = np.abs(np.fft.rfft(sp))
     x = np.fft.irfft(mag * np.exp(2j * np.pi * rng.random(len(mag))), len(sp))
-    return x[: int(seconds * clip.sr)]
+    return x[:n]
 
 
 def fade(x: np.ndarray, sr: int, ms: float = 3.0) -> np.ndarray:
