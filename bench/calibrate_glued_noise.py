@@ -89,6 +89,10 @@ HELD_TEXTS = {
 SHAPES = ("white", "pink", "brown", "speech_shaped", "reversed_speech", "crackle")
 LENGTHS = (0.1, 0.2, 0.3)
 LEVELS = (-10.0, -5.0, 0.0)
+#: --unseen: faults no rule or limit was set on: shorter, louder, and voiced (a periodic buzz, a
+#: babble of three garbage snippets) or low-passed noise beside the shapes above
+UNSEEN = (("white", "speech_shaped", "reversed_speech", "buzz", "babble", "lowpass"),
+          (0.05, 0.1, 0.2), (0.0, 3.0, 6.0))
 RATES = (16_000, 22_050, 24_000, 48_000)
 SETS = {"dev": (C.TEXTS, 11, ("en-us+m3", "en-gb+m1", "en-us+f3")),
         "held": (HELD_TEXTS, 29, C.ESPEAK_VOICES),
@@ -139,6 +143,16 @@ def burst(shape: str, seconds: float, rel_db: float, clip: C.Clip, donor: np.nda
         x = C.speech_shaped_noise(clip, seconds, rng)
     elif shape == "reversed_speech":
         x = C.garbage_snippet(donor, sr, seconds, rng).astype(np.float64)
+    elif shape == "buzz":  # a pulse-like harmonic series at 90-250 Hz up to 4 kHz: voiced, not speech
+        f0 = rng.uniform(90, 250)
+        t = np.arange(n) / sr
+        x = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, int(4000 / f0)))
+    elif shape == "babble":
+        x = sum(C.garbage_snippet(donor, sr, seconds, rng).astype(np.float64)[:n] for _ in range(3))
+    elif shape == "lowpass":  # white noise under 500 Hz (4th-order Butterworth)
+        from scipy.signal import butter, sosfilt
+
+        x = sosfilt(butter(4, 500, fs=sr, output="sos"), rng.standard_normal(n))
     elif shape == "crackle":
         x = np.zeros(n)
         k = rng.poisson(rng.uniform(100, 400) * seconds) + 2
@@ -152,7 +166,7 @@ def burst(shape: str, seconds: float, rel_db: float, clip: C.Clip, donor: np.nda
                 x[pos: pos + m] += amp * np.exp(-t / (m / sr / 4)) * np.cos(2 * np.pi * rng.uniform(500, 3000) * t)
     else:
         raise ValueError(shape)
-    if shape not in ("crackle", "reversed_speech"):
+    if shape not in ("crackle", "reversed_speech", "babble"):
         x = C.fade(x, sr)
     level = 10 ** ((C.speech_level_db(clip.audio, sr) + rel_db) / 20)
     return (x / (np.sqrt(np.mean(x ** 2)) + 1e-12) * level).astype(np.float32)
@@ -189,12 +203,16 @@ def verdicts(audio: np.ndarray, sr: int, text: str, asr: ASRCache, room: float |
 
 def run(which: str, n: int, cache: Path, seed: int | None = None,
         measure: Callable[..., dict[str, Any]] | None = None,
-        clean_asr: str | None = None) -> list[dict[str, Any]]:
+        clean_asr: str | None = None,
+        faults: tuple[tuple[str, ...], tuple[float, ...], tuple[float, ...]] = (SHAPES, LENGTHS, LEVELS),
+        ) -> list[dict[str, Any]]:
     """Every row of the set: each clean clip and each of its spoiled copies, measured by
     `measure(audio, sr, text, asr, room)` (default: the start/tail `verdicts`). `clean_asr`: the
     clean clips' words from this model instead of tiny.en (the gate hears with base, and the
     rules that read word timing answer differently: docs/CALIBRATION.md "The clean alarms,
-    heard by the gate's recogniser"); the spoiled copies keep tiny.en's."""
+    heard by the gate's recogniser"); the spoiled copies keep tiny.en's. `faults`: the shapes,
+    lengths and levels drawn (UNSEEN for --unseen)."""
+    shapes, lengths, levels = faults
     verdicts_of = measure or verdicts
     asr = ASRCache(cache / "glued-asr.json")
     clean_words = asr if clean_asr is None else ASRCache(cache / f"glued-asr-{clean_asr}.json", clean_asr)
@@ -215,20 +233,20 @@ def run(which: str, n: int, cache: Path, seed: int | None = None,
         base = {"clip": clip.name, "sr": clip.sr, "text": clip.text, "human": room is not None}
         rows.append({**base, "fault": "clean", "side": "-",
                      **verdicts_of(clip.audio, clip.sr, clip.text, clean_words, room)})
-        for si, shape in enumerate(SHAPES):
+        for si, shape in enumerate(shapes):
             for side in ("lead", "tail"):
                 li = (k + si + (side == "tail")) % 3
                 vi = (k // 3 + si + 2 * (side == "tail")) % 3
                 rng = np.random.default_rng([fseed, k, si, side == "tail"])
-                b = burst(shape, LENGTHS[li], LEVELS[vi], clip, donor, rng)
+                b = burst(shape, lengths[li], levels[vi], clip, donor, rng)
                 audio, span = glue(clip, side, b)
-                rows.append({**base, "fault": shape, "side": side, "glue": "glued", "length": LENGTHS[li],
-                             "rel_db": LEVELS[vi], "span": span,
+                rows.append({**base, "fault": shape, "side": side, "glue": "glued", "length": lengths[li],
+                             "rel_db": levels[vi], "span": span,
                              **verdicts_of(audio, clip.sr, clip.text, asr, room)})
         for side in ("lead", "tail"):  # the older, gap-separated form
             rng = np.random.default_rng([7, fseed, k, side == "tail"])
-            shape = SHAPES[int(rng.integers(0, len(SHAPES)))]
-            b = burst(shape, float(rng.choice(LENGTHS)), float(rng.choice(LEVELS)), clip, donor, rng)
+            shape = shapes[int(rng.integers(0, len(shapes)))]
+            b = burst(shape, float(rng.choice(lengths)), float(rng.choice(levels)), clip, donor, rng)
             audio, span = glue(clip, side, b, gap_s=float(rng.uniform(0.05, 0.15)))
             rows.append({**base, "fault": shape, "side": side, "glue": "gap", "span": span,
                          **verdicts_of(audio, clip.sr, clip.text, asr, room)})
@@ -247,7 +265,8 @@ def _rate(rows: list[dict[str, Any]], key: str) -> str:
     return f"{sum(r[key] for r in rows)}/{len(rows)}" if rows else "-"
 
 
-def report(rows: list[dict[str, Any]], which: str) -> str:
+def report(rows: list[dict[str, Any]], which: str,
+           faults: tuple[tuple[str, ...], tuple[float, ...], tuple[float, ...]] = (SHAPES, LENGTHS, LEVELS)) -> str:
     clean = [r for r in rows if r["fault"] == "clean"]
     out = [f"Set `{which}`: {len(clean)} clean clips ({sum(r['human'] for r in clean)} human), "
            f"{len(rows) - len(clean)} faulty.", "",
@@ -263,7 +282,7 @@ def report(rows: list[dict[str, Any]], which: str) -> str:
     out.append(f"| after a 50-150 ms gap, after (caught) | | {_rate([r for r in gap if r['side'] == 'tail'], 'tail_fail')} |")
     out += ["", "Glued, caught per shape / length / level (start on lead bursts, tail on tail bursts):", "",
             "| | lead | tail |", "|---|---|---|"]
-    for name, key, vals in (("shape", "fault", SHAPES), ("length s", "length", LENGTHS), ("dB re speech", "rel_db", LEVELS)):
+    for name, key, vals in zip(("shape", "length s", "dB re speech"), ("fault", "length", "rel_db"), faults):
         for v in vals:
             a = [r for r in lead if r[key] == v]
             b = [r for r in tail if r[key] == v]
@@ -299,6 +318,8 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path("/tmp/luxgate-calibration"))
     ap.add_argument("--dump", type=Path, help="write all rows as JSON here")
     ap.add_argument("--no-align", action="store_true", help="the edge rules without before_text_s / after_text_s")
+    ap.add_argument("--unseen", action="store_true", help="the faults no rule was set on (UNSEEN): 0.05-0.2 s, "
+                                                          "0 to +6 dB, buzz, babble, low-passed noise")
     ap.add_argument("--clean-asr", help="judge the clean clips with this model's words (e.g. base, as the gate "
                                         "hears), the spoiled ones with tiny.en's")
     args = ap.parse_args()
@@ -306,10 +327,12 @@ def main() -> None:
     ALIGN = not args.no_align
     args.cache.mkdir(parents=True, exist_ok=True)
     n = args.n or 2 * len(SETS[args.set][0])
-    rows = run(args.set, n, args.cache, args.seed, clean_asr=args.clean_asr)
+    faults = UNSEEN if args.unseen else (SHAPES, LENGTHS, LEVELS)
+    rows = run(args.set, n, args.cache, args.seed, clean_asr=args.clean_asr, faults=faults)
     if args.dump:
         args.dump.write_text(json.dumps(rows, default=float, indent=1))
-    print(report(rows, args.set + ("" if args.seed is None else f", seed {args.seed}")))
+    print(report(rows, args.set + ("" if args.seed is None else f", seed {args.seed}")
+                 + (", unseen faults" if args.unseen else ""), faults))
 
 
 if __name__ == "__main__":
