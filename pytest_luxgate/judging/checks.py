@@ -321,6 +321,8 @@ def _tail_criteria(t: TailMetrics, last_word: str, duration_s: float | None,
         _Criterion("after_text_s", t.after_text_s, after, at=after_at),
         _Criterion("after_sonorant_text_s", t.after_text_s if sonorant(t.text_last_phone) else None,
                    f"{after}, with /{t.text_last_phone}/", at=after_at),
+        _Criterion("loud_after_text_s", t.loud_after_text_s,
+                   f"{after}, of it at or above the speech level", at=after_at),
         _Criterion("post_offset_noise_db", t.post_offset_noise_db if t.post_offset_s >= MEASURED_S else None,
                    _span(t.offset_s, duration_s), room, at=_between(t.offset_s, duration_s)),
         _Criterion("tail_buzz_s", t.tail_buzz_s, f"(periodicity {t.tail_buzz_periodicity:.2f})"),
@@ -395,6 +397,9 @@ def check_start(ev: Evidence, th: dict[str, float]) -> CheckResult:
            "after_sonorant_text_s": Threshold(_d(_edges.DEFAULTS, "after_sonorant_text_s"), "s", "max",
                                               "after_text_s where the text ends with a vowel or sonorant, "
                                               "whose edge the aligner does not leave outside"),
+           "loud_after_text_s": Threshold(_d(_edges.DEFAULTS, "loud_after_text_s"), "s", "max",
+                                          "after_text_s at or above the speech level: a syllable more, "
+                                          "not the last word's decay"),
            "post_offset_noise_db": Threshold(_d(_edges.DEFAULTS, "post_offset_noise_db"), "dB", "max",
                                              "loudest 50 ms after speech offset, re speech level"),
            "tail_buzz_s": Threshold(_d(_edges.DEFAULTS, "tail_buzz_s"), "s", "max",
@@ -404,6 +409,8 @@ def check_start(ev: Evidence, th: dict[str, float]) -> CheckResult:
        metrics={"trail_garbage_s": Reported(_r("tail.trail_garbage_s"), baseline=Tolerance(
                     "higher", 0.1, 0.0, "s", decimals=3, why=_EDGE)),
                 "after_text_s": Reported(_r("tail.after_text_s"), baseline=Tolerance(
+                    "higher", 0.1, 0.0, "s", decimals=3, why=_ALIGNED)),
+                "loud_after_text_s": Reported(_r("tail.loud_after_text_s"), baseline=Tolerance(
                     "higher", 0.1, 0.0, "s", decimals=3, why=_ALIGNED)),
                 "post_offset_noise_db": Reported(_r("tail.post_offset_noise_db"), baseline=Tolerance(
                     "higher", 6.0, 0.0, "dB", floor=-60.0, decimals=2, why=_DB_FLOOR)),

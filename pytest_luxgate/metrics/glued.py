@@ -78,6 +78,7 @@ NOISE_APERIODICITY = 0.7  # ...and above this a frame is noise-like (white, pink
 NOISE_LEVEL_DB = -14.0     # a frame louder than this re speech, unvoiced and not sibilant, is noise
 RUMBLE_LOW_DB = 6.0        # energy < 1 kHz vs 1-8 kHz of low-frequency noise (brown: +8..+25 dB)
 SIBILANT_LOW_DB = -12.0    # energy < 1 kHz vs 1-8 kHz: white noise -8.7 dB, /s/ /sh/ far lower
+AT_SPEECH_LEVEL_DB = 0.0   # a frame as loud as the speech itself (its RMS level): a syllable's, not an edge's
 CRACKLE_KURTOSIS = 15.0    # Gaussian noise and fricatives ~3, a plosive release ~11; a few clicks per frame >> 15
 LO_BAND = (60.0, 1000.0)
 HI_BAND = (1000.0, 8000.0)
@@ -487,19 +488,24 @@ def onset_like(x: np.ndarray, sr: int, level_db: float, a: float, b: float, loud
             and not np.any(other & (feat["kurt"] > CRACKLE_KURTOSIS)))
 
 
-def sound_after(x: np.ndarray, sr: int, level_db: float, t: float) -> tuple[float, float] | None:
-    """`sound_before` mirrored: (seconds, last frame's end) of such sound after `t`, where the
-    aligner ended the text's last word."""
+def sound_after(x: np.ndarray, sr: int, level_db: float, t: float) -> tuple[float, float, float] | None:
+    """`sound_before` mirrored: (seconds, last frame's end, seconds of it at the speech level) of
+    such sound after `t`, where the aligner ended the text's last word. The third counts only the
+    frames at or above AT_SPEECH_LEVEL_DB: after the aligned end a word leaves its decay, a
+    release or an accent's reduced vowel (clean: 3rd-loudest frame at most -5.3 dB, a Kokoro
+    "Check this" said "Check thisu"), never a frame as loud as the speech itself, which is a
+    syllable more (docs/CALIBRATION.md "As loud as the speech, after the text")."""
     got = sound_between(x, sr, level_db, t, len(x) / sr)
-    return None if got is None else (got[0], got[2])
+    return None if got is None else (got[0], got[2], got[3])
 
 
 def sound_between(x: np.ndarray, sr: int, level_db: float, a: float,
-                  b: float) -> tuple[float, float, float] | None:
-    """(seconds, first frame's start, last frame's end) of the 20 ms frames wholly in [a, b]
-    (10 ms hop) louder than NOISE_LEVEL_DB re speech with more than SIBILANT_LOW_DB of their
-    1-8 kHz energy below 1 kHz, and of the gaps of up to SOUND_HOLE frames between two of
-    them; None when there is no such frame."""
+                  b: float) -> tuple[float, float, float, float] | None:
+    """(seconds, first frame's start, last frame's end, seconds at the speech level) of the 20 ms
+    frames wholly in [a, b] (10 ms hop) louder than NOISE_LEVEL_DB re speech with more than
+    SIBILANT_LOW_DB of their 1-8 kHz energy below 1 kHz, and of the gaps of up to SOUND_HOLE
+    frames between two of them; the last: of those frames, the ones at or above
+    AT_SPEECH_LEVEL_DB (no gap counted). None when there is no such frame."""
     fr = _Frames(x, sr, level_db, a, b)
     rows = np.nonzero(fr.level > NOISE_LEVEL_DB)[0]
     if not rows.size:
@@ -512,7 +518,9 @@ def sound_between(x: np.ndarray, sr: int, level_db: float, a: float,
     # speech-like garbage swings as syllables do: its quieter moments between two loud ones
     # are the same sound, not silence, whatever their level
     sound = np.nonzero(_bridged(loud, np.ones_like(loud), SOUND_HOLE))[0]
-    return round(sound.size * HOP_S, 3), float(fr.t[sound[0]]), float(fr.t[sound[-1]] + FRAME_S)
+    at_level = int(np.count_nonzero(loud & (fr.level >= AT_SPEECH_LEVEL_DB)))
+    return (round(sound.size * HOP_S, 3), float(fr.t[sound[0]]), float(fr.t[sound[-1]] + FRAME_S),
+            round(at_level * HOP_S, 3))
 
 
 def tail_noise(x: np.ndarray, sr: int, level_db: float, offset: float,

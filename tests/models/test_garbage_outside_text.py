@@ -82,6 +82,8 @@ def test_clean_edges_have_no_sound_outside_the_text(clips: dict[str, C.Clip], ke
     # where the text begins or ends with a vowel or sonorant, the lower limit holds too
     assert not sonorant(s.text_first_phone) or s.before_text_s <= E["before_sonorant_text_s"], (key, s)
     assert not sonorant(t.text_last_phone) or t.after_text_s <= E["after_sonorant_text_s"], (key, t)
+    # after the aligned end a word leaves no frame as loud as the speech itself
+    assert t.loud_after_text_s is not None and t.loud_after_text_s <= E["loud_after_text_s"], (key, t)
     # the aligner puts the text where the speech is (within a consonant at each end)
     assert s.text_start_s is not None and abs(s.text_start_s - c.speech_start) <= 0.12, (key, s.text_start_s,
                                                                                           c.speech_start)
@@ -163,6 +165,40 @@ def test_short_garbage_at_a_vowel_or_sonorant_edge_is_found_by_the_lower_limit(c
     assert found + len(missed) >= 12, "too few takes with a vowel or sonorant edge to say"
     assert found >= 2 / 3 * (found + len(missed)), missed
     assert under_old >= found / 2, (under_old, found)
+
+
+# the issue's shortest and loudest: 0.1 s at the speech level
+LOUD_SHORT = [("reversed", 0.1, 0.0), ("shaped", 0.1, 0.0)]
+
+
+def test_short_garbage_as_loud_as_the_speech_after_the_last_word_is_found_by_its_level(
+        clips: dict[str, C.Clip]) -> None:
+    """0.1 s of garbage glued after the last word is under after_text_s's 0.15 s by construction,
+    and after an obstruent the aligner may leave that much of an accent's reduced vowel outside.
+    No clean take leaves a frame as loud as the speech after the aligned end (CALIBRATION.md "As
+    loud as the speech, after the text": 3rd-loudest clean frame at most -5.3 dB re speech over
+    588 takes), so at the speech level it is a syllable more: loud_after_text_s. At least half of
+    these bursts on this page's takes, two seeds each (measured: 16 of 24, 6 of them under the
+    other after-text limits, which alone would pass them), each found placed in its burst; the
+    misses are bursts the aligner folds into the word, or reversed speech whose syllables peak
+    under the speech level."""
+    found, missed, only_by_level = 0, [], 0
+    for key in list(CLEAN) + HUMAN:
+        c = clips[key]
+        for garbage in LOUD_SHORT:
+            for seed in (11, 12):
+                burst = _garbage(*garbage, c, clips[f"donor_{c.sr}"], seed=len(key) + seed)
+                audio, b0, b1 = C.glue_at_edge(c, "tail", burst)
+                _, t = _edges(audio, c.sr, c.text)
+                if t.loud_after_text_s is None or t.loud_after_text_s <= E["loud_after_text_s"]:
+                    missed.append((key, garbage, seed, t.loud_after_text_s, t.text_end_s, round(b0, 2)))
+                    continue
+                found += 1
+                assert t.after_text_to_s is not None and b0 < t.after_text_to_s <= b1 + 0.03, (key, garbage, t, b0, b1)
+                limit = E["after_sonorant_text_s"] if sonorant(t.text_last_phone) else E["after_text_s"]
+                only_by_level += t.after_text_s is not None and t.after_text_s <= limit
+    assert found >= (found + len(missed)) / 2, missed
+    assert only_by_level >= found / 4, (only_by_level, found)
 
 
 def test_words_outside_the_dictionary_get_phones_from_espeak() -> None:

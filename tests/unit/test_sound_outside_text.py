@@ -105,12 +105,54 @@ def test_noise_after_the_text_is_counted_up_to_where_it_ends() -> None:
                        float(db(0.1)), 0.7) is None
 
 
+@pytest.mark.parametrize("rel_db, at_level", [(3.0, True), (0.5, True), (-3.0, False), (-6.0, False)])
+def test_only_sound_as_loud_as_the_speech_counts_as_at_its_level(rel_db: float, at_level: bool) -> None:
+    """sound_after's third value: the frames after the text at or above the speech level
+    (AT_SPEECH_LEVEL_DB re speech), a syllable's loudness; a word's decay, a release or an
+    accent's reduced vowel is quieter (clean takes: at most -5.3 dB, CALIBRATION.md)."""
+    rng = np.random.default_rng(8)
+    speech = vowel(0.7, rng)
+    x = np.concatenate([speech, noise(0.06, rel_db, rng), np.zeros(int(0.2 * SR))]).astype(np.float32)
+    got = sound_after(x, SR, float(db(0.1)), 0.7)
+    assert got is not None and 0.04 <= got[0] <= 0.07, got  # the same sound counted either way
+    if at_level:
+        assert 0.03 <= got[2] <= got[0], got
+    else:
+        assert got[2] == 0.0, got
+
+
+def test_a_syllable_as_loud_as_the_speech_after_the_text_fails_under_the_other_limits() -> None:
+    """0.06 s of sound after the aligned end is under after_text_s's and after_sonorant_text_s's
+    limits; at the speech level it is a syllable more (loud_after_text_s), and the message says so
+    and where."""
+    class Tail:
+        last_word_end_s, vad_offset_s, offset_s, last_word = 2.1, 2.1, 2.1, "stop."
+        trail_garbage_s, post_offset_noise_db, post_offset_s = 0.0, None, 0.0
+        tail_buzz_s, tail_buzz_periodicity, truncation_db, end_decay_db = 0.0, 0.0, -60.0, -20.0
+        text_end_s, after_text_s, after_text_to_s, text_last_phone = 2.0, 0.06, 2.07, "P"
+        loud_after_text_s = 0.04
+
+    ev = Evidence.__new__(Evidence)
+    ev.tail, ev.prompt_background_db, ev.text, ev.duration_s = Tail(), None, "Please stop.", 2.3
+    th = resolve()
+    assert Tail.after_text_s <= th["after_sonorant_text_s"] < th["after_text_s"]
+    bad = check_tail(ev, th)
+    assert not bad.passed and [2.0, 2.07] in bad.marks
+    assert "loud_after_text_s 0.04 s" in bad.message and "at or above the speech level" in bad.message
+    assert "after “stop.”" in bad.message and "2.00-2.07 s" in bad.message
+    Tail.loud_after_text_s = th["loud_after_text_s"]  # at the limit: passes
+    assert check_tail(ev, th).passed
+    Tail.loud_after_text_s = None  # not aligned: not judged by it
+    assert check_tail(ev, th).passed
+
+
 def test_check_tail_says_how_much_sound_lies_after_the_aligned_text_and_where() -> None:
     class Tail:  # 0.3 s of garbage glued after "today."; Whisper and Silero end with it
         last_word_end_s, vad_offset_s, offset_s, last_word = 2.1, 2.1, 2.1, "today."
         trail_garbage_s, post_offset_noise_db, post_offset_s = 0.0, None, 0.0
         tail_buzz_s, tail_buzz_periodicity, truncation_db, end_decay_db = 0.0, 0.0, -60.0, -20.0
         text_end_s, after_text_s, after_text_to_s, text_last_phone = 1.8, 0.28, 2.1, None
+        loud_after_text_s = 0.0
 
     ev = Evidence.__new__(Evidence)
     ev.tail, ev.prompt_background_db, ev.text, ev.duration_s = Tail(), None, "See you today.", 2.3
@@ -144,6 +186,7 @@ def test_sound_outside_a_vowel_or_sonorant_edge_has_the_lower_limit(phone: str |
         trail_garbage_s, post_offset_noise_db, post_offset_s = 0.0, None, 0.0
         tail_buzz_s, tail_buzz_periodicity, truncation_db, end_decay_db = 0.0, 0.0, -60.0, -20.0
         text_end_s, after_text_s, after_text_to_s, text_last_phone = 1.98, value, 2.1, phone
+        loud_after_text_s = 0.0
 
     ev = Evidence.__new__(Evidence)
     ev.start, ev.tail, ev.prompt_background_db, ev.text, ev.duration_s = Start(), Tail(), None, "Only again.", 2.3
