@@ -105,7 +105,11 @@ clean max vs share of faults caught):
 - pre_onset_noise_db -38: clean max -41.5 / -40.9 dB (noise floors down to
   -45 dB re speech); noise at -35..-15 dB caught 59/59, 40/40; breaths 100 %. Measured before
   the onset, which the walks and the aligner move back over the first word's sound the VAD
-  missed (a first syllable behind a stop closure: `missed_first_syllable`).
+  missed (a first syllable behind a stop closure: `missed_first_syllable`), from 10 ms clear of
+  it, or ALIGNED_CLEAR_S (30 ms) clear of an onset the aligner placed: its phone edges move by a
+  frame or two under a 1 LSB dither, and one such move left a clean 16 kHz Kokoro "Thanks"'s /θ/
+  measured (-34.5 dB; -40.9 on other dither draws). Loudest passing synthetic clean take over
+  eighteen draws now -42.5 dB. CALIBRATION.md "... 30 ms clear of an aligned onset".
 - pre_onset_click_db -40: clean max -120 (none found); clicks of amplitude
   0.02-0.5 read -29 dB and up, 100 %.
 - trail_garbage_s 0.25: clean max 0.11 / 0.23 s; caught 43/56, 29/40. Measured from no earlier
@@ -147,6 +151,7 @@ LEAD_GAP_S = 0.07      # a silence this long before the first word ends whatever
 TAIL_GAP_S = 0.15      # ...after the last word: slow final words hold closures of 0.1 s and more
 MIN_WORD_X = 0.3       # shortest first word, as a share of letters x rate (plus 30 ms)
 BURST_S = 0.2          # a sound this short next to a silence is a consonant of the word, not garbage
+ALIGNED_CLEAR_S = 0.03  # pre-onset sound is measured this clear of an onset the forced alignment placed
 WORD_CAP_S = 0.2       # word duration cap = WORD_CAP_S + WORD_CAP_X * letters * seconds-per-letter
 WORD_CAP_X = 1.25
 EDGE_DB = -25.0        # consonant energy around a VAD edge that still belongs to the word
@@ -268,8 +273,11 @@ def _start(ctx: _Context) -> StartMetrics:
     glued = lead_noise(ctx.x, sample_rate, ctx.level_db, onset, text_start_s) if onset is not None else None
     if glued is not None:  # noise glued to the first word is not its consonant: speech starts after it
         onset = max(onset, glued[1])
-    elif onset is not None:
-        onset = ctx.aligned_first_consonant(ctx.walk_weak_onset(onset))
+    aligned = False
+    if glued is None and onset is not None:
+        walked = ctx.walk_weak_onset(onset)
+        onset = ctx.aligned_first_consonant(walked)
+        aligned = onset != walked
 
     first_est = first = prob = asr_start = None
     if ctx.words and ctx.anchored:
@@ -281,7 +289,9 @@ def _start(ctx: _Context) -> StartMetrics:
     lead = max(0.0, first_est - vad_on) if (first_est is not None and vad_on is not None) else None
 
     # nothing before speech is measured when there is no speech to be before
-    pre_end = max(0.0, onset - 0.01) if onset is not None else 0.0  # 10 ms clear of the onset
+    # 10 ms clear of the onset; ALIGNED_CLEAR_S of one the aligner placed (its phone edges move by
+    # a frame or two under a 1 LSB perturbation, and the consonant's first sound with them)
+    pre_end = max(0.0, onset - (ALIGNED_CLEAR_S if aligned else 0.01)) if onset is not None else 0.0
     noise = ctx.loudest(0.0, pre_end)
     click_db, click_at = ctx.click(0.0, pre_end)
     before = sound_before(ctx.x, sample_rate, ctx.level_db, text_start_s) if text_start_s is not None else None

@@ -10,7 +10,7 @@ from synthetic_speech import SR, noise, vowel
 
 from pytest_luxgate.core.types import Segment, TextSpan, Word
 from pytest_luxgate.metrics.edges import DEFAULTS as E
-from pytest_luxgate.metrics.edges import _quiet_from, start_metrics, tail_metrics
+from pytest_luxgate.metrics.edges import ALIGNED_CLEAR_S, _quiet_from, start_metrics, tail_metrics
 from pytest_luxgate.metrics.glued import onset_like
 from pytest_luxgate.metrics.level import db
 
@@ -73,6 +73,35 @@ def test_an_s_the_aligner_starts_the_word_on_is_the_words_and_without_it_isnoise
     s = _start(x, v0, aligned)
     assert not noisy_start(s) and s.onset_s == pytest.approx(c0, abs=0.011), s
     assert noisy_start(_start(x, v0, None))  # the same sound with no alignment: measured as noise
+
+
+@pytest.mark.parametrize("late_s, clean", [(0.0, True), (0.02, True), (0.03, True), (0.05, False)])
+def test_an_aligned_start_a_frame_or_two_inside_the_consonant_leaves_its_first_sound_unmeasured(
+        late_s: float, clean: bool) -> None:
+    """The aligner's phone edges lie on 10 ms frames and move by one or two under a 1 LSB
+    perturbation (a 16 kHz Kokoro "Thanks": 0.32 -> 0.34 s on one dither draw in twelve); an onset
+    it placed leaves the consonant's first 10-20 ms before it then, and at 10 ms clear they read as
+    pre-onset noise (-34.5 dB, limit -38). So pre-onset sound is measured ALIGNED_CLEAR_S (30 ms)
+    clear of such an onset: an /s/ at -30 dB re the vowel (under the walks) passes with the word
+    aligned up to 30 ms late (at 10 ms clear, 20 ms late read -37.5 dB and failed); aligned 50 ms
+    late, its first 20 ms are still measured and fail."""
+    rng = np.random.default_rng(7)
+    x, c0, v0 = _s_closurevowel(rng, noise(0.1, -30.0, rng, 3500.0))
+    s = _start(x, v0, TextSpan(c0 + late_s, 0.9, v0 + 0.2, "S"))
+    assert s.onset_s == pytest.approx(c0 + late_s, abs=0.011), s
+    assert noisy_start(s) is not clean, s
+    assert s.pre_onset_s == pytest.approx(s.onset_s - ALIGNED_CLEAR_S, abs=0.001), s
+
+
+def test_an_onset_the_walks_found_is_measured_from_10_ms_clear_of_it() -> None:
+    """Only an onset the alignment placed gets ALIGNED_CLEAR_S: 40 ms of noise at -33 dB ending
+    10 ms before a vowel the walks start on reads -35 dB 10 ms clear of it and fails (30 ms clear
+    it would read -38.2 and pass)."""
+    rng = np.random.default_rng(8)
+    x = _cat(_silence(0.2), noise(0.04, -33.0, rng), _silence(0.01), vowel(0.6, rng), _silence(0.1))
+    s = start_metrics(x, SR, [Segment(0.25, 0.85)], ())
+    assert s.onset_s == pytest.approx(0.25, abs=0.011) and s.pre_onset_s == pytest.approx(s.onset_s - 0.01, abs=0.001), s
+    assert noisy_start(s), s
 
 
 def _edge_sound(why: str, rng: np.random.Generator, rel_db: float) -> tuple[np.ndarray, float]:
