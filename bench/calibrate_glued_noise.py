@@ -30,7 +30,10 @@ round of changes, seed 31 was drawn after it; docs/CALIBRATION.md has both).
     .venv/bin/python bench/calibrate_glued_noise.py --set held --n 24
     .venv/bin/python bench/calibrate_glued_noise.py --set held --n 24 --seed 31
     .venv/bin/python bench/calibrate_glued_noise.py --set dev
+    .venv/bin/python bench/calibrate_glued_noise.py --set kokoro --n 30 --seed 47 --unseen
 
+`--unseen` draws faults no rule or limit was set on instead (UNSEEN: 0.05-0.2 s, 0 to +6 dB,
+a periodic buzz, a babble, noise under 500 Hz beside white, speech-shaped and reversed speech).
 Synthesis and Whisper tiny.en words are cached under --cache.
 """
 from __future__ import annotations
