@@ -271,10 +271,10 @@ def _start(ctx: _Context) -> StartMetrics:
         onset = ctx.walk_missed_voicing(onset)
         onset = ctx.missed_first_syllable(onset)
     glued = lead_noise(ctx.x, sample_rate, ctx.level_db, onset, text_start_s) if onset is not None else None
+    aligned = False  # the onset is where the forced alignment starts the text (ALIGNED_CLEAR_S)
     if glued is not None:  # noise glued to the first word is not its consonant: speech starts after it
         onset = max(onset, glued[1])
-    aligned = False
-    if glued is None and onset is not None:
+    elif onset is not None:
         walked = ctx.walk_weak_onset(onset)
         onset = ctx.aligned_first_consonant(walked)
         aligned = onset != walked
