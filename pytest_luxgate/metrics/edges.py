@@ -326,10 +326,10 @@ def _tail(ctx: _Context) -> TailMetrics:
     if offset is not None and ctx.span is not None:  # only where the aligner says the text goes on
         offset = ctx.walk_missed_voicing(offset, +1, until=ctx.span.end_s)
     glued = tail_noise(ctx.x, sample_rate, ctx.level_db, offset, text_end_s) if offset is not None else None
-    if glued is None and offset is not None:
+    if glued is None and offset is not None and (decayed := ctx.decay_end(offset)) != offset:
         # ...or back from where the sound has decayed: a short burst after a gap, which the VAD
         # and the walk end inside of, lies mostly past the walked offset
-        glued = tail_noise(ctx.x, sample_rate, ctx.level_db, ctx.decay_end(offset), text_end_s)
+        glued = tail_noise(ctx.x, sample_rate, ctx.level_db, decayed, text_end_s)
     if glued is not None:  # ...nor the last word's: speech ended where it began
         offset = min(offset, glued[0])
 
