@@ -2,7 +2,9 @@
 is split (-n 0, -n 2, -p no:xdist), the same verdicts whichever CTranslate2 kernels decode them
 (CT2_FORCE_CPU_ISA) and whichever SIMD loops numpy dispatches to (NPY_DISABLE_CPU_FEATURES: the
 detectors and the Silero VAD are numpy), and `luxgate check` on a kept WAV hears what the gate
-heard.
+heard, and judges it alike when it starts 5 or 10 ms later (Whisper frames the audio on a 10 ms
+grid: a take that starts a few ms later is heard through other frames; docs/CALIBRATION.md "A few
+milliseconds of silence").
 
 The sources of drift fixed at the root, each measured in bench/asr_perturbation.py: the ASR
 runs on a fixed thread count whatever the workers, Whisper's features are computed in a fixed
@@ -12,7 +14,9 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+import soundfile as sf
 from pytester_gate import read_report, run_gate
 
 from pytest_luxgate.cli import main
@@ -101,3 +105,23 @@ def test_the_default_cells_judge_alike_under_every_split_and_from_their_kept_wav
             assert verdict["passed"] == cell["checks"][name]["passed"], (cell["cell"], name)
         for key in ("wer_errors", "content_word_errors", "onset_s", "offset_s", "pre_onset_noise_db"):
             assert line["metrics"][key] == cell["metrics"][key], (cell["cell"], key)
+
+    # the same takes, 5 and 10 ms later: other frames, the same verdicts and error counts
+    later, manifest = {}, pytester.path / "out" / "later.jsonl"
+    for k, c in enumerate(cells.values()):
+        audio, rate = sf.read(pytester.path / "out" / c["wav"], dtype="int16")  # the kept 16-bit samples
+        for ms in (5, 10):
+            path = pytester.path / "out" / f"later-{k}-{ms}ms.wav"
+            sf.write(path, np.concatenate([np.zeros(rate * ms // 1000, np.int16), audio]), rate, subtype="PCM_16")
+            later[path.name] = c
+    manifest.write_text("".join(json.dumps({"wav": name, "text": c["text"]}) + "\n" for name, c in later.items()))
+    main(["check", "--manifest", str(manifest), "--asr", "faster-whisper:base", "--json",
+          "--checks", "wer,repeat,start,tail,clipping,rate"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(lines) == 10
+    for line in lines:
+        cell = later[line["wav"].rsplit("/", 1)[-1]]
+        for name, verdict in line["checks"].items():
+            assert verdict["passed"] == cell["checks"][name]["passed"], (line["wav"], name, verdict["message"])
+        for key in ("wer_errors", "content_word_errors"):
+            assert line["metrics"][key] == cell["metrics"][key], (line["wav"], key)
