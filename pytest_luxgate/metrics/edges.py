@@ -303,8 +303,8 @@ def _start(ctx: _Context) -> StartMetrics:
         pre_onset_click_db=_r(click_db), pre_onset_click_at_s=_r(click_at),
         speech_level_dbfs=_r(ctx.level_db), start_ratio=_legacy_start_ratio(ctx.x, sample_rate),
         text_start_s=_r(text_start_s),
-        before_text_s=None if text_start_s is None else (before[0] if before else 0.0),
-        before_text_from_s=_r(before[1]) if before else None,
+        before_text_s=None if text_start_s is None else (before.seconds if before else 0.0),
+        before_text_from_s=_r(before.start) if before else None,
         text_first_phone=(ctx.span.first_phone or None) if ctx.span is not None else None,
     )
 
@@ -372,9 +372,9 @@ def _tail(ctx: _Context) -> TailMetrics:
         end_decay_db=_r(decay) or 0.0, speech_level_dbfs=_r(ctx.level_db),
         tail_ratio=_legacy_tail_ratio(ctx.x, sample_rate),
         text_end_s=_r(text_end_s),
-        after_text_s=None if text_end_s is None else (after[0] if after else 0.0),
-        after_text_to_s=_r(after[1]) if after else None,
-        loud_after_text_s=None if text_end_s is None else (after[2] if after else 0.0),
+        after_text_s=None if text_end_s is None else (after.seconds if after else 0.0),
+        after_text_to_s=_r(after.end) if after else None,
+        loud_after_text_s=None if text_end_s is None else (after.at_level_s if after else 0.0),
         text_last_phone=(ctx.span.last_phone or None) if ctx.span is not None else None,
     )
 

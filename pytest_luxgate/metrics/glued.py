@@ -64,6 +64,8 @@ to SOUND_HOLE frames between two of them (garbage swings in level as syllables d
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..core.jit import compiled
@@ -464,14 +466,21 @@ def lead_noise(x: np.ndarray, sr: int, level_db: float, onset: float,
     return float(fr.t[s]), float(fr.t[e - 1] + FRAME_S)
 
 
-def sound_before(x: np.ndarray, sr: int, level_db: float, t: float) -> tuple[float, float] | None:
-    """(seconds, first frame's start) of loud sound before `t` that is not shaped like a
-    sibilant (`sound_between`). `t` is where an aligner that knows the text put its first
-    word (listeners/aligner.py), so such sound is neither silence nor the word: garbage,
-    voiced or not, glued or apart. A word's own /s/ /sh/ left outside by the aligner is not
-    counted; None when there is no such frame."""
-    got = sound_between(x, sr, level_db, 0.0, t)
-    return None if got is None else (got[0], got[1])
+class Sound(NamedTuple):
+    """Loud, not sibilant sound outside the text (`sound_between`), in seconds."""
+
+    seconds: float     # its frames and the gaps bridged between them
+    start: float       # its first frame's start
+    end: float         # its last frame's end
+    at_level_s: float  # its frames at or above AT_SPEECH_LEVEL_DB (no gap counted)
+
+
+def sound_before(x: np.ndarray, sr: int, level_db: float, t: float) -> Sound | None:
+    """Loud sound before `t` that is not shaped like a sibilant (`sound_between`). `t` is where
+    an aligner that knows the text put its first word (listeners/aligner.py), so such sound is
+    neither silence nor the word: garbage, voiced or not, glued or apart. A word's own /s/ /sh/
+    left outside by the aligner is not counted; None when there is no such frame."""
+    return sound_between(x, sr, level_db, 0.0, t)
 
 
 def onset_like(x: np.ndarray, sr: int, level_db: float, a: float, b: float, loud_db: float) -> bool:
@@ -488,24 +497,19 @@ def onset_like(x: np.ndarray, sr: int, level_db: float, a: float, b: float, loud
             and not np.any(other & (feat["kurt"] > CRACKLE_KURTOSIS)))
 
 
-def sound_after(x: np.ndarray, sr: int, level_db: float, t: float) -> tuple[float, float, float] | None:
-    """`sound_before` mirrored: (seconds, last frame's end, seconds of it at the speech level) of
-    such sound after `t`, where the aligner ended the text's last word. The third counts only the
-    frames at or above AT_SPEECH_LEVEL_DB: after the aligned end a word leaves its decay, a
+def sound_after(x: np.ndarray, sr: int, level_db: float, t: float) -> Sound | None:
+    """`sound_before` mirrored: such sound after `t`, where the aligner ended the text's last
+    word. Its `at_level_s` matters here: after the aligned end a word leaves its decay, a
     release or an accent's reduced vowel (clean: 3rd-loudest frame at most -5.3 dB, a Kokoro
     "Check this" said "Check thisu"), never a frame as loud as the speech itself, which is a
     syllable more (docs/CALIBRATION.md "As loud as the speech, after the text")."""
-    got = sound_between(x, sr, level_db, t, len(x) / sr)
-    return None if got is None else (got[0], got[2], got[3])
+    return sound_between(x, sr, level_db, t, len(x) / sr)
 
 
-def sound_between(x: np.ndarray, sr: int, level_db: float, a: float,
-                  b: float) -> tuple[float, float, float, float] | None:
-    """(seconds, first frame's start, last frame's end, seconds at the speech level) of the 20 ms
-    frames wholly in [a, b] (10 ms hop) louder than NOISE_LEVEL_DB re speech with more than
-    SIBILANT_LOW_DB of their 1-8 kHz energy below 1 kHz, and of the gaps of up to SOUND_HOLE
-    frames between two of them; the last: of those frames, the ones at or above
-    AT_SPEECH_LEVEL_DB (no gap counted). None when there is no such frame."""
+def sound_between(x: np.ndarray, sr: int, level_db: float, a: float, b: float) -> Sound | None:
+    """The 20 ms frames wholly in [a, b] (10 ms hop) louder than NOISE_LEVEL_DB re speech with
+    more than SIBILANT_LOW_DB of their 1-8 kHz energy below 1 kHz, and the gaps of up to
+    SOUND_HOLE frames between two of them; None when there is no such frame."""
     fr = _Frames(x, sr, level_db, a, b)
     rows = np.nonzero(fr.level > NOISE_LEVEL_DB)[0]
     if not rows.size:
@@ -519,8 +523,8 @@ def sound_between(x: np.ndarray, sr: int, level_db: float, a: float,
     # are the same sound, not silence, whatever their level
     sound = np.nonzero(_bridged(loud, np.ones_like(loud), SOUND_HOLE))[0]
     at_level = int(np.count_nonzero(loud & (fr.level >= AT_SPEECH_LEVEL_DB)))
-    return (round(sound.size * HOP_S, 3), float(fr.t[sound[0]]), float(fr.t[sound[-1]] + FRAME_S),
-            round(at_level * HOP_S, 3))
+    return Sound(round(sound.size * HOP_S, 3), float(fr.t[sound[0]]), float(fr.t[sound[-1]] + FRAME_S),
+                 round(at_level * HOP_S, 3))
 
 
 def tail_noise(x: np.ndarray, sr: int, level_db: float, offset: float,
